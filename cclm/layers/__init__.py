@@ -1,0 +1,8 @@
+"""Keras layers of cclm, each registered for Keras serialization."""
+
+from cclm.layers.character_encoder import CharacterEncoder
+from cclm.layers.global_broadcast import GlobalBroadcast
+from cclm.layers.position_embedding import PositionEmbedding
+from cclm.layers.residual_conv_block import ResidualConvBlock
+
+__all__ = ["CharacterEncoder", "GlobalBroadcast", "PositionEmbedding", "ResidualConvBlock"]

@@ -1,0 +1,61 @@
+"""`GlobalBroadcast`: a whole-text feature added back to every position."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from cclm.layers.residual_conv_block import zero_padding
+
+
+def masked_max(inputs: Any, mask: Any) -> Any:
+    """Max over the length axis of positions where `mask` is True.
+
+    A row with no valid position (an empty text) pools to zeros, not -inf.
+    """
+    if mask is None:
+        return ops.max(inputs, axis=1)
+    valid = ops.cast(mask, "bool")[:, :, None]
+    lowest = ops.cast(ops.convert_to_tensor(-1e9), inputs.dtype)
+    pooled = ops.max(ops.where(valid, inputs, lowest), axis=1)
+    any_valid = ops.any(valid, axis=1)
+    return ops.where(any_valid, pooled, ops.zeros_like(pooled))
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class GlobalBroadcast(keras.layers.Layer):
+    """Pools the sequence (masked max), projects it, and adds it to every position.
+
+    This is the original cclm embedder's "broadcast" feature: each character
+    vector also carries a summary of the whole text. Padding never enters the
+    pool, and stays zero in the output.
+
+    Args:
+        hidden_dim: width of the input and output vectors.
+
+    Example:
+    >>> import numpy as np
+    >>> layer = GlobalBroadcast(hidden_dim=4)
+    >>> layer(np.ones((2, 3, 4), "float32")).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, hidden_dim: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.supports_masking = True
+        self.project = keras.layers.Dense(hidden_dim, activation="gelu", name="project")
+
+    def build(self, input_shape: tuple) -> None:
+        self.project.build((input_shape[0], input_shape[-1]))
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        summary = self.project(masked_max(inputs, mask))
+        return zero_padding(inputs + summary[:, None, :], mask)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"hidden_dim": self.hidden_dim})
+        return config

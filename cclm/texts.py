@@ -1,0 +1,182 @@
+"""Where text comes from: lists of strings, Hugging Face datasets, or text files.
+
+Every component that reads text (`Preprocessor.fit`, pretrainers' `fit`) goes
+through `iter_texts`, so they all accept the same kinds of data and reject bad
+items with the same messages. Strings are always texts; files are given as
+`pathlib.Path` (or any `os.PathLike`), so a text that happens to look like a
+path is never read from disk by surprise.
+
+Example:
+>>> from pathlib import Path
+>>> list(iter_texts(["a text", "another"]))
+['a text', 'another']
+>>> _ = Path("/tmp/cclm-doc.txt").write_text("line one\\nline two\\n")
+>>> list(iter_texts(Path("/tmp/cclm-doc.txt")))
+['line one', 'line two']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Union
+
+TextData = Union[Sequence[str], "os.PathLike[str]", Sequence["os.PathLike[str]"], Any]
+"""`list[str]`, `datasets.Dataset`, `datasets.IterableDataset`, or text file path(s)."""
+
+_DATASET_BATCH = 1000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def describe(value: Any, limit: int = 40) -> str:
+    """A short, safe description of a bad value for error messages."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def check_text(value: Any, where: str) -> str:
+    """Returns `value` if it is a `str`; raises a `TypeError` naming `where` otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        fix = "decode it first, e.g. value.decode('utf-8')"
+    elif value is None:
+        fix = "drop it or replace it with '' (empty strings are valid)"
+    elif isinstance(value, (list, tuple)):
+        fix = "pass a flat list of strings, one text per item"
+    else:
+        fix = "convert it with str() if it is meant as text"
+    raise TypeError(f"{where} is {describe(value)}, expected str: {fix}.")
+
+
+def check_batch(texts: Any) -> list[str]:
+    """Validates a batch for encoding: a list/tuple (or 1-D array) of `str`.
+
+    Raises:
+        TypeError: naming the first bad item and its index.
+    """
+    if isinstance(texts, str):
+        raise TypeError(
+            "texts is a single str; pass a list of texts, e.g. encode([text])."
+        )
+    if hasattr(texts, "tolist") and getattr(texts, "ndim", 1) == 1:
+        texts = texts.tolist()  # numpy arrays of str
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(
+            f"texts is {describe(texts)}, expected a list of str."
+        )
+    for index, value in enumerate(texts):
+        if type(value) is not str:  # fast path for the common case is the check itself
+            check_text(value, f"texts[{index}]")
+    return list(texts)
+
+
+def _is_dataset(data: Any) -> bool:
+    # Only look for `datasets` classes if the user already imported the library:
+    # an object cannot be a Dataset otherwise, and importing it costs seconds.
+    if "datasets" not in sys.modules:
+        return False
+    import datasets
+
+    return isinstance(data, (datasets.Dataset, datasets.IterableDataset))
+
+
+def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
+    columns = data.column_names
+    if columns is not None and text_column not in columns:
+        raise ValueError(
+            f"The dataset has no column {text_column!r}; its columns are {columns}. "
+            "Pass text_column=<name of the column holding the text>."
+        )
+    row = 0
+    for batch in data.select_columns([text_column]).iter(batch_size=_DATASET_BATCH):
+        if text_column not in batch:
+            raise ValueError(
+                f"The dataset yielded no column {text_column!r} (got {sorted(batch)}). "
+                "Pass text_column=<name of the column holding the text>."
+            )
+        for value in batch[text_column]:
+            yield check_text(value, f"row {row} of column {text_column!r}")
+            row += 1
+
+
+def _iter_file(path: os.PathLike) -> Iterator[str]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Text file {os.fspath(path)!r} does not exist or is not a file."
+        )
+    # Undecodable bytes become U+FFFD, which every component maps to the unknown id.
+    with open(path, encoding="utf-8", errors="replace", newline=None) as handle:
+        for line in handle:
+            yield line.rstrip("\n")
+
+
+def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
+    """Yields the texts in `data` one at a time, never holding them all.
+
+    Args:
+        data: a list or tuple of `str`; a `datasets.Dataset` or
+            `datasets.IterableDataset`; a text file path (`pathlib.Path`) or a
+            list of them, read one line per text as UTF-8.
+        text_column: the dataset column holding the text.
+
+    Raises:
+        TypeError: for a bare `str`, or an item that is not a `str` / path,
+            naming its index.
+        ValueError: when a dataset has no `text_column`.
+        FileNotFoundError: for a path that is not a file.
+    """
+    if isinstance(data, str):
+        raise TypeError(
+            "data is a single str. Pass [text] for one text, or pathlib.Path(...) "
+            "to read a text file."
+        )
+    if isinstance(data, os.PathLike):
+        yield from _iter_file(data)
+        return
+    if _is_dataset(data):
+        yield from _iter_dataset(data, text_column)
+        return
+    if isinstance(data, dict):
+        raise TypeError(
+            "data is a dict; pass datasets.Dataset.from_dict(data) or the list of "
+            f"texts itself (e.g. data[{text_column!r}])."
+        )
+    if not isinstance(data, Iterable):
+        raise TypeError(
+            f"data is {describe(data)}; expected a list of str, a datasets.Dataset or "
+            "IterableDataset, or text file path(s) as pathlib.Path."
+        )
+    first_kind = None
+    for index, value in enumerate(data):
+        kind = "path" if isinstance(value, os.PathLike) else "text"
+        if first_kind is None:
+            first_kind = kind
+        if kind != first_kind:
+            raise TypeError(
+                f"data[{index}] is {describe(value)}, but data[0] was a {first_kind}: "
+                "pass either texts or file paths, not both."
+            )
+        if kind == "path":
+            yield from _iter_file(value)
+        else:
+            yield check_text(value, f"data[{index}]")
+
+
+def utf8_bytes(text: str) -> bytes:
+    """Encodes `text` as UTF-8 for TensorFlow string tensors.
+
+    Lone surrogates (which a Python `str` may hold but UTF-8 cannot) become one
+    U+FFFD each, so the in-graph encoder maps each to one unknown id, exactly
+    like `Preprocessor.encode`.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # One replacement per surrogate code point: even a high+low pair stored as
+        # two code points stays two positions, as in `Preprocessor.encode`.
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")

@@ -1,0 +1,49 @@
+"""Installs cclm: composable, character-level models on Keras 3 / TensorFlow."""
+
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "cclm" / "version.py").read_text(), re.M
+).group(1)
+
+setup(
+    name="cclm",
+    version=VERSION,
+    description="Composable, character-level text models you own: Keras 3 on TensorFlow.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["cclm", "cclm.*"]),
+    install_requires=[
+        # Keras 3 comes with TensorFlow >= 2.16; >= 3.12 for its safe-loading fixes.
+        "tensorflow>=2.16,<3",
+        "keras>=3.12",
+        # In-graph Unicode normalization (ICU), so raw-string models match Preprocessor.encode.
+        "tensorflow-text>=2.16,<3",
+        "datasets>=2.14",
+        "tokenizers>=0.15",
+        "numpy>=1.23",
+        "gitpython>=3.1.30",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6.80",
+            # Real multilingual words (RTL scripts, CJK, Thai, Bengali, emoji) for tests.
+            "faker>=20",
+        ],
+        "examples": [],
+    },
+    entry_points={"console_scripts": ["cclm=cclm.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Text Processing :: Linguistic",
+    ],
+)
