@@ -145,11 +145,14 @@ class CharacterVocabulary:
         table[code_points] = ids
         return table
 
-    def ids_for_code_points(self, code_points: np.ndarray) -> np.ndarray:
-        """Maps an integer array of code points to int32 ids, any shape."""
-        table = self.lookup_table
-        clamped = np.minimum(code_points, len(table) - 1)
-        return table[clamped]
+    def ids_for_code_points(
+        self, code_points: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Maps an integer array of code points to int32 ids, any shape.
+
+        Code points past the table clip onto its last slot, the unknown id.
+        """
+        return np.take(self.lookup_table, code_points, mode="clip", out=out)
 
     def code_point_table(self, unknown: str, mask: str) -> np.ndarray:
         """id -> code point for decoding: specials render as given, padding as 0."""

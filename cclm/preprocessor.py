@@ -145,6 +145,14 @@ class Preprocessor:
             text = text.translate(self._lowercase_translation)
         return text
 
+    def _normalize_batch(self, texts: list[str]) -> list[str]:
+        # Case folding lives in the lookup table, so only Unicode normalization
+        # runs here; ASCII text is already normalized in every form.
+        form = self.normalization
+        if form is None:
+            return texts
+        return [t if t.isascii() else unicodedata.normalize(form, t) for t in texts]
+
     def fit(
         self, data: TextData, text_column: str = "text", progress: bool = True
     ) -> "Preprocessor":
@@ -166,7 +174,7 @@ class Preprocessor:
             bar = tqdm(desc="Fitting preprocessor", unit=" texts", disable=not progress)
             for text in iter_texts(data, text_column):
                 # Case folding happens on the counts, after this loop.
-                if self.normalization is not None:
+                if self.normalization is not None and not text.isascii():
                     text = unicodedata.normalize(self.normalization, text)
                 buffer.append(text)
                 buffered += len(text)
@@ -239,11 +247,12 @@ class Preprocessor:
         Raises:
             TypeError: naming the first item that is not a `str`, and its index.
         """
-        texts = [self.normalize(text) for text in check_batch(texts)]
+        texts = self._normalize_batch(check_batch(texts))
         length = self._resolve_length(texts, length)
         offset = int(self.add_cls)
         capacity = length - offset
-        ids = np.full((len(texts), length), special_ids.PAD_ID, dtype=np.int32)
+        # Every position is written below: cls, then ids or padding.
+        ids = np.empty((len(texts), length), dtype=np.int32)
         if offset:
             ids[:, 0] = special_ids.CLS_ID
         if not texts:
@@ -251,12 +260,11 @@ class Preprocessor:
         # A fixed-width NumPy unicode array *is* a (batch, capacity) grid of
         # UTF-32 code points: one C-level copy that also truncates.
         grid = np.array(texts, dtype=f"<U{capacity}").view(np.uint32).reshape(len(texts), capacity)
-        char_ids = self.vocabulary.ids_for_code_points(grid)
+        char_ids = self.vocabulary.ids_for_code_points(grid, out=ids[:, offset:])
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         if (lengths < capacity).any():
             # NUL is a real character inside a text, so padding comes from lengths.
             char_ids[np.arange(capacity)[None, :] >= lengths[:, None]] = special_ids.PAD_ID
-        ids[:, offset:] = char_ids
         return ids
 
     def string_to_array(self, text: str, length: int) -> np.ndarray:
