@@ -1,0 +1,50 @@
+"""Shared fixtures: real text that ships with Python and with the test extra."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import unicodedata
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from cclm.sample_text import python_docs_paragraphs  # noqa: E402
+
+# Faker's word lists are real words; these locales cover right-to-left scripts
+# (Hebrew, Arabic, Persian), combining marks (Thai, Bengali, and Vietnamese
+# once decomposed), CJK, Greek, Cyrillic and Latin with diacritics.
+LOCALES = ("he_IL", "ar_AA", "fa_IR", "th_TH", "bn_BD", "vi_VN", "zh_CN", "ja_JP", "el_GR", "ru_RU", "fr_FR")
+
+
+def _multilingual_texts() -> list[str]:
+    from faker.providers.emoji import Provider as Emoji
+
+    emoji = list(Emoji.emojis)
+    texts = []
+    for locale in LOCALES:
+        words = list(importlib.import_module(f"faker.providers.lorem.{locale}").Provider.word_list)
+        for start in range(0, min(len(words), 240), 12):
+            sentence = " ".join(words[start : start + 12])
+            # Emoji, including ZWJ sequences and skin-tone modifiers, mid-text.
+            texts.append(f"{sentence} {emoji[(start * 7) % len(emoji)]} {emoji[-1 - start]}.")
+    return texts
+
+
+@pytest.fixture(scope="session")
+def multilingual_texts() -> list[str]:
+    """Real words in 11 scripts with emoji; asserted to hold what the tests need."""
+    texts = _multilingual_texts()
+    categories = {unicodedata.category(c) for t in texts for c in t}
+    bidi = {unicodedata.bidirectional(c) for t in texts for c in t}
+    assert {"Mn", "Lo", "So"} <= categories  # combining marks, CJK/Thai letters, emoji
+    assert {"R", "AL"} <= bidi  # Hebrew and Arabic right-to-left letters
+    assert any("\u200d" in t for t in texts)  # a zero-width-joiner emoji sequence
+    return texts
+
+
+@pytest.fixture(scope="session")
+def docs_texts() -> list[str]:
+    """English prose and code from Python's own documentation."""
+    return python_docs_paragraphs()

@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import datasets
+import pytest
+
+from cclm.texts import check_batch, iter_texts, utf8_bytes
+
+
+def test_lists_datasets_and_files_give_the_same_texts(tmp_path):
+    texts = ["first text", "", "третий текст"]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    dataset = datasets.Dataset.from_dict({"body": texts, "label": [0, 1, 2]})
+    assert list(iter_texts(texts)) == texts
+    assert list(iter_texts(path)) == texts
+    assert list(iter_texts([path, path])) == texts + texts
+    assert list(iter_texts(dataset, text_column="body")) == texts
+    assert list(iter_texts(dataset.to_iterable_dataset(), text_column="body")) == texts
+
+
+def test_iter_texts_is_lazy():
+    def endless():
+        while True:
+            yield "again"
+
+    stream = iter_texts(endless())
+    assert [next(stream) for _ in range(3)] == ["again"] * 3
+
+
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        (None, "NoneType None"),
+        (b"bytes", "bytes b'bytes'"),
+        (3.5, "float 3.5"),
+        (["nested"], "list ['nested']"),
+    ],
+)
+def test_bad_items_are_named_with_their_index(bad, fragment):
+    with pytest.raises(TypeError, match=r"data\[1\] is " + fragment.replace("[", r"\[").replace("]", r"\]")):
+        list(iter_texts(["fine", bad]))
+    with pytest.raises(TypeError, match=r"texts\[2\] is"):
+        check_batch(["a", "b", bad])
+
+
+def test_a_bare_string_is_refused_with_the_fix():
+    with pytest.raises(TypeError, match=r"Pass \[text\]"):
+        list(iter_texts("just one text"))
+    with pytest.raises(TypeError, match=r"encode\(\[text\]\)"):
+        check_batch("just one text")
+
+
+def test_mixing_texts_and_paths_is_refused(tmp_path):
+    with pytest.raises(TypeError, match=r"data\[1\].*not both"):
+        list(iter_texts(["text", tmp_path / "f.txt"]))
+
+
+def test_dataset_without_the_column_lists_its_columns():
+    dataset = datasets.Dataset.from_dict({"body": ["a"]})
+    with pytest.raises(ValueError, match=r"no column 'text'.*\['body'\]"):
+        list(iter_texts(dataset))
+
+
+def test_none_inside_a_dataset_column_is_named_by_row():
+    dataset = datasets.Dataset.from_dict({"text": ["a", None]})
+    with pytest.raises(TypeError, match=r"row 1 of column 'text'"):
+        list(iter_texts(dataset))
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        list(iter_texts(Path(tmp_path / "nope.txt")))
+
+
+def test_undecodable_bytes_in_files_become_replacement_characters(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9\n")
+    assert list(iter_texts(path)) == ["caf\ufffd"]
+
+
+def test_utf8_bytes_keeps_one_position_per_surrogate():
+    assert utf8_bytes("ok") == b"ok"
+    # A high and a low surrogate stored as two code points stay two positions.
+    assert utf8_bytes("a\ud800\udc00b").decode("utf-8") == "a\ufffd\ufffdb"
