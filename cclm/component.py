@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -47,6 +48,12 @@ MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "model.weights.h5"
 CARD_NAME = "README.md"
 
+# The kinds this library can load, and the module defining each. A fixed
+# allow-list: a manifest can only ever pick one of these, never name code.
+COMPONENT_MODULES = {
+    "preprocessor": "cclm.preprocessor",
+    "embedder": "cclm.embedder",
+}
 _REGISTRY: dict[str, type] = {}
 
 
@@ -58,6 +65,9 @@ def register_component(kind: str) -> Callable[[type], type]:
     """Class decorator: `kind` names the class in manifests; only registered
     classes can ever be loaded from a directory."""
 
+    if kind not in COMPONENT_MODULES:
+        raise ValueError(f"Component kind {kind!r} must be listed in COMPONENT_MODULES.")
+
     def decorate(cls: type) -> type:
         cls.component_kind = kind
         _REGISTRY[kind] = cls
@@ -68,7 +78,13 @@ def register_component(kind: str) -> Callable[[type], type]:
 
 def registered_kinds() -> list[str]:
     """The component kinds this library can load."""
-    return sorted(_REGISTRY)
+    return sorted(COMPONENT_MODULES)
+
+
+def component_class(kind: str) -> type:
+    """The class for a known `kind`, importing its module (ours) on first use."""
+    importlib.import_module(COMPONENT_MODULES[kind])
+    return _REGISTRY[kind]
 
 
 def to_json_value(value: Any) -> Any:
@@ -216,7 +232,7 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
             f"format {FORMAT_VERSION} and older. Upgrade cclm to load it."
         )
     found = manifest["kind"]
-    if found not in _REGISTRY:
+    if found not in COMPONENT_MODULES:
         raise ComponentError(
             f"{path} is a {found!r} component, which this library does not know; "
             f"known kinds: {registered_kinds()}. Nothing from it was loaded."
@@ -232,7 +248,7 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
 def load_component(directory: str | os.PathLike) -> Any:
     """Loads any registered component from its directory, whatever its kind."""
     manifest = read_manifest(directory)
-    return _REGISTRY[manifest["kind"]].load(directory)
+    return component_class(manifest["kind"]).load(directory)
 
 
 def render_card(manifest: dict) -> str:

@@ -74,8 +74,8 @@ class Preprocessor:
     >>> ids = prep.encode(["Hello", "¿Qué?"])
     >>> ids.shape, ids.dtype
     ((2, 8), dtype('int32'))
-    >>> prep.decode(ids)
-    ['Hello', '�u�?']
+    >>> prep.decode(ids)  # "¿", "Q", "u" and "?" were never seen: unknown
+    ['Hello', '���é�']
     """
 
     component_kind = "preprocessor"

@@ -38,7 +38,7 @@ class GlobalBroadcast(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = GlobalBroadcast(hidden_dim=4)
-    >>> layer(np.ones((2, 3, 4), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 4), "float32")).shape)
     (2, 3, 4)
     """
 

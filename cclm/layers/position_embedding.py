@@ -21,7 +21,7 @@ class PositionEmbedding(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> layer = PositionEmbedding(max_length=16)
-    >>> layer(np.zeros((2, 8, 4), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 8, 4), "float32")).shape)
     (2, 8, 4)
     """
 

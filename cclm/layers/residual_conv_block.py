@@ -30,7 +30,7 @@ class ResidualConvBlock(keras.layers.Layer):
     Example:
     >>> import numpy as np
     >>> block = ResidualConvBlock(hidden_dim=8, kernel_size=3)
-    >>> block(np.ones((2, 5, 8), "float32")).shape
+    >>> tuple(block(np.ones((2, 5, 8), "float32")).shape)
     (2, 5, 8)
     """
 
