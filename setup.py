@@ -38,7 +38,6 @@ setup(
             # Real multilingual words (RTL scripts, CJK, Thai, Bengali, emoji) for tests.
             "faker>=20",
         ],
-        "examples": [],
     },
     entry_points={"console_scripts": ["cclm=cclm.cli:main"]},
     classifiers=[
