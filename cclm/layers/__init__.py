@@ -1,8 +1,17 @@
 """Keras layers of cclm, each registered for Keras serialization."""
 
 from cclm.layers.character_encoder import CharacterEncoder
+from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
+from cclm.layers.transformer_block import TransformerBlock
 
-__all__ = ["CharacterEncoder", "GlobalBroadcast", "PositionEmbedding", "ResidualConvBlock"]
+__all__ = [
+    "CharacterEncoder",
+    "DownsamplingTransformer",
+    "GlobalBroadcast",
+    "PositionEmbedding",
+    "ResidualConvBlock",
+    "TransformerBlock",
+]
