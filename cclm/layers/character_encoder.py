@@ -65,7 +65,8 @@ class CharacterEncoder(keras.layers.Layer):
         if normalization is not None:
             import tensorflow_text  # noqa: F401  (registers the ICU normalization op)
 
-    def call(self, texts: tf.Tensor) -> tf.Tensor:
+    def code_points(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        """Normalized code points of each text, (batch, None) ragged int32."""
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         if texts.shape.rank == 2:  # keras.Input(shape=(1,), dtype="string")
             texts = tf.squeeze(texts, axis=-1)
@@ -73,21 +74,28 @@ class CharacterEncoder(keras.layers.Layer):
             import tensorflow_text
 
             texts = tensorflow_text.normalize_utf8(texts, self.normalization)
-        code_points = tf.strings.unicode_decode(
+        return tf.strings.unicode_decode(
             texts, "UTF-8", errors="replace", replacement_char=_INVALID_UTF8_CODE_POINT
         )
+
+    def lookup(self, code_points: tf.Tensor) -> tf.Tensor:
+        """Maps code points (any shape, dense) to ids through the vocabulary table."""
+        return tf.gather(self._table, tf.minimum(code_points, self._table_last))
+
+    def call(self, texts: tf.Tensor) -> tf.Tensor:
         offset = int(self.add_cls)
         capacity = self.sequence_length - offset
-        code_points = code_points[:, :capacity]
-        ids = tf.ragged.map_flat_values(
-            lambda values: tf.gather(self._table, tf.minimum(values, self._table_last)),
-            code_points,
-        )
+        code_points = self.code_points(texts)[:, :capacity]
+        ids = tf.ragged.map_flat_values(self.lookup, code_points)
         ids = ids.to_tensor(default_value=special_ids.PAD_ID, shape=[None, capacity])
-        if offset:
-            cls = tf.fill([tf.shape(ids)[0], 1], tf.constant(special_ids.CLS_ID, tf.int32))
-            ids = tf.concat([cls, ids], axis=1)
-        return ids
+        return self.with_cls(ids)
+
+    def with_cls(self, ids: tf.Tensor) -> tf.Tensor:
+        """Prepends the cls id when `add_cls`, else returns `ids` unchanged."""
+        if not self.add_cls:
+            return ids
+        cls = tf.fill([tf.shape(ids)[0], 1], tf.constant(special_ids.CLS_ID, tf.int32))
+        return tf.concat([cls, ids], axis=1)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], self.sequence_length)
