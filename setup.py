@@ -37,6 +37,8 @@ setup(
             "hypothesis>=6.80",
             # Real multilingual words (RTL scripts, CJK, Thai, Bengali, emoji) for tests.
             "faker>=20",
+            # The TensorBoard callback needs it; TensorFlow no longer brings it.
+            "tensorboard>=2.16",
         ],
     },
     entry_points={"console_scripts": ["cclm=cclm.cli:main"]},

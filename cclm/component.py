@@ -53,6 +53,7 @@ CARD_NAME = "README.md"
 COMPONENT_MODULES = {
     "preprocessor": "cclm.preprocessor",
     "embedder": "cclm.embedder",
+    "masked_language_pretrainer": "cclm.masked_language_pretrainer",
 }
 _REGISTRY: dict[str, type] = {}
 

@@ -99,6 +99,7 @@ def character_windows(
     shuffle_buffer: int = 10_000,
     seed: int | None = None,
     stats: TextStats | None = None,
+    rerandomize: bool = True,
 ) -> tf.data.Dataset:
     """Batches of int32 ids (batch, length): one random window per document.
 
@@ -117,6 +118,8 @@ def character_windows(
         shuffle_buffer: documents held for shuffling (0: no shuffling).
         seed: seed for shuffling and windows.
         stats: a `TextStats` to count used, empty and filtered documents into.
+        rerandomize: new windows every pass (training); False keeps them
+            fixed across passes (validation).
     """
     encoder = preprocessor.as_layer(sequence_length)
     capacity = encoder.sequence_length - int(encoder.add_cls)
@@ -128,7 +131,7 @@ def character_windows(
     if shuffle_buffer:
         texts = texts.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     # New windows every pass (epoch), yet reproducible for a given seed.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=rerandomize).batch(2)
     batches = tf.data.Dataset.zip(texts.batch(batch_size), seeds)
 
     def to_ids(batch: tf.Tensor, window_seed: tf.Tensor) -> tf.Tensor:

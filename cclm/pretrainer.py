@@ -1,0 +1,314 @@
+"""`Pretrainer`: one training API for every task tower.
+
+A pretrainer owns a `Tower` (the composable part), a task head (used only
+while pretraining, as keras-hub keeps Backbone and Task apart), and a Keras
+training model: ids -> shared embedder -> tower -> head. Subclasses say what
+the head is, how batches are made, and which loss and metrics apply.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import keras
+import tensorflow as tf
+
+from cclm.component import (
+    ComponentError,
+    build_manifest,
+    read_manifest,
+    write_component,
+)
+from cclm.embedder import Embedder, load_weights_checked
+from cclm.pipeline import TextStats
+from cclm.preprocessor import Preprocessor
+from cclm.texts import TextData
+from cclm.tower import Tower
+
+TOWER_WEIGHTS = "tower.weights.h5"
+HEAD_WEIGHTS = "head.weights.h5"
+DEFAULT_SEQUENCE_LENGTH = 256
+DEFAULT_DOWNSAMPLE_FACTOR = 4
+
+
+class Pretrainer:
+    """The shared API of every task pretrainer.
+
+    Args:
+        embedder: the shared `Embedder`. Created (default sizes) when omitted,
+            once the preprocessor knows its vocabulary.
+        preprocessor: a `Preprocessor`. When omitted, or not yet fitted, the
+            first `fit` fits it on the training data.
+        train_embedder: whether the embedder's weights change while this
+            tower trains. Set False to keep an embedder other towers share.
+        tower: the `Tower` to train; built from `tower_options` when omitted.
+        tower_options: keyword arguments for the default `Tower`.
+        optimizer: a Keras optimizer name (e.g. "adamw", "adafactor") or object.
+        learning_rate: used when `optimizer` is a name.
+        batch_size: documents per batch.
+        transforms: `str -> str` functions applied to every training text.
+        filters: `str -> bool` functions; texts for which any says False are skipped.
+        text_column: the text column of `datasets` data.
+        seed: makes shuffling, windows and masks reproducible.
+        name: a name for saved components and model cards.
+    """
+
+    component_kind: ClassVar[str]
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        preprocessor: Preprocessor | None = None,
+        train_embedder: bool = True,
+        tower: Tower | None = None,
+        tower_options: dict[str, Any] | None = None,
+        optimizer: str | keras.optimizers.Optimizer = "adamw",
+        learning_rate: float = 1e-3,
+        batch_size: int = 32,
+        transforms: Sequence[Callable[[str], str]] = (),
+        filters: Sequence[Callable[[str], bool]] = (),
+        text_column: str = "text",
+        seed: int | None = None,
+        name: str | None = None,
+    ):
+        self.embedder = embedder
+        self.preprocessor = preprocessor or Preprocessor(
+            sequence_length=DEFAULT_SEQUENCE_LENGTH, downsample_factor=DEFAULT_DOWNSAMPLE_FACTOR
+        )
+        self.train_embedder = train_embedder
+        self.tower = tower
+        self.tower_options = dict(tower_options or {})
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.transforms = tuple(transforms)
+        self.filters = tuple(filters)
+        self.text_column = text_column
+        self.seed = seed
+        self.name = name or self.component_kind
+        self.head: keras.Model | None = None
+        self.model: keras.Model | None = None
+        self.card: dict[str, Any] = {}
+        self.stats = TextStats()
+        self._compiled_for: tuple | None = None
+        if self.preprocessor.characters:
+            self._build()
+
+    # ------------------------------------------------------------ subclasses
+    def _build_head(self) -> keras.Model:
+        raise NotImplementedError
+
+    def _dataset(self, data: TextData, batch_size: int, training: bool) -> tf.data.Dataset:
+        raise NotImplementedError
+
+    def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
+        raise NotImplementedError
+
+    def task_config(self) -> dict[str, Any]:
+        """The task-specific constructor arguments."""
+        return {}
+
+    # ------------------------------------------------------------- building
+    @property
+    def is_built(self) -> bool:
+        return self.model is not None
+
+    def _build(self) -> None:
+        prep = self.preprocessor
+        if self.embedder is None:
+            self.embedder = Embedder(vocab_size=prep.vocab_size, max_length=max(2048, prep.sequence_length or 0))
+        if self.embedder.vocab_size != prep.vocab_size:
+            raise ValueError(
+                f"The embedder takes {self.embedder.vocab_size} ids but the preprocessor makes "
+                f"{prep.vocab_size}; build the embedder with vocab_size=preprocessor.vocab_size."
+            )
+        if self.tower is None:
+            options = {"downsample_factor": prep.downsample_factor, **self.tower_options}
+            self.tower = Tower(input_dim=self.embedder.hidden_dim, name=f"{self.name}_tower", **options)
+        if self.tower.input_dim != self.embedder.hidden_dim:
+            raise ValueError(
+                f"The tower takes vectors of width {self.tower.input_dim} but the embedder gives "
+                f"{self.embedder.hidden_dim}; build the tower with input_dim=embedder.hidden_dim."
+            )
+        if prep.downsample_factor % self.tower.downsample_factor:
+            raise ValueError(
+                f"The tower downsamples by {self.tower.downsample_factor} but the preprocessor pads "
+                f"to multiples of {prep.downsample_factor}; create the preprocessor with "
+                f"downsample_factor={self.tower.downsample_factor}."
+            )
+        length = prep.sequence_length
+        for part in (self.embedder, self.tower):
+            if length is not None and length > part.max_length:
+                raise ValueError(
+                    f"The preprocessor makes sequences of {length} but the {part.name} takes at "
+                    f"most {part.max_length}; build it with max_length >= {length}."
+                )
+        self.head = self._build_head()
+        self.head.supports_masking = True  # padding stays masked through the head
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        outputs = self.head(self.tower(self.embedder(ids)))
+        self.model = keras.Model(ids, outputs, name=f"{self.name}_training_model")
+
+    def _prepare(self, data: TextData) -> None:
+        if not self.preprocessor.characters:
+            self.preprocessor.fit(data, text_column=self.text_column)
+        if not self.is_built:
+            self._build()
+
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        if isinstance(self.optimizer, keras.optimizers.Optimizer):
+            return self.optimizer
+        try:
+            return keras.optimizers.get(
+                {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
+            )
+        except ValueError:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} is not a Keras optimizer name; use e.g. 'adamw', "
+                "'adam', 'adafactor', 'sgd', or pass a keras.optimizers.Optimizer."
+            ) from None
+
+    def _compile(self) -> None:
+        self.embedder.trainable = self.train_embedder
+        state = (self.train_embedder, self.tower.trainable)
+        if self._compiled_for == state:
+            return
+        # A new set of trainable weights needs a fresh optimizer state.
+        loss, metrics = self._loss_and_metrics()
+        self.model.compile(optimizer=self._make_optimizer(), loss=loss, weighted_metrics=metrics)
+        self._compiled_for = state
+
+    # ------------------------------------------------------------- training
+    def fit(
+        self,
+        data: TextData,
+        epochs: int = 1,
+        steps_per_epoch: int | None = None,
+        batch_size: int | None = None,
+        validation_data: TextData | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        verbose: str | int = "auto",
+    ) -> keras.callbacks.History:
+        """Trains the tower (and the embedder if `train_embedder`) on `data`.
+
+        Args:
+            data: `list[str]`, a `datasets.Dataset` / `IterableDataset`, or text
+                file paths (`pathlib.Path`). Long documents give a random
+                window of the preprocessor's length per pass; short ones are padded.
+            epochs: passes over the data (or over `steps_per_epoch` batches).
+            steps_per_epoch: batches per epoch; the data repeats as needed, so
+                unbounded streams work.
+            batch_size: documents per batch (default: the constructor's).
+            validation_data: held-out texts, evaluated with fixed masks.
+            callbacks: Keras callbacks (TensorBoard, ModelCheckpoint, BackupAndRestore, ...).
+            verbose: Keras' verbosity ("auto", 0, 1, 2).
+
+        Returns:
+            The Keras `History`.
+        """
+        self._prepare(data)
+        self._compile()
+        batch_size = batch_size or self.batch_size
+        train = self._dataset(data, batch_size, training=True)
+        if steps_per_epoch is not None:
+            train = train.repeat()
+        validation = None
+        if validation_data is not None:
+            validation = self._dataset(validation_data, batch_size, training=False)
+        started = time.perf_counter()
+        history = self.model.fit(
+            train, epochs=epochs, steps_per_epoch=steps_per_epoch,
+            validation_data=validation, callbacks=callbacks, verbose=verbose,
+            shuffle=False,  # the pipeline shuffles documents itself
+        )
+        if self.stats.used == 0:
+            raise ValueError(
+                f"fit found no usable text: {self.stats.empty} empty and {self.stats.filtered} "
+                "filtered documents. Check the data, text_column and filters."
+            )
+        self._record_training(history, time.perf_counter() - started)
+        return history
+
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
+        training = self.card.setdefault("training", {})
+        training["epochs"] = training.get("epochs", 0) + len(history.epoch)
+        training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
+        training["documents read"] = self.stats.used
+        training["empty documents skipped"] = self.stats.empty
+        self.card["trained_on"] = f"{self.stats.used:,} documents"
+        self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+
+    def freeze(self) -> None:
+        """Stops the tower's weights from changing (in this pretrainer and in compositions)."""
+        self.tower.trainable = False
+
+    def unfreeze(self) -> None:
+        """Lets the tower's weights change again."""
+        self.tower.trainable = True
+
+    # ------------------------------------------------------- saving & loading
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that are plain values (components are saved beside them)."""
+        return {
+            "train_embedder": self.train_embedder,
+            "tower_options": self.tower.get_config() if self.tower is not None else self.tower_options,
+            "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "text_column": self.text_column,
+            "seed": self.seed,
+            "name": self.name,
+            **self.task_config(),
+        }
+
+    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Saves tower, head, embedder and preprocessor in one component directory.
+
+        The manifest records the fingerprint of the embedder the tower was
+        trained on, so compositions can refuse a mismatched embedder.
+        """
+        if not self.is_built:
+            raise ValueError("Nothing to save yet: fit the pretrainer (or give it a fitted preprocessor).")
+        if self.transforms or self.filters:
+            self.card.setdefault("training", {})["transforms and filters (not saved)"] = len(self.transforms) + len(self.filters)
+        manifest = build_manifest(
+            kind=self.component_kind,
+            name=self.name,
+            config=self.get_config(),
+            inputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.input_dim]}},
+            outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.output_dim]}},
+            card=self.card,
+            embedder_fingerprint=self.embedder.fingerprint,
+            parameters={"tower": self.tower.count_params(), "head": self.head.count_params()},
+        )
+
+        def write_payload(path: Path) -> None:
+            self.tower.save_weights(path / TOWER_WEIGHTS)
+            self.head.save_weights(path / HEAD_WEIGHTS)
+            self.embedder.save(path / "embedder")
+            self.preprocessor.save(path / "preprocessor")
+
+        return write_component(directory, manifest, write_payload, overwrite)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "Pretrainer":
+        """Loads a saved pretrainer, ready to predict or to continue training."""
+        path = Path(directory)
+        manifest = read_manifest(path, kind=cls.component_kind)
+        preprocessor = Preprocessor.load(path / "preprocessor")
+        embedder = Embedder.load(path / "embedder")
+        if embedder.fingerprint != manifest.get("embedder_fingerprint"):
+            raise ComponentError(
+                f"{path}: the embedder saved beside the tower is not the one it was trained on "
+                "(fingerprints differ). Save the pretrainer again."
+            )
+        config = dict(manifest["config"])
+        tower = Tower.from_config(config.pop("tower_options"))
+        pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
+        load_weights_checked(pretrainer.tower, path / TOWER_WEIGHTS)
+        load_weights_checked(pretrainer.head, path / HEAD_WEIGHTS)
+        pretrainer.card = manifest.get("card", {})
+        return pretrainer

@@ -1,0 +1,144 @@
+import keras
+import numpy as np
+import pytest
+
+from cclm import Preprocessor
+from cclm.component import ComponentError
+from cclm.embedder import Embedder
+from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
+
+TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
+
+
+@pytest.fixture(scope="module")
+def texts(docs_texts):
+    return docs_texts[:96]
+
+
+def tiny(texts, **kwargs):
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(sequence_length=32, downsample_factor=4).fit(texts, progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64)
+    return MaskedLanguagePretrainer(
+        embedder=embedder, preprocessor=prep, tower_options=TINY_TOWER, batch_size=16, seed=0, **kwargs
+    )
+
+
+def one_batch(pretrainer, texts):
+    return next(iter(pretrainer._dataset(texts, 16, training=False)))
+
+
+def weights_of(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def changed(before, after):
+    return any(not np.array_equal(b, a) for b, a in zip(before, after))
+
+
+def test_fit_returns_a_keras_history(texts):
+    history = tiny(texts).fit(texts, epochs=2, verbose=0)
+    assert isinstance(history, keras.callbacks.History)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+def test_defaults_fit_the_preprocessor_and_build_the_embedder(texts):
+    pretrainer = MaskedLanguagePretrainer(tower_options={**TINY_TOWER, "max_length": 256}, seed=0)
+    assert pretrainer.model is None  # nothing to build before the vocabulary is known
+    pretrainer.fit(texts[:32], steps_per_epoch=1, verbose=0)
+    assert pretrainer.preprocessor.characters and pretrainer.embedder.vocab_size == pretrainer.preprocessor.vocab_size
+
+
+def test_loss_counts_only_masked_positions(texts):
+    pretrainer = tiny(texts)
+    pretrainer._compile()
+    inputs, targets, weights = (t.numpy() for t in one_batch(pretrainer, texts))
+    assert 0 < weights.sum() < (inputs != 0).sum()
+    loss = pretrainer.model.evaluate(inputs, targets, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    scrambled = np.where(weights > 0, targets, (targets + 7) % pretrainer.preprocessor.vocab_size)
+    same = pretrainer.model.evaluate(inputs, scrambled, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(same, rel=1e-6)  # unmasked and padded targets never count
+    wrong = np.where(weights > 0, (targets + 7) % pretrainer.preprocessor.vocab_size, targets)
+    other = pretrainer.model.evaluate(inputs, wrong, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    assert other != pytest.approx(loss, rel=1e-3)
+
+
+def test_freeze_really_stops_weight_updates(texts):
+    pretrainer = tiny(texts, train_embedder=False)
+    pretrainer.freeze()
+    tower, head, embedder = weights_of(pretrainer.tower), weights_of(pretrainer.head), weights_of(pretrainer.embedder)
+    pretrainer.fit(texts, steps_per_epoch=2, verbose=0)
+    assert not changed(tower, weights_of(pretrainer.tower))
+    assert not changed(embedder, weights_of(pretrainer.embedder))
+    assert changed(head, weights_of(pretrainer.head))
+    pretrainer.unfreeze()
+    pretrainer.fit(texts, steps_per_epoch=2, verbose=0)
+    assert changed(tower, weights_of(pretrainer.tower))
+
+
+def test_train_embedder_lets_the_embedder_learn(texts):
+    pretrainer = tiny(texts, train_embedder=True)
+    before = pretrainer.embedder.fingerprint
+    pretrainer.fit(texts, steps_per_epoch=1, verbose=0)
+    assert pretrainer.embedder.fingerprint != before
+
+
+def test_save_load_identical_outputs_then_continue_training(tmp_path, texts):
+    pretrainer = tiny(texts)
+    pretrainer.fit(texts, epochs=1, verbose=0)
+    path = pretrainer.save(tmp_path / "mlm")
+    assert {"manifest.json", "README.md", "tower.weights.h5", "head.weights.h5", "embedder", "preprocessor"} <= {
+        p.name for p in path.iterdir()
+    }
+    loaded = MaskedLanguagePretrainer.load(path)
+    ids = pretrainer.preprocessor.encode(texts[:8])
+    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    assert loaded.get_config() == pretrainer.get_config()
+    before = weights_of(loaded.tower)
+    history = loaded.fit(texts, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and changed(before, weights_of(loaded.tower))
+    assert loaded.card["training"]["epochs"] == 2
+
+
+def test_load_refuses_an_embedder_the_tower_was_not_trained_on(tmp_path, texts):
+    pretrainer = tiny(texts)
+    path = pretrainer.save(tmp_path / "mlm")
+    other = Embedder(vocab_size=pretrainer.preprocessor.vocab_size, hidden_dim=16, num_blocks=1, max_length=64)
+    other.save(path / "embedder")
+    with pytest.raises(ComponentError, match="not the one it was trained on"):
+        MaskedLanguagePretrainer.load(path)
+
+
+@pytest.mark.parametrize("optimizer", ["adafactor", "sgd", keras.optimizers.Adam(1e-3)], ids=["adafactor", "sgd", "object"])
+def test_optimizer_by_name_or_object(texts, optimizer):
+    pretrainer = tiny(texts, optimizer=optimizer)
+    history = pretrainer.fit(texts, steps_per_epoch=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    if isinstance(optimizer, str):
+        assert pretrainer.model.optimizer.name == optimizer
+
+
+def test_unknown_optimizer_names_the_choices(texts):
+    with pytest.raises(ValueError, match="'adafactor'"):
+        tiny(texts, optimizer="adamm").fit(texts, steps_per_epoch=1, verbose=0)
+
+
+def test_standard_callbacks_work(tmp_path, texts):
+    pretrainer = tiny(texts)
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs")),
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "checkpoint.weights.h5"), save_weights_only=True),
+    ]
+    pretrainer.fit(texts, epochs=1, callbacks=callbacks, verbose=0)
+    assert (tmp_path / "checkpoint.weights.h5").is_file() and any((tmp_path / "logs").iterdir())
+
+
+def test_lengths_beyond_the_tower_fail_when_building(texts):
+    prep = Preprocessor(sequence_length=128, downsample_factor=4).fit(texts, progress=False)
+    with pytest.raises(ValueError, match="build it with max_length >= 128"):
+        MaskedLanguagePretrainer(preprocessor=prep, tower_options=TINY_TOWER)
+
+
+def test_no_usable_text_is_a_clear_error(texts):
+    with pytest.raises(ValueError, match="no usable text"):
+        tiny(texts).fit(["", "   "], verbose=0)
