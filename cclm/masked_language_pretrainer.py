@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from cclm import special_ids
 from cclm.component import register_component
 from cclm.masking import SpanMasking
 from cclm.pipeline import character_windows
@@ -37,6 +39,9 @@ class MaskedLanguagePretrainer(Pretrainer):
     >>> history = pretrainer.fit(texts, epochs=1, batch_size=16, verbose=0)
     >>> sorted(history.history)
     ['accuracy', 'loss']
+    >>> candidates = pretrainer.fill_mask("The [MASK]ssert statement", top_k=3)
+    >>> len(candidates), len(candidates[0][0])
+    (3, 1)
     """
 
     def __init__(
@@ -99,3 +104,51 @@ class MaskedLanguagePretrainer(Pretrainer):
             lambda ids, mask_seed: masking(ids, mask_seed), num_parallel_calls=tf.data.AUTOTUNE
         )
         return batches.prefetch(tf.data.AUTOTUNE)
+
+    def fill_mask(self, text: str, top_k: int = 5, mask_token: str = "[MASK]") -> list[tuple[str, float]]:
+        """The `top_k` most likely fillings of the hidden characters in `text`.
+
+        Each `mask_token` hides one character: "pri[MASK][MASK]" asks for the
+        two characters after "pri". Returns `(filling, probability)` pairs,
+        most likely first; a filling has one character per `mask_token`
+        (joint probability, treating positions as independent).
+        """
+        if not self.is_built:
+            raise ValueError("The pretrainer is not built yet; fit it (or load a saved one) first.")
+        parts = text.split(mask_token)
+        if len(parts) == 1:
+            raise ValueError(f"text has no {mask_token!r}; mark each hidden character with one.")
+        prep = self.preprocessor
+        offset = int(prep.add_cls)
+        factor = prep.downsample_factor
+        # Encode every part whole (no truncation), then join them around the masks.
+        longest = max(len(prep.normalize(part)) for part in parts) + offset
+        rows = prep.encode(parts, length=max(factor, -(-longest // factor) * factor))
+        pieces: list[np.ndarray] = [rows[0, :offset]]
+        for index, part in enumerate(parts):
+            real = rows[index, offset:]
+            pieces.append(real[: np.count_nonzero(real)])
+            if index < len(parts) - 1:
+                pieces.append(np.array([special_ids.MASK_ID], dtype=np.int32))
+        ids = np.concatenate(pieces)
+        length = -(-len(ids) // factor) * factor
+        if prep.sequence_length is not None and length > prep.sequence_length:
+            raise ValueError(
+                f"text is {len(ids)} positions long; this pretrainer reads at most {prep.sequence_length}."
+            )
+        ids = np.pad(ids, (0, length - len(ids)))[None, :]
+        logits = np.array(self.model(ids, training=False))[0]
+        logits[:, : special_ids.FIRST_CHARACTER_ID] = -np.inf  # only characters are answers
+        probabilities = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        probabilities /= probabilities.sum(axis=-1, keepdims=True)
+        beams: list[tuple[str, float]] = [("", 1.0)]
+        for position in np.flatnonzero(ids[0] == special_ids.MASK_ID):
+            best = np.argsort(probabilities[position])[::-1][:top_k]
+            choices = [(int(i), float(probabilities[position, i])) for i in best]
+            expanded = [
+                (prefix + prep.characters[i - special_ids.FIRST_CHARACTER_ID], p * q)
+                for prefix, p in beams
+                for i, q in choices
+            ]
+            beams = sorted(expanded, key=lambda beam: -beam[1])[:top_k]
+        return beams

@@ -142,3 +142,18 @@ def test_lengths_beyond_the_tower_fail_when_building(texts):
 def test_no_usable_text_is_a_clear_error(texts):
     with pytest.raises(ValueError, match="no usable text"):
         tiny(texts).fit(["", "   "], verbose=0)
+
+
+def test_fill_mask_ranks_fillings_with_probabilities(texts):
+    pretrainer = tiny(texts)
+    pretrainer.fit(texts, epochs=1, verbose=0)
+    candidates = pretrainer.fill_mask("The [MASK][MASK]sert statement", top_k=4)
+    assert len(candidates) == 4
+    probabilities = [p for _, p in candidates]
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1
+    assert all(len(filling) == 2 and set(filling) <= set(pretrainer.preprocessor.characters) for filling, _ in candidates)
+    assert len({filling for filling, _ in candidates}) == 4
+    with pytest.raises(ValueError, match="has no '\\[MASK\\]'"):
+        pretrainer.fill_mask("nothing hidden")
+    with pytest.raises(ValueError, match="reads at most 32"):
+        pretrainer.fill_mask("x" * 40 + "[MASK]")
