@@ -39,6 +39,7 @@ def run_demo(output_dir: str | Path = "cclm-demo", verbose: bool = True) -> dict
     """
     import tensorflow as tf
 
+    from cclm import special_ids
     from cclm.embedder import Embedder
     from cclm.preprocessor import Preprocessor
     from cclm.texts import utf8_bytes
@@ -61,7 +62,7 @@ def run_demo(output_dir: str | Path = "cclm-demo", verbose: bool = True) -> dict
     ).fit(train, progress=verbose)
     ids = preprocessor.encode(test)
     real = ids != 0
-    coverage = float((ids[real] != 1).mean())
+    coverage = float((ids[real] != special_ids.UNKNOWN_ID).mean())
     say(f"Preprocessor: {len(preprocessor.characters)} characters, "
         f"{preprocessor.subword_tokenizer.vocab_size} subwords; "
         f"{coverage:.2%} of held-out characters are in the vocabulary.")

@@ -136,8 +136,7 @@ class Preprocessor:
 
     def normalize(self, text: str) -> str:
         """The text as the vocabulary sees it: normalized, then lowercased if set."""
-        if self.normalization is not None:
-            text = unicodedata.normalize(self.normalization, text)
+        text = self._unicode_normalize(text)
         if self.lowercase:
             if self._lowercase_translation is None:
                 sources, targets = simple_lowercase_pairs()
@@ -145,13 +144,17 @@ class Preprocessor:
             text = text.translate(self._lowercase_translation)
         return text
 
+    def _unicode_normalize(self, text: str) -> str:
+        # ASCII text is already normalized in every form; isascii() is O(1).
+        if self.normalization is None or text.isascii():
+            return text
+        return unicodedata.normalize(self.normalization, text)
+
     def _normalize_batch(self, texts: list[str]) -> list[str]:
-        # Case folding lives in the lookup table, so only Unicode normalization
-        # runs here; ASCII text is already normalized in every form.
-        form = self.normalization
-        if form is None:
+        # Case folding lives in the lookup table, so only Unicode normalization runs here.
+        if self.normalization is None:
             return texts
-        return [t if t.isascii() else unicodedata.normalize(form, t) for t in texts]
+        return [self._unicode_normalize(t) for t in texts]
 
     def fit(
         self, data: TextData, text_column: str = "text", progress: bool = True
@@ -174,8 +177,7 @@ class Preprocessor:
             bar = tqdm(desc="Fitting preprocessor", unit=" texts", disable=not progress)
             for text in iter_texts(data, text_column):
                 # Case folding happens on the counts, after this loop.
-                if self.normalization is not None and not text.isascii():
-                    text = unicodedata.normalize(self.normalization, text)
+                text = self._unicode_normalize(text)
                 buffer.append(text)
                 buffered += len(text)
                 stats["texts"] += 1

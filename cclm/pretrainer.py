@@ -218,6 +218,7 @@ class Pretrainer:
         """
         self._prepare(data)
         self._compile()
+        self.stats = TextStats()  # counts for this fit only
         batch_size = batch_size or self.batch_size
         train = self._dataset(data, batch_size, training=True)
         if steps_per_epoch is not None:
@@ -243,9 +244,10 @@ class Pretrainer:
         training = self.card.setdefault("training", {})
         training["epochs"] = training.get("epochs", 0) + len(history.epoch)
         training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
-        training["documents read"] = self.stats.used
-        training["empty documents skipped"] = self.stats.empty
-        self.card["trained_on"] = f"{self.stats.used:,} documents"
+        passes = max(self.stats.passes, 1)
+        training["documents per pass"] = self.stats.used // passes
+        training["empty documents skipped per pass"] = self.stats.empty // passes
+        self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
         self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
 
     def freeze(self) -> None:
