@@ -10,24 +10,41 @@ import tensorflow as tf
 
 from cclm import special_ids
 from cclm.component import register_component
-from cclm.masking import SpanMasking
+from cclm.masking import SpanMasking, WholeTokenMasking
 from cclm.pipeline import character_windows
-from cclm.pretrainer import Pretrainer
+from cclm.preprocessor import Preprocessor
+from cclm.pretrainer import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Pretrainer
+from cclm.subword_head import SampledSoftmaxLoss, SubwordAccuracy, SubwordHead
 from cclm.texts import TextData
+
+TARGETS = ("characters", "subwords")
 
 
 @register_component("masked_language_pretrainer")
 class MaskedLanguagePretrainer(Pretrainer):
-    """Masked language modelling over characters.
+    """Masked language modelling over characters, or over whole subwords.
 
-    Random character spans are hidden (`SpanMasking`: about `mask_rate` of
-    the characters, spans of `min_span` to `max_span`, 80/10/10 mask / random
-    / keep) and the head predicts the original characters. Loss and accuracy
-    count hidden positions only; padding never counts.
+    With `target="characters"` (the default), random character spans are
+    hidden (`SpanMasking`: about `mask_rate` of the characters, spans of
+    `min_span` to `max_span`, 80/10/10 mask / random / keep) and the head
+    predicts the original characters.
+
+    With `target="subwords"` (the original cclm objective), whole subword
+    tokens of the preprocessor's tokenizer are hidden (`WholeTokenMasking`:
+    about `mask_rate` of the tokens) and the head predicts, at every hidden
+    character, the id of the subword it belongs to. The loss is a sampled
+    softmax over `num_sampled` subwords (`SampledSoftmaxLoss`), so a large
+    subword vocabulary stays affordable; accuracy is exact, each hidden token
+    counting once. The preprocessor needs `subword_model="bpe"` (the default
+    one gets it) or `"wordpiece"`.
+
+    Either way, loss and accuracy count hidden positions only; padding never counts.
 
     Args:
+        target: `"characters"` or `"subwords"`.
         mask_rate, min_span, max_span, mask_fraction, random_fraction: as in
-            `cclm.masking.SpanMasking`.
+            `cclm.masking.SpanMasking` (spans are whole tokens for subwords).
+        num_sampled: subwords sampled per batch by the sampled softmax.
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
 
@@ -46,13 +63,31 @@ class MaskedLanguagePretrainer(Pretrainer):
 
     def __init__(
         self,
+        target: str = "characters",
         mask_rate: float = 0.15,
         min_span: int = 1,
         max_span: int = 5,
         mask_fraction: float = 0.8,
         random_fraction: float = 0.1,
+        num_sampled: int = 256,
         **kwargs: Any,
     ):
+        if target not in TARGETS:
+            raise ValueError(f"target={target!r}; use one of {TARGETS}.")
+        if target == "subwords":
+            preprocessor = kwargs.get("preprocessor")
+            if preprocessor is None:
+                kwargs["preprocessor"] = Preprocessor(
+                    sequence_length=DEFAULT_SEQUENCE_LENGTH, downsample_factor=DEFAULT_DOWNSAMPLE_FACTOR,
+                    subword_model="bpe",
+                )
+            elif preprocessor.subword_model is None and preprocessor.subword_tokenizer is None:
+                raise ValueError(
+                    "target='subwords' needs a preprocessor with a subword tokenizer; create it "
+                    "with Preprocessor(subword_model='bpe', ...) (or 'wordpiece')."
+                )
+        self.target = target
+        self.num_sampled = num_sampled
         self.mask_rate = mask_rate
         self.min_span = min_span
         self.max_span = max_span
@@ -62,6 +97,8 @@ class MaskedLanguagePretrainer(Pretrainer):
 
     def task_config(self) -> dict[str, Any]:
         return {
+            "target": self.target,
+            "num_sampled": self.num_sampled,
             "mask_rate": self.mask_rate,
             "min_span": self.min_span,
             "max_span": self.max_span,
@@ -70,14 +107,26 @@ class MaskedLanguagePretrainer(Pretrainer):
         }
 
     @property
-    def masking(self) -> SpanMasking:
+    def masking(self) -> SpanMasking | WholeTokenMasking:
         """The masking applied to every training batch."""
+        if self.target == "subwords":
+            return WholeTokenMasking(
+                self.preprocessor.vocab_size, self.mask_rate, self.mask_fraction, self.random_fraction
+            )
         return SpanMasking(
             self.preprocessor.vocab_size, self.mask_rate, self.min_span, self.max_span,
             self.mask_fraction, self.random_fraction,
         )
 
     def _build_head(self) -> keras.Model:
+        if self.target == "subwords":
+            tokenizer = self.preprocessor.subword_tokenizer
+            if tokenizer is None:
+                raise ValueError(
+                    "target='subwords' needs the preprocessor's subword tokenizer, but it has none; "
+                    "fit a preprocessor created with subword_model='bpe' (or 'wordpiece')."
+                )
+            return SubwordHead(self.tower.output_dim, tokenizer.vocab_size, name=f"{self.name}_head")
         features = keras.Input(shape=(None, self.tower.output_dim), name="features")
         hidden = keras.layers.Dense(self.tower.output_dim, activation="gelu", name="transform")(features)
         hidden = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(hidden)
@@ -85,10 +134,16 @@ class MaskedLanguagePretrainer(Pretrainer):
         return keras.Model(features, logits, name=f"{self.name}_head")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
+        if self.target == "subwords":
+            return SampledSoftmaxLoss(self.head, self.num_sampled), [SubwordAccuracy(self.head)]
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, reduction="mean_with_sample_weight"
         )
         return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def _jit_compile(self) -> bool | str:
+        # XLA has no kernel for the sampled softmax's candidate sampler.
+        return False if self.target == "subwords" else "auto"
 
     def _dataset(self, data: TextData, batch_size: int, training: bool) -> tf.data.Dataset:
         seed = self.seed if training else 0
@@ -97,11 +152,14 @@ class MaskedLanguagePretrainer(Pretrainer):
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=seed,
             stats=self.stats if training else None, rerandomize=training,
+            with_subwords=self.target == "subwords",
         )
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)
         masking = self.masking
         batches = tf.data.Dataset.zip(windows, seeds).map(
-            lambda ids, mask_seed: masking(ids, mask_seed), num_parallel_calls=tf.data.AUTOTUNE
+            lambda windows, mask_seed: masking(*windows, mask_seed)
+            if isinstance(windows, tuple) else masking(windows, mask_seed),
+            num_parallel_calls=tf.data.AUTOTUNE,
         )
         return batches.prefetch(tf.data.AUTOTUNE)
 
@@ -110,9 +168,42 @@ class MaskedLanguagePretrainer(Pretrainer):
 
         Each `mask_token` hides one character: "pri[MASK][MASK]" asks for the
         two characters after "pri". Returns `(filling, probability)` pairs,
-        most likely first; a filling has one character per `mask_token`
-        (joint probability, treating positions as independent).
+        most likely first.
+
+        With `target="characters"`, a filling has one character per
+        `mask_token` (joint probability, treating positions as independent).
+        With `target="subwords"`, the hidden characters are taken as one
+        subword and a filling is a subword of the tokenizer's vocabulary (its
+        probability averaged over the hidden characters); hide as many
+        characters as the word you have in mind has.
         """
+        ids = self._ids_with_masks(text, mask_token)
+        positions = np.flatnonzero(ids[0] == special_ids.MASK_ID)
+        outputs = self.model(ids, training=False)
+        if self.target == "subwords":
+            logits = np.array(self.head.logits(tf.gather(outputs[0], positions)), dtype=np.float64)
+            probabilities = _softmax(logits).mean(axis=0)
+            best = np.argsort(probabilities)[::-1][:top_k]
+            tokenizer = self.preprocessor.subword_tokenizer.tokenizer
+            return [(tokenizer.id_to_token(int(i)), float(probabilities[i])) for i in best]
+        logits = np.array(outputs, dtype=np.float64)[0]
+        logits[:, : special_ids.FIRST_CHARACTER_ID] = -np.inf  # only characters are answers
+        probabilities = _softmax(logits)
+        prep = self.preprocessor
+        beams: list[tuple[str, float]] = [("", 1.0)]
+        for position in positions:
+            best = np.argsort(probabilities[position])[::-1][:top_k]
+            choices = [(int(i), float(probabilities[position, i])) for i in best]
+            expanded = [
+                (prefix + prep.characters[i - special_ids.FIRST_CHARACTER_ID], p * q)
+                for prefix, p in beams
+                for i, q in choices
+            ]
+            beams = sorted(expanded, key=lambda beam: -beam[1])[:top_k]
+        return beams
+
+    def _ids_with_masks(self, text: str, mask_token: str) -> np.ndarray:
+        """(1, length) ids of `text` with the mask id for each `mask_token`."""
         if not self.is_built:
             raise ValueError("The pretrainer is not built yet; fit it (or load a saved one) first.")
         parts = text.split(mask_token)
@@ -136,19 +227,9 @@ class MaskedLanguagePretrainer(Pretrainer):
             raise ValueError(
                 f"text is {len(ids)} positions long; this pretrainer reads at most {prep.sequence_length}."
             )
-        ids = np.pad(ids, (0, length - len(ids)))[None, :]
-        logits = np.array(self.model(ids, training=False))[0]
-        logits[:, : special_ids.FIRST_CHARACTER_ID] = -np.inf  # only characters are answers
-        probabilities = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        probabilities /= probabilities.sum(axis=-1, keepdims=True)
-        beams: list[tuple[str, float]] = [("", 1.0)]
-        for position in np.flatnonzero(ids[0] == special_ids.MASK_ID):
-            best = np.argsort(probabilities[position])[::-1][:top_k]
-            choices = [(int(i), float(probabilities[position, i])) for i in best]
-            expanded = [
-                (prefix + prep.characters[i - special_ids.FIRST_CHARACTER_ID], p * q)
-                for prefix, p in beams
-                for i, q in choices
-            ]
-            beams = sorted(expanded, key=lambda beam: -beam[1])[:top_k]
-        return beams
+        return np.pad(ids, (0, length - len(ids)))[None, :]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)

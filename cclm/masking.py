@@ -117,3 +117,97 @@ class SpanMasking:
             "mask_fraction": self.mask_fraction,
             "random_fraction": self.random_fraction,
         }
+
+
+class WholeTokenMasking:
+    """Hides whole subword tokens; the model predicts each token's subword id.
+
+    A token (all the characters one subword covers, found through the
+    preprocessor's tokenizer) is hidden with probability `rate`, all of its
+    characters together, so no part of a hidden word gives the rest away.
+    Of the hidden tokens, `mask_fraction` show the mask id on every
+    character, `random_fraction` random characters, and the rest stay as
+    they were. Characters no token covers (spaces, padding, cls) are never
+    hidden.
+
+    Every character of a hidden token has the token's subword id as its
+    target, weighted 1 / (the token's characters in the window), so each
+    hidden token counts once in the loss and the accuracy, whatever its length.
+
+    Args:
+        vocab_size: the preprocessor's `vocab_size` (random replacements are
+            drawn from its characters).
+        rate: the share of tokens to hide.
+        mask_fraction: share of hidden tokens that show the mask id.
+        random_fraction: share that show random characters.
+
+    Call with `(ids, token_ids, token_index, seed)`, as made by
+    `cclm.pipeline.character_windows(..., with_subwords=True)`; returns
+    `(inputs, targets, weights)`.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> masking = WholeTokenMasking(vocab_size=100, rate=0.5, mask_fraction=1.0, random_fraction=0.0)
+    >>> ids = tf.constant([[5, 6, 7, 8, 9, 0]])
+    >>> token_ids = tf.constant([[40, 40, -1, 41, 41, -1]])
+    >>> token_index = tf.constant([[0, 0, -1, 1, 1, -1]])
+    >>> inputs, targets, weights = masking(ids, token_ids, token_index, seed=tf.constant([0, 0]))
+    >>> inputs.numpy().tolist(), weights.numpy().tolist()
+    ([[2, 2, 7, 8, 9, 0]], [[0.5, 0.5, 0.0, 0.0, 0.0, 0.0]])
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        rate: float = 0.15,
+        mask_fraction: float = 0.8,
+        random_fraction: float = 0.1,
+    ):
+        # The same checks as span masking; spans are whole tokens here.
+        SpanMasking(vocab_size, rate, 1, 1, mask_fraction, random_fraction)
+        self.vocab_size = vocab_size
+        self.rate = rate
+        self.mask_fraction = mask_fraction
+        self.random_fraction = random_fraction
+
+    def __call__(
+        self, ids: tf.Tensor, token_ids: tf.Tensor, token_index: tf.Tensor, seed: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        ids = tf.convert_to_tensor(ids, tf.int32)
+        token_index = tf.cast(token_index, tf.int64)
+        seed = tf.cast(seed, tf.int64)
+        covered = token_index >= 0
+        # One key per (row, token): every character of a token shares it.
+        rows = tf.range(tf.shape(ids, out_type=tf.int64)[0])[:, None]
+        keys = rows * (tf.reduce_max(token_index) + 2) + token_index + 1
+        unique_keys, token_of = tf.unique(tf.reshape(keys, [-1]))
+        num_tokens = tf.shape(unique_keys)[0]
+        token_of = tf.reshape(token_of, tf.shape(ids))
+        hidden = tf.logical_and(
+            tf.gather(tf.random.stateless_uniform([num_tokens], seed) < self.rate, token_of), covered
+        )
+        choice = tf.gather(tf.random.stateless_uniform([num_tokens], seed + 1), token_of)
+        random_ids = tf.random.stateless_uniform(
+            tf.shape(ids), seed + 2, minval=special_ids.FIRST_CHARACTER_ID,
+            maxval=self.vocab_size, dtype=tf.int32,
+        )
+        shown = tf.where(choice < self.mask_fraction, special_ids.MASK_ID, ids)
+        shown = tf.where(
+            tf.logical_and(choice >= self.mask_fraction, choice < self.mask_fraction + self.random_fraction),
+            random_ids,
+            shown,
+        )
+        inputs = tf.where(hidden, shown, ids)
+        hidden = tf.cast(hidden, tf.float32)
+        characters = tf.gather(tf.math.unsorted_segment_sum(tf.reshape(hidden, [-1]), tf.reshape(token_of, [-1]), num_tokens), token_of)
+        weights = tf.math.divide_no_nan(hidden, characters)
+        targets = tf.maximum(tf.cast(token_ids, tf.int32), 0)
+        return inputs, targets, weights
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "vocab_size": self.vocab_size,
+            "rate": self.rate,
+            "mask_fraction": self.mask_fraction,
+            "random_fraction": self.random_fraction,
+        }

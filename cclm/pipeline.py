@@ -43,10 +43,28 @@ def _text_batches(
     transforms: Sequence[Callable[[str], str]],
     filters: Sequence[Callable[[str], bool]],
     stats: TextStats,
-) -> Callable[[], Iterator[np.ndarray]]:
-    def generate() -> Iterator[np.ndarray]:
+    preprocessor=None,
+) -> Callable[[], Iterator]:
+    """A generator of document batches; with a `preprocessor`, tokenized too.
+
+    Plain: yields UTF-8 texts. With a `preprocessor` (its subword tokenizer):
+    yields its normalized texts with their per-character subword ids and token
+    indices, flattened, and the text lengths (`SubwordTokenizer.character_tokens`).
+    """
+    tokenizer = preprocessor.subword_tokenizer if preprocessor is not None else None
+
+    def flush(batch: list[str]):
+        encoded = np.array([utf8_bytes(text) for text in batch], dtype=object)
+        if tokenizer is None:
+            return encoded
+        # Lone surrogates become U+FFFD (one character each) for the tokenizer too.
+        texts = [text.decode("utf-8") for text in encoded]
+        lengths, token_ids, token_index = tokenizer.character_tokens(texts)
+        return encoded, token_ids, token_index, lengths
+
+    def generate() -> Iterator:
         stats.passes += 1
-        batch: list[bytes] = []
+        batch: list[str] = []
         for text in iter_texts(data, text_column):
             for transform in transforms:
                 text = transform(text)
@@ -58,14 +76,32 @@ def _text_batches(
                 stats.empty += 1
                 continue
             stats.used += 1
-            batch.append(utf8_bytes(text))
+            batch.append(preprocessor.normalize(text) if tokenizer is not None else text)
             if len(batch) == _SOURCE_BATCH:
-                yield np.array(batch, dtype=object)
+                yield flush(batch)
                 batch = []
         if batch:
-            yield np.array(batch, dtype=object)
+            yield flush(batch)
 
     return generate
+
+
+def _window_starts(lengths: tf.Tensor, capacity: int, seed: tf.Tensor) -> tf.Tensor:
+    """A uniformly random start per row such that the window fits (0 for short rows)."""
+    spare = tf.maximum(lengths - capacity, 0)
+    draw = tf.random.stateless_uniform(tf.shape(lengths), tf.cast(seed, tf.int64))
+    return tf.minimum(tf.cast(draw * tf.cast(spare + 1, tf.float32), tf.int64), spare)
+
+
+def _crop(rows: tf.RaggedTensor, starts: tf.Tensor, capacity: int, fill) -> tuple[tf.Tensor, tf.Tensor]:
+    """Dense (batch, capacity) windows of `rows` from `starts`, and where they hold values."""
+    offsets = tf.range(capacity, dtype=tf.int64)[None, :]
+    valid = offsets < tf.minimum(rows.row_lengths() - starts, capacity)[:, None]
+    positions = rows.row_starts()[:, None] + starts[:, None] + offsets
+    # One extra slot makes the gather safe where a position is not valid.
+    values = tf.concat([rows.flat_values, tf.fill([1], tf.cast(fill, rows.dtype))], axis=0)
+    fill_slot = tf.shape(values, out_type=tf.int64)[0] - 1
+    return tf.gather(values, tf.where(valid, positions, fill_slot)), valid
 
 
 def random_windows(code_points: tf.RaggedTensor, capacity: int, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -74,18 +110,8 @@ def random_windows(code_points: tf.RaggedTensor, capacity: int, seed: tf.Tensor)
     Returns dense (batch, capacity) code points and a boolean mask of real ones.
     A row no longer than `capacity` is taken whole, from its start.
     """
-    lengths = code_points.row_lengths()
-    spare = tf.maximum(lengths - capacity, 0)
-    draw = tf.random.stateless_uniform(tf.shape(lengths), tf.cast(seed, tf.int64))
-    starts = tf.minimum(tf.cast(draw * tf.cast(spare + 1, tf.float32), tf.int64), spare)
-    offsets = tf.range(capacity, dtype=tf.int64)[None, :]
-    valid = offsets < tf.minimum(lengths, capacity)[:, None]
-    positions = code_points.row_starts()[:, None] + starts[:, None] + offsets
-    # One extra slot makes the gather safe where a position is not valid.
-    values = tf.concat([code_points.flat_values, tf.zeros([1], code_points.dtype)], axis=0)
-    padding_slot = tf.shape(values, out_type=tf.int64)[0] - 1
-    gathered = tf.gather(values, tf.where(valid, positions, padding_slot))
-    return gathered, valid
+    starts = _window_starts(code_points.row_lengths(), capacity, seed)
+    return _crop(code_points, starts, capacity, fill=0)
 
 
 def character_windows(
@@ -100,6 +126,7 @@ def character_windows(
     seed: int | None = None,
     stats: TextStats | None = None,
     rerandomize: bool = True,
+    with_subwords: bool = False,
 ) -> tf.data.Dataset:
     """Batches of int32 ids (batch, length): one random window per document.
 
@@ -120,23 +147,67 @@ def character_windows(
         stats: a `TextStats` to count used, empty and filtered documents into.
         rerandomize: new windows every pass (training); False keeps them
             fixed across passes (validation).
+        with_subwords: also give, per character, the id of the subword
+            covering it and that token's index in its document (-1 where no
+            token covers it: spaces, padding, cls), cut from the same
+            windows. Needs a preprocessor with a subword tokenizer. Batches
+            are then `(ids, token_ids, token_index)`.
     """
     encoder = preprocessor.as_layer(sequence_length)
     capacity = encoder.sequence_length - int(encoder.add_cls)
     stats = stats if stats is not None else TextStats()
-    texts = tf.data.Dataset.from_generator(
-        _text_batches(data, text_column, tuple(transforms), tuple(filters), stats),
-        output_signature=tf.TensorSpec([None], tf.string),
-    ).unbatch()
+    if with_subwords and preprocessor.subword_tokenizer is None:
+        raise ValueError(
+            "with_subwords=True needs a preprocessor with a subword tokenizer; create it with "
+            "subword_model='bpe' (or 'wordpiece') and fit it."
+        )
+    generator = _text_batches(
+        data, text_column, tuple(transforms), tuple(filters), stats,
+        preprocessor if with_subwords else None,
+    )
+    if with_subwords:
+        flat = tf.TensorSpec([None], tf.int32)
+        documents = tf.data.Dataset.from_generator(
+            generator, output_signature=(tf.TensorSpec([None], tf.string), flat, flat, tf.TensorSpec([None], tf.int64))
+        ).map(
+            lambda texts, token_ids, token_index, lengths: (
+                texts,
+                tf.RaggedTensor.from_row_lengths(token_ids, lengths),
+                tf.RaggedTensor.from_row_lengths(token_index, lengths),
+            )
+        )
+    else:
+        documents = tf.data.Dataset.from_generator(generator, output_signature=tf.TensorSpec([None], tf.string))
+    documents = documents.unbatch()
     if shuffle_buffer:
-        texts = texts.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     # New windows every pass (epoch), yet reproducible for a given seed.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=rerandomize).batch(2)
-    batches = tf.data.Dataset.zip(texts.batch(batch_size), seeds)
+    map_options = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": seed is not None}
 
-    def to_ids(batch: tf.Tensor, window_seed: tf.Tensor) -> tf.Tensor:
-        code_points, valid = random_windows(encoder.code_points(batch), capacity, window_seed)
+    def to_ids(code_points: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
         ids = tf.where(valid, encoder.lookup(tf.cast(code_points, tf.int32)), special_ids.PAD_ID)
         return encoder.with_cls(ids)
 
-    return batches.map(to_ids, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+    if not with_subwords:
+        def windows(batch: tf.Tensor, window_seed: tf.Tensor) -> tf.Tensor:
+            return to_ids(*random_windows(encoder.code_points(batch), capacity, window_seed))
+
+        return tf.data.Dataset.zip(documents.batch(batch_size), seeds).map(windows, **map_options)
+
+    def subword_windows(batch: tuple, window_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        texts, token_ids, token_index = batch
+        # The texts were normalized in Python, where the tokenizer saw them.
+        code_points = tf.strings.unicode_decode(texts, "UTF-8")
+        tf.debugging.assert_equal(
+            code_points.row_lengths(), token_ids.row_lengths(),
+            message="subword alignment lost: texts and token arrays differ in length",
+        )
+        starts = _window_starts(code_points.row_lengths(), capacity, window_seed)
+        ids = to_ids(*_crop(code_points, starts, capacity, fill=0))
+        aligned = [_crop(rows, starts, capacity, fill=-1)[0] for rows in (token_ids, token_index)]
+        if encoder.add_cls:
+            aligned = [tf.pad(rows, [[0, 0], [1, 0]], constant_values=-1) for rows in aligned]
+        return ids, aligned[0], aligned[1]
+
+    return tf.data.Dataset.zip(documents.ragged_batch(batch_size), seeds).map(subword_windows, **map_options)

@@ -115,6 +115,10 @@ class Pretrainer:
         """The task-specific constructor arguments."""
         return {}
 
+    def _jit_compile(self) -> bool | str:
+        """Keras' `jit_compile` for the training model; "auto" uses XLA where Keras would."""
+        return "auto"
+
     # ------------------------------------------------------------- building
     @property
     def is_built(self) -> bool:
@@ -185,7 +189,9 @@ class Pretrainer:
             return
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
-        self.model.compile(optimizer=self._make_optimizer(), loss=loss, weighted_metrics=metrics)
+        self.model.compile(
+            optimizer=self._make_optimizer(), loss=loss, weighted_metrics=metrics, jit_compile=self._jit_compile()
+        )
         self._compiled_for = state
 
     # ------------------------------------------------------------- training

@@ -74,6 +74,42 @@ class SubwordTokenizer:
         """Reads a tokenizer written by `save`."""
         return cls(Tokenizer.from_file(os.fspath(path)))
 
+    def character_tokens(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-character subword ids and token indices of whole texts, flattened.
+
+        `texts` must already be normalized the way the preprocessor does it.
+        Characters covered by no token (spaces) get -1 in both arrays.
+
+        Returns:
+            lengths: int64 `len(text)` of each text.
+            token_ids: int32, `sum(lengths)` entries, text after text: the
+                subword id covering each character, or -1.
+            token_index: int32, aligned with `token_ids`: the index of that
+                token within its text, or -1.
+        """
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        total = int(lengths.sum())
+        token_ids = np.full(total, -1, dtype=np.int32)
+        token_index = np.full(total, -1, dtype=np.int32)
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
+        if counts.sum() == 0:
+            return lengths, token_ids, token_index
+        spans = np.concatenate([np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2) for e in encodings])
+        ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encodings])
+        index_in_text = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
+        text_starts = np.repeat(np.cumsum(lengths) - lengths, counts)
+        span_lengths = spans[:, 1] - spans[:, 0]
+        # Expand every token into its character positions without a Python loop.
+        positions = (
+            np.arange(span_lengths.sum())
+            - np.repeat(np.cumsum(span_lengths) - span_lengths, span_lengths)
+            + np.repeat(text_starts + spans[:, 0], span_lengths)
+        )
+        token_ids[positions] = np.repeat(ids, span_lengths)
+        token_index[positions] = np.repeat(index_in_text, span_lengths)
+        return lengths, token_ids, token_index
+
     def align(
         self, texts: list[str], capacity: int, offset: int = 0
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,23 +128,10 @@ class SubwordTokenizer:
         width = offset + capacity
         token_ids = np.full((len(texts), width), -1, dtype=np.int32)
         token_index = np.full((len(texts), width), -1, dtype=np.int32)
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
-        counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
-        if counts.sum() == 0:
-            return token_ids, token_index
-        spans = np.concatenate([np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2) for e in encodings])
-        ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encodings])
-        rows = np.repeat(np.arange(len(texts)), counts)
-        index_in_text = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
-        starts = np.minimum(spans[:, 0], capacity)
-        lengths = np.minimum(spans[:, 1], capacity) - starts
-        # Expand every token into its character positions without a Python loop.
-        positions = (
-            np.arange(lengths.sum())
-            - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            + np.repeat(starts, lengths)
-        )
-        flat_rows = np.repeat(rows, lengths)
-        token_ids[flat_rows, offset + positions] = np.repeat(ids, lengths)
-        token_index[flat_rows, offset + positions] = np.repeat(index_in_text, lengths)
+        lengths, flat_ids, flat_index = self.character_tokens(texts)
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        positions = np.arange(len(flat_ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        kept = positions < capacity
+        token_ids[rows[kept], offset + positions[kept]] = flat_ids[kept]
+        token_index[rows[kept], offset + positions[kept]] = flat_index[kept]
         return token_ids, token_index

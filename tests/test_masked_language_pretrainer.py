@@ -157,3 +157,61 @@ def test_fill_mask_ranks_fillings_with_probabilities(texts):
         pretrainer.fill_mask("nothing hidden")
     with pytest.raises(ValueError, match="reads at most 32"):
         pretrainer.fill_mask("x" * 40 + "[MASK]")
+
+
+def tiny_subwords(texts, width=16, **kwargs):
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(
+        sequence_length=32, downsample_factor=4, subword_model="bpe", subword_vocab_size=300
+    ).fit(texts, progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=width, num_blocks=1, max_length=64)
+    tower = {**TINY_TOWER, "hidden_dim": width, "intermediate_dim": 2 * width}
+    return MaskedLanguagePretrainer(
+        target="subwords", embedder=embedder, preprocessor=prep, tower_options=tower,
+        batch_size=16, seed=0, num_sampled=64, **kwargs
+    )
+
+
+def test_subword_target_learns_which_subword_covers_each_character(docs_texts):
+    # Hidden tokens left visible (no mask ids, no random characters): naming the
+    # subword under each character is learnable in seconds, and only if the
+    # windows, token alignment, sampled-softmax loss and accuracy all agree.
+    train, held_out = docs_texts[:1500], docs_texts[-300:]
+    pretrainer = tiny_subwords(train, width=32, mask_rate=0.3, mask_fraction=0.0, random_fraction=0.0)
+    pretrainer._compile()
+    validation = pretrainer._dataset(held_out, 16, training=False)
+    history = pretrainer.fit(train, epochs=5, steps_per_epoch=100, verbose=0)
+    accuracy = pretrainer.model.evaluate(validation, verbose=0, return_dict=True)["accuracy"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    # Always naming the most frequent hidden subword, on the same masks:
+    targets = np.concatenate([t.numpy()[w.numpy() > 0] for _, t, w in validation])
+    most_frequent = np.bincount(targets).max() / len(targets)
+    print(f"held-out subword accuracy: {most_frequent:.3f} most frequent, {accuracy:.3f} trained")
+    assert accuracy > 2 * most_frequent
+
+
+def test_subword_target_saves_loads_and_fills_masks_with_subwords(tmp_path, texts):
+    pretrainer = tiny_subwords(texts)
+    pretrainer.fit(texts, epochs=1, verbose=0)
+    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
+    assert loaded.target == "subwords" and loaded.get_config() == pretrainer.get_config()
+    ids = pretrainer.preprocessor.encode(texts[:8])
+    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    candidates = loaded.fill_mask("for x [MASK][MASK] range(10):", top_k=5)
+    assert candidates == pretrainer.fill_mask("for x [MASK][MASK] range(10):", top_k=5)
+    vocabulary = loaded.preprocessor.subword_tokenizer.tokenizer.get_vocab()
+    probabilities = [p for _, p in candidates]
+    assert len(candidates) == 5 and all(token in vocabulary for token, _ in candidates)
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-9
+    history = loaded.fit(texts, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_subword_target_needs_a_subword_tokenizer(texts):
+    prep = Preprocessor(sequence_length=32).fit(texts, progress=False)
+    with pytest.raises(ValueError, match="subword_model='bpe'"):
+        MaskedLanguagePretrainer(target="subwords", preprocessor=prep)
+    with pytest.raises(ValueError, match="target='words'; use one of"):
+        MaskedLanguagePretrainer(target="words")
+    default = MaskedLanguagePretrainer(target="subwords")
+    assert default.preprocessor.subword_model == "bpe"

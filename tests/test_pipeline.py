@@ -80,3 +80,44 @@ def test_random_windows_handles_empty_rows_and_exact_fits():
     values, valid = random_windows(rows, capacity=4, seed=tf.constant([0, 0]))
     assert values.numpy()[1].tolist() == [1, 2, 3, 4]
     assert valid.numpy().sum(axis=1).tolist() == [0, 4, 2]
+
+
+@pytest.fixture(scope="module")
+def subword_prep(docs_texts):
+    return Preprocessor(
+        sequence_length=48, downsample_factor=4, add_cls=True, lowercase=True,
+        subword_model="bpe", subword_vocab_size=400,
+    ).fit(docs_texts, progress=False)
+
+
+def test_subword_windows_match_the_character_windows_and_the_tokenizer(subword_prep, docs_texts):
+    texts = [t for t in docs_texts[:200] if len(t) > 60]
+    plain = collect(character_windows(texts, subword_prep, batch_size=16, seed=3))
+    batches = list(character_windows(texts, subword_prep, batch_size=16, seed=3, with_subwords=True))
+    ids, token_ids, token_index = (np.concatenate([b[i].numpy() for b in batches]) for i in range(3))
+    np.testing.assert_array_equal(ids, plain)  # the same windows, whatever else comes along
+    assert (token_ids[:, 0] == -1).all() and (token_index[:, 0] == -1).all()  # the cls position
+    vocabulary = subword_prep.subword_tokenizer.tokenizer
+    checked = 0
+    for row_ids, row_tokens, row_index in zip(ids, token_ids, token_index):
+        characters = subword_prep.decode(row_ids[None, :])[0]
+        # Whole tokens inside the window spell their subword; tokens cut at the edges are skipped.
+        for index in np.unique(row_index[row_index >= 0])[1:-1]:
+            where = np.flatnonzero(row_index == index)
+            assert (row_tokens[where] == row_tokens[where[0]]).all()
+            assert "".join(characters[i - 1] for i in where) == vocabulary.id_to_token(int(row_tokens[where[0]]))
+            checked += 1
+        assert all(characters[i - 1].isspace() for i in np.flatnonzero(row_index[1:] < 0) + 1 if row_ids[i])
+    assert checked > 500
+
+
+def test_short_subword_windows_equal_encode_subwords(subword_prep):
+    texts = ["The lambda expression", "An ÉCOLE of fish", "x = y + 1"]
+    batch = next(iter(character_windows(texts, subword_prep, batch_size=3, shuffle_buffer=0, with_subwords=True)))
+    for mine, expected in zip(batch, subword_prep.encode_subwords(texts)):
+        np.testing.assert_array_equal(mine.numpy(), expected)
+
+
+def test_subword_windows_need_a_tokenizer(prep):
+    with pytest.raises(ValueError, match="subword_model='bpe'"):
+        character_windows(["text"], prep, batch_size=2, with_subwords=True)
