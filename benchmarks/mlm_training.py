@@ -7,6 +7,8 @@
    length 2048 against length 256 (same characters per step), and the same
    against a plain transformer (no downsampling, attention over every
    character) at 2048.
+3. Token-level targets (`target="subwords"`, an 8,000-subword BPE vocabulary):
+   the sampled softmax against a full softmax over every subword.
 
 Real text: Python's documentation (`pydoc_data`), joined and cut into windows.
 Run: python benchmarks/mlm_training.py
@@ -35,17 +37,36 @@ def documents(length: int) -> list[str]:
     return [text[i : i + length] for i in range(0, len(text) - length, length)]
 
 
-def pretrainer_for(length: int, downsample_factor: int, tower_options: dict | None = None) -> MaskedLanguagePretrainer:
+class FullSoftmaxSubwords(MaskedLanguagePretrainer):
+    """For comparison only: subword targets scored by a full softmax over the vocabulary."""
+
+    def _build_head(self) -> keras.Model:
+        features = keras.Input(shape=(None, self.tower.output_dim))
+        hidden = keras.layers.Dense(self.tower.output_dim, activation="gelu")(features)
+        hidden = keras.layers.LayerNormalization(epsilon=1e-6)(hidden)
+        logits = keras.layers.Dense(self.preprocessor.subword_tokenizer.vocab_size)(hidden)
+        return keras.Model(features, logits)
+
+    def _loss_and_metrics(self) -> tuple:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
+        return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def pretrainer_for(
+    length: int, downsample_factor: int, tower_options: dict | None = None, kind=MaskedLanguagePretrainer, **task
+) -> MaskedLanguagePretrainer:
     keras.utils.set_random_seed(0)
-    prep = Preprocessor(sequence_length=length, downsample_factor=downsample_factor).fit(documents(length), progress=False)
+    subwords = {"subword_model": "bpe", "subword_vocab_size": 8000} if task.get("target") == "subwords" else {}
+    prep = Preprocessor(sequence_length=length, downsample_factor=downsample_factor, **subwords)
+    prep.fit(documents(length), progress=False)
     options = {"max_length": max(2048, length), "downsample_factor": downsample_factor, **(tower_options or {})}
-    return MaskedLanguagePretrainer(preprocessor=prep, tower_options=options, seed=0)
+    return kind(preprocessor=prep, tower_options=options, seed=0, **task)
 
 
 def characters_per_second_training(pretrainer: MaskedLanguagePretrainer, length: int, steps: int) -> float:
     batch_size = CHARACTERS_PER_STEP // length
     data = documents(length)
-    pretrainer.fit(data, steps_per_epoch=2, batch_size=batch_size, verbose=0)  # trace and warm up
+    pretrainer.fit(data, steps_per_epoch=5, batch_size=batch_size, verbose=0)  # trace and warm up
     started = time.perf_counter()
     pretrainer.fit(data, steps_per_epoch=steps, batch_size=batch_size, verbose=0)
     return steps * batch_size * length / (time.perf_counter() - started)
@@ -65,7 +86,7 @@ def characters_per_second_pipeline(pretrainer: MaskedLanguagePretrainer, length:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5, help="timed training steps per setting")
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per setting")
     parser.add_argument("--quick", action="store_true", help="tiny towers, to check the script runs")
     args = parser.parse_args()
     tiny = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2} if args.quick else {}
@@ -76,6 +97,12 @@ def main() -> None:
     pipeline = characters_per_second_pipeline(default_256, 256, 50)
     default_2048 = characters_per_second_training(pretrainer_for(2048, 4, tiny), 2048, steps)
     plain_2048 = characters_per_second_training(pretrainer_for(2048, 1, tiny), 2048, steps)
+    sampled = pretrainer_for(256, 4, tiny, target="subwords")
+    subword_vocabulary = sampled.preprocessor.subword_tokenizer.vocab_size
+    sampled_256 = characters_per_second_training(sampled, 256, steps)
+    full_256 = characters_per_second_training(
+        pretrainer_for(256, 4, tiny, kind=FullSoftmaxSubwords, target="subwords"), 256, steps
+    )
 
     print(f"\n{CHARACTERS_PER_STEP} characters per step; best effort on {os.cpu_count()} CPUs.\n")
     header = f"{'measurement':<46}{'chars/s':>12}{'ratio':>26}"
@@ -86,6 +113,8 @@ def main() -> None:
         ("training, default tower, length 256", training, "-"),
         ("training, default tower, length 2048", default_2048, f"cost {training / default_2048:.2f}x of 256"),
         ("training, plain transformer, length 2048", plain_2048, f"default {default_2048 / plain_2048:.1f}x faster"),
+        (f"subwords ({subword_vocabulary:,}), sampled softmax, 256", sampled_256, f"{sampled_256 / full_256:.1f}x full softmax"),
+        (f"subwords ({subword_vocabulary:,}), full softmax, 256", full_256, f"{full_256 / training:.2f}x characters"),
     ]
     for name, value, ratio in rows:
         print(f"{name:<46}{value:>12,.0f}{ratio:>26}")
