@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -233,11 +234,15 @@ class Pretrainer:
         if validation_data is not None:
             validation = self._dataset(validation_data, batch_size, training=False)
         started = time.perf_counter()
-        history = self.model.fit(
-            train, epochs=epochs, steps_per_epoch=steps_per_epoch,
-            validation_data=validation, callbacks=callbacks, verbose=verbose,
-            shuffle=False,  # the pipeline shuffles documents itself
-        )
+        with warnings.catch_warnings():
+            if steps_per_epoch is None:
+                # A stream's length is unknown until it ends; Keras warns when it does.
+                warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+            history = self.model.fit(
+                train, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                validation_data=validation, callbacks=callbacks, verbose=verbose,
+                shuffle=False,  # the pipeline shuffles documents itself
+            )
         if self.stats.used == 0:
             raise ValueError(
                 f"fit found no usable text: {self.stats.empty} empty and {self.stats.filtered} "
