@@ -15,14 +15,15 @@ TensorShape([2, 8])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from cclm import special_ids
-from cclm.texts import TextData, iter_texts, utf8_bytes
+from cclm.texts import TextData, iter_labelled, iter_texts, utf8_bytes
 
 _SOURCE_BATCH = 1024
 
@@ -37,35 +38,47 @@ class TextStats:
     passes: int = field(default=0)
 
 
-def _text_batches(
-    data: TextData,
+def _document_batches(
+    data: Any,
     text_column: str,
     transforms: Sequence[Callable[[str], str]],
     filters: Sequence[Callable[[str], bool]],
     stats: TextStats,
     preprocessor=None,
-) -> Callable[[], Iterator]:
-    """A generator of document batches; with a `preprocessor`, tokenized too.
+    labels: Mapping[Any, int] | None = None,
+    label_column: str = "label",
+) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
+    """A generator of document batches, as dicts of arrays.
 
-    Plain: yields UTF-8 texts. With a `preprocessor` (its subword tokenizer):
-    yields its normalized texts with their per-character subword ids and token
-    indices, flattened, and the text lengths (`SubwordTokenizer.character_tokens`).
+    Always `texts` (UTF-8). With a `preprocessor`, the texts are its
+    normalized ones, tokenized by its subword tokenizer: per-character
+    `token_ids` and `token_index`, flattened, and the text `lengths`
+    (`SubwordTokenizer.character_tokens`). With `labels` (label -> index),
+    the data is labelled and `labels` holds each text's index.
     """
     tokenizer = preprocessor.subword_tokenizer if preprocessor is not None else None
 
-    def flush(batch: list[str]):
-        encoded = np.array([utf8_bytes(text) for text in batch], dtype=object)
-        if tokenizer is None:
-            return encoded
-        # Lone surrogates become U+FFFD (one character each) for the tokenizer too.
-        texts = [text.decode("utf-8") for text in encoded]
-        lengths, token_ids, token_index = tokenizer.character_tokens(texts)
-        return encoded, token_ids, token_index, lengths
+    def records() -> Iterator[tuple[str, Any]]:
+        if labels is None:
+            return ((text, None) for text in iter_texts(data, text_column))
+        return iter_labelled(data, text_column, label_column)
 
-    def generate() -> Iterator:
+    def flush(batch: list[str], batch_labels: list[int]) -> dict[str, np.ndarray]:
+        encoded = np.array([utf8_bytes(text) for text in batch], dtype=object)
+        arrays = {"texts": encoded}
+        if tokenizer is not None:
+            # Lone surrogates become U+FFFD (one character each) for the tokenizer too.
+            lengths, token_ids, token_index = tokenizer.character_tokens([t.decode("utf-8") for t in encoded])
+            arrays.update(token_ids=token_ids, token_index=token_index, lengths=lengths)
+        if labels is not None:
+            arrays["labels"] = np.array(batch_labels, dtype=np.int32)
+        return arrays
+
+    def generate() -> Iterator[dict[str, np.ndarray]]:
         stats.passes += 1
         batch: list[str] = []
-        for text in iter_texts(data, text_column):
+        batch_labels: list[int] = []
+        for text, label in records():
             for transform in transforms:
                 text = transform(text)
             if not all(keep(text) for keep in filters):
@@ -75,13 +88,20 @@ def _text_batches(
                 # An empty document would be a window of pure padding: no signal.
                 stats.empty += 1
                 continue
+            if labels is not None:
+                if label not in labels:
+                    raise ValueError(
+                        f"label {label!r} is not one of the {len(labels)} labels this model knows "
+                        f"({sorted(labels, key=str)[:10]}); train it with labels=[...] naming every label."
+                    )
+                batch_labels.append(labels[label])
             stats.used += 1
             batch.append(preprocessor.normalize(text) if tokenizer is not None else text)
             if len(batch) == _SOURCE_BATCH:
-                yield flush(batch)
-                batch = []
+                yield flush(batch, batch_labels)
+                batch, batch_labels = [], []
         if batch:
-            yield flush(batch)
+            yield flush(batch, batch_labels)
 
     return generate
 
@@ -127,15 +147,20 @@ def character_windows(
     stats: TextStats | None = None,
     rerandomize: bool = True,
     with_subwords: bool = False,
+    labels: Mapping[Any, int] | None = None,
+    label_column: str = "label",
+    random_crop: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of int32 ids (batch, length): one random window per document.
+    """Batches of int32 ids (batch, length): one window per document.
 
-    Documents longer than the length give a random window each pass; shorter
-    ones are padded. Empty and whitespace-only documents are skipped and
-    counted in `stats`. With a `seed`, shuffling and windows are reproducible.
+    Documents longer than the length give a random window each pass (or
+    their start, without `random_crop`); shorter ones are padded. Empty and
+    whitespace-only documents are skipped and counted in `stats`. With a
+    `seed`, shuffling and windows are reproducible.
 
     Args:
-        data: anything `cclm.texts.iter_texts` reads; read lazily, every pass.
+        data: anything `cclm.texts.iter_texts` reads (with `labels`: anything
+            `cclm.texts.iter_labelled` reads); read lazily, every pass.
         preprocessor: a fitted `Preprocessor`.
         batch_size: documents per batch.
         sequence_length: window length (default: the preprocessor's).
@@ -152,6 +177,11 @@ def character_windows(
             token covers it: spaces, padding, cls), cut from the same
             windows. Needs a preprocessor with a subword tokenizer. Batches
             are then `(ids, token_ids, token_index)`.
+        labels: for labelled data, a mapping from each label to its index;
+            batches are then `(ids, label_indices)`.
+        label_column: the label column of a `datasets` dataset.
+        random_crop: cut long documents at a random place; False keeps their
+            start, as `Preprocessor.encode` does.
     """
     encoder = preprocessor.as_layer(sequence_length)
     capacity = encoder.sequence_length - int(encoder.add_cls)
@@ -161,53 +191,56 @@ def character_windows(
             "with_subwords=True needs a preprocessor with a subword tokenizer; create it with "
             "subword_model='bpe' (or 'wordpiece') and fit it."
         )
-    generator = _text_batches(
+    generator = _document_batches(
         data, text_column, tuple(transforms), tuple(filters), stats,
-        preprocessor if with_subwords else None,
+        preprocessor if with_subwords else None, labels, label_column,
     )
+    signature = {"texts": tf.TensorSpec([None], tf.string)}
     if with_subwords:
         flat = tf.TensorSpec([None], tf.int32)
-        documents = tf.data.Dataset.from_generator(
-            generator, output_signature=(tf.TensorSpec([None], tf.string), flat, flat, tf.TensorSpec([None], tf.int64))
-        ).map(
-            lambda texts, token_ids, token_index, lengths: (
-                texts,
-                tf.RaggedTensor.from_row_lengths(token_ids, lengths),
-                tf.RaggedTensor.from_row_lengths(token_index, lengths),
-            )
-        )
-    else:
-        documents = tf.data.Dataset.from_generator(generator, output_signature=tf.TensorSpec([None], tf.string))
+        signature.update(token_ids=flat, token_index=flat, lengths=tf.TensorSpec([None], tf.int64))
+    if labels is not None:
+        signature["labels"] = tf.TensorSpec([None], tf.int32)
+    documents = tf.data.Dataset.from_generator(generator, output_signature=signature)
+    if with_subwords:
+        def to_ragged(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            lengths = batch.pop("lengths")
+            for key in ("token_ids", "token_index"):
+                batch[key] = tf.RaggedTensor.from_row_lengths(batch[key], lengths)
+            return batch
+
+        documents = documents.map(to_ragged)
     documents = documents.unbatch()
     if shuffle_buffer:
         documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     # New windows every pass (epoch), yet reproducible for a given seed.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=rerandomize).batch(2)
-    map_options = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": seed is not None}
+    batches = documents.ragged_batch(batch_size) if with_subwords else documents.batch(batch_size)
 
-    def to_ids(code_points: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
-        ids = tf.where(valid, encoder.lookup(tf.cast(code_points, tf.int32)), special_ids.PAD_ID)
-        return encoder.with_cls(ids)
-
-    if not with_subwords:
-        def windows(batch: tf.Tensor, window_seed: tf.Tensor) -> tf.Tensor:
-            return to_ids(*random_windows(encoder.code_points(batch), capacity, window_seed))
-
-        return tf.data.Dataset.zip(documents.batch(batch_size), seeds).map(windows, **map_options)
-
-    def subword_windows(batch: tuple, window_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        texts, token_ids, token_index = batch
-        # The texts were normalized in Python, where the tokenizer saw them.
-        code_points = tf.strings.unicode_decode(texts, "UTF-8")
-        tf.debugging.assert_equal(
-            code_points.row_lengths(), token_ids.row_lengths(),
-            message="subword alignment lost: texts and token arrays differ in length",
-        )
+    def windows(batch: dict[str, tf.Tensor], window_seed: tf.Tensor):
+        if with_subwords:
+            # The texts were normalized in Python, where the tokenizer saw them.
+            code_points = tf.strings.unicode_decode(batch["texts"], "UTF-8")
+            tf.debugging.assert_equal(
+                code_points.row_lengths(), batch["token_ids"].row_lengths(),
+                message="subword alignment lost: texts and token arrays differ in length",
+            )
+        else:
+            code_points = encoder.code_points(batch["texts"])
         starts = _window_starts(code_points.row_lengths(), capacity, window_seed)
-        ids = to_ids(*_crop(code_points, starts, capacity, fill=0))
-        aligned = [_crop(rows, starts, capacity, fill=-1)[0] for rows in (token_ids, token_index)]
-        if encoder.add_cls:
-            aligned = [tf.pad(rows, [[0, 0], [1, 0]], constant_values=-1) for rows in aligned]
-        return ids, aligned[0], aligned[1]
+        if not random_crop:
+            starts = tf.zeros_like(starts)
+        points, valid = _crop(code_points, starts, capacity, fill=0)
+        ids = encoder.with_cls(tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID))
+        if with_subwords:
+            aligned = [_crop(batch[key], starts, capacity, fill=-1)[0] for key in ("token_ids", "token_index")]
+            if encoder.add_cls:
+                aligned = [tf.pad(rows, [[0, 0], [1, 0]], constant_values=-1) for rows in aligned]
+            return ids, aligned[0], aligned[1]
+        if labels is not None:
+            return ids, batch["labels"]
+        return ids
 
-    return tf.data.Dataset.zip(documents.ragged_batch(batch_size), seeds).map(subword_windows, **map_options)
+    return tf.data.Dataset.zip(batches, seeds).map(
+        windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None
+    )

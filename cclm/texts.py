@@ -26,6 +26,9 @@ from typing import Any, Union
 TextData = Union[Sequence[str], "os.PathLike[str]", Sequence["os.PathLike[str]"], Any]
 """`list[str]`, `datasets.Dataset`, `datasets.IterableDataset`, or text file path(s)."""
 
+LabelledData = Union[tuple[Sequence[str], Sequence[Any]], Any]
+"""`(texts, labels)`, or a `datasets.Dataset` / `IterableDataset` with a text and a label column."""
+
 _DATASET_BATCH = 1000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -102,6 +105,74 @@ def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
         for value in batch[text_column]:
             yield check_text(value, f"row {row} of column {text_column!r}")
             row += 1
+
+
+def check_label(value: Any, where: str) -> int | str:
+    """Returns `value` as a plain int or str label; raises a `TypeError` naming `where` otherwise."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # NumPy scalars
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"{where} is {describe(value)}; a label is an int or a str.")
+
+
+def _is_labelled_pair(data: Any) -> bool:
+    return isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], str)
+
+
+def texts_of(data: LabelledData, text_column: str = "text") -> TextData:
+    """The texts of labelled data, in a form `iter_texts` reads (for fitting a preprocessor)."""
+    return list(data[0]) if _is_labelled_pair(data) else data
+
+
+def iter_labelled(
+    data: LabelledData, text_column: str = "text", label_column: str = "label"
+) -> Iterator[tuple[str, int | str]]:
+    """Yields `(text, label)` pairs from labelled data, one at a time.
+
+    Args:
+        data: `(texts, labels)`, two sequences of the same length; or a
+            `datasets.Dataset` / `IterableDataset` with `text_column` and
+            `label_column`.
+
+    Raises:
+        TypeError: for other kinds of data, or a text / label of the wrong type.
+        ValueError: for sequences of different lengths or missing columns.
+
+    Example:
+    >>> list(iter_labelled((["good", "bad"], [1, 0])))
+    [('good', 1), ('bad', 0)]
+    """
+    if _is_labelled_pair(data):
+        texts, labels = data
+        if len(texts) != len(labels):
+            raise ValueError(f"data has {len(texts)} texts but {len(labels)} labels; give one label per text.")
+        for index, (text, label) in enumerate(zip(texts, labels)):
+            yield check_text(text, f"texts[{index}]"), check_label(label, f"labels[{index}]")
+        return
+    if _is_dataset(data):
+        columns = data.column_names
+        missing = [c for c in (text_column, label_column) if columns is not None and c not in columns]
+        if missing:
+            raise ValueError(
+                f"The dataset has no column {missing[0]!r}; its columns are {columns}. "
+                "Pass text_column=... and label_column=... naming the text and the label columns."
+            )
+        row = 0
+        for batch in data.select_columns([text_column, label_column]).iter(batch_size=_DATASET_BATCH):
+            for text, label in zip(batch[text_column], batch[label_column]):
+                yield (
+                    check_text(text, f"row {row} of column {text_column!r}"),
+                    check_label(label, f"row {row} of column {label_column!r}"),
+                )
+                row += 1
+        return
+    raise TypeError(
+        f"labelled data is {describe(data)}; pass (texts, labels) or a datasets.Dataset / "
+        "IterableDataset with a text and a label column."
+    )
 
 
 def _iter_file(path: os.PathLike) -> Iterator[str]:
