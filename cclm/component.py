@@ -54,6 +54,8 @@ COMPONENT_MODULES = {
     "preprocessor": "cclm.preprocessor",
     "embedder": "cclm.embedder",
     "masked_language_pretrainer": "cclm.masked_language_pretrainer",
+    "categorical_pretrainer": "cclm.categorical_pretrainer",
+    "composed_model": "cclm.composed_model",
 }
 _REGISTRY: dict[str, type] = {}
 

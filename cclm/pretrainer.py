@@ -62,6 +62,8 @@ class Pretrainer:
     """
 
     component_kind: ClassVar[str]
+    # Whether the metrics count sample weights (masked positions) like the loss does.
+    metrics_use_sample_weights: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -164,9 +166,13 @@ class Pretrainer:
         outputs = self.head(self.tower(self.embedder(ids)))
         self.model = keras.Model(ids, outputs, name=f"{self.name}_training_model")
 
-    def _prepare(self, data: TextData) -> None:
+    def _texts(self, data: Any) -> TextData:
+        """The texts in `data`, for fitting the preprocessor (labelled tasks override this)."""
+        return data
+
+    def _prepare(self, data: Any) -> None:
         if not self.preprocessor.characters:
-            self.preprocessor.fit(data, text_column=self.text_column)
+            self.preprocessor.fit(self._texts(data), text_column=self.text_column)
         if not self.is_built:
             self._build()
 
@@ -191,7 +197,8 @@ class Pretrainer:
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
         self.model.compile(
-            optimizer=self._make_optimizer(), loss=loss, weighted_metrics=metrics, jit_compile=self._jit_compile()
+            optimizer=self._make_optimizer(), loss=loss, jit_compile=self._jit_compile(),
+            **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
         )
         self._compiled_for = state
 
@@ -249,6 +256,8 @@ class Pretrainer:
                 "filtered documents. Check the data, text_column and filters."
             )
         self._record_training(history, time.perf_counter() - started)
+        # Compositions check that the tower meets the embedder it was trained on.
+        self.tower.embedder_fingerprint = self.embedder.fingerprint
         return history
 
     def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
@@ -260,6 +269,11 @@ class Pretrainer:
         training["empty documents skipped per pass"] = self.stats.empty // passes
         self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
         self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+
+    @property
+    def trained_on_fingerprint(self) -> str:
+        """The fingerprint of the embedder the tower was last trained on (the current one if never trained)."""
+        return getattr(self.tower, "embedder_fingerprint", None) or self.embedder.fingerprint
 
     def freeze(self) -> None:
         """Stops the tower's weights from changing (in this pretrainer and in compositions)."""
@@ -292,6 +306,12 @@ class Pretrainer:
         """
         if not self.is_built:
             raise ValueError("Nothing to save yet: fit the pretrainer (or give it a fitted preprocessor).")
+        if self.trained_on_fingerprint != self.embedder.fingerprint:
+            raise ValueError(
+                f"{self.name}: the embedder changed after this tower was trained (another pretrainer "
+                "trained it), so they no longer belong together. Fit this pretrainer again, or train "
+                "the others with train_embedder=False."
+            )
         if self.transforms or self.filters:
             self.card.setdefault("training", {})["transforms and filters (not saved)"] = len(self.transforms) + len(self.filters)
         manifest = build_manifest(
@@ -301,7 +321,7 @@ class Pretrainer:
             inputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.input_dim]}},
             outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.output_dim]}},
             card=self.card,
-            embedder_fingerprint=self.embedder.fingerprint,
+            embedder_fingerprint=self.trained_on_fingerprint,
             parameters={"tower": self.tower.count_params(), "head": self.head.count_params()},
         )
 
@@ -330,5 +350,6 @@ class Pretrainer:
         pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
         load_weights_checked(pretrainer.tower, path / TOWER_WEIGHTS)
         load_weights_checked(pretrainer.head, path / HEAD_WEIGHTS)
+        pretrainer.tower.embedder_fingerprint = manifest["embedder_fingerprint"]
         pretrainer.card = manifest.get("card", {})
         return pretrainer

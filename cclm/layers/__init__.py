@@ -5,6 +5,7 @@ from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
+from cclm.layers.sequence_pooling import SequencePooling
 from cclm.layers.transformer_block import TransformerBlock
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "GlobalBroadcast",
     "PositionEmbedding",
     "ResidualConvBlock",
+    "SequencePooling",
     "TransformerBlock",
 ]
