@@ -95,7 +95,7 @@ class CategoricalPretrainer(Pretrainer):
     def __init__(
         self,
         labels: Sequence[Label] | None = None,
-        pooling: str = "max",
+        pooling: str = "mean",
         class_weight: str | Mapping[Label, float] | Sequence[float] | None = None,
         label_column: str = "label",
         **kwargs: Any,
@@ -178,6 +178,8 @@ class CategoricalPretrainer(Pretrainer):
         return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def _dataset(self, data: LabelledData, batch_size: int, training: bool) -> tf.data.Dataset:
+        # Wrong kinds of data and missing columns fail here, plainly, not inside tf.data.
+        next(iter_labelled(data, self.text_column, self.label_column), None)
         batches = character_windows(
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,

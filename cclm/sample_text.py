@@ -1,6 +1,9 @@
-"""Real English text that ships with every Python: the `pydoc_data` topics.
+"""Real text that ships with Python and with Faker: nothing is downloaded.
 
-The demo, examples, tests and benchmarks use it, so nothing is downloaded.
+`python_docs_paragraphs`: English prose and code from the `pydoc_data` topics,
+which ship with every CPython. `language_sentences`: labelled sentences in
+several languages, built from the real word lists of Faker's lorem providers
+(the `test` extra), for language identification.
 
 Example:
 >>> paragraphs = python_docs_paragraphs()
@@ -26,6 +29,39 @@ def python_docs_paragraphs(min_chars: int = 20) -> list[str]:
             if len(block) >= min_chars:
                 paragraphs.append(block)
     return paragraphs
+
+
+LANGUAGES = ("cs_CZ", "da_DK", "de_DE", "en_US", "es_ES", "fr_FR", "it_IT", "nl_NL", "pl_PL")
+"""Faker locales written in the Latin script, with word lists of 500 words or more."""
+
+
+def language_sentences(
+    languages: tuple[str, ...] = LANGUAGES, per_language: int = 200, words: int = 8, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Sentences of `words` random words from each language's word list, and their language.
+
+    Returns:
+        `(texts, labels)`: sentences in a shuffled, reproducible order, with
+        the Faker locale of each (e.g. "de_DE") as its label.
+
+    Raises:
+        ImportError: when Faker is not installed (`pip install cclm[test]`).
+    """
+    import importlib
+
+    try:
+        import faker  # noqa: F401
+    except ImportError:
+        raise ImportError("language_sentences needs Faker's word lists: pip install 'cclm[test]' (or faker).") from None
+    rng = random.Random(seed)
+    rows = []
+    for language in languages:
+        word_list = list(importlib.import_module(f"faker.providers.lorem.{language}").Provider.word_list)
+        for _ in range(per_language):
+            sentence = " ".join(rng.choice(word_list) for _ in range(words))
+            rows.append((sentence[0].upper() + sentence[1:] + ".", language))
+    rng.shuffle(rows)
+    return [text for text, _ in rows], [label for _, label in rows]
 
 
 def split_texts(
