@@ -55,6 +55,7 @@ COMPONENT_MODULES = {
     "embedder": "cclm.embedder",
     "masked_language_pretrainer": "cclm.masked_language_pretrainer",
     "categorical_pretrainer": "cclm.categorical_pretrainer",
+    "distillation_pretrainer": "cclm.distillation_pretrainer",
     "composed_model": "cclm.composed_model",
 }
 _REGISTRY: dict[str, type] = {}

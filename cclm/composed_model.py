@@ -17,7 +17,7 @@ from cclm.pretrainer import TOWER_WEIGHTS, Pretrainer
 from cclm.tower import Tower
 
 TowerSource = Union[Pretrainer, Tower, str, "os.PathLike[str]"]
-_PRETRAINER_KINDS = ("masked_language_pretrainer", "categorical_pretrainer")
+_PRETRAINER_KINDS = ("masked_language_pretrainer", "categorical_pretrainer", "distillation_pretrainer")
 
 
 def _tower_from_directory(path: Path) -> Tower:
