@@ -151,7 +151,7 @@ class CategoricalPretrainer(Pretrainer):
 
     # ------------------------------------------------------------ the task
     def _texts(self, data: LabelledData) -> TextData:
-        return texts_of(data, self.text_column)
+        return texts_of(data)
 
     def _prepare(self, data: LabelledData) -> None:
         if self.labels is None or self.class_weight == "balanced":

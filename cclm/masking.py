@@ -21,6 +21,33 @@ import tensorflow as tf
 from cclm import special_ids
 
 
+def _check_options(vocab_size: int, rate: float, mask_fraction: float, random_fraction: float) -> None:
+    if not 0 < rate < 1:
+        raise ValueError(f"rate={rate!r}; use a share between 0 and 1, e.g. 0.15.")
+    if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
+        raise ValueError(
+            f"mask_fraction={mask_fraction!r} and random_fraction={random_fraction!r} "
+            "must be >= 0 and add up to at most 1."
+        )
+    if vocab_size <= special_ids.FIRST_CHARACTER_ID:
+        raise ValueError(f"vocab_size={vocab_size!r} leaves no characters to mask; fit the preprocessor first.")
+
+
+def _hide(
+    ids: tf.Tensor, hidden: tf.Tensor, choice: tf.Tensor, seed: tf.Tensor,
+    vocab_size: int, mask_fraction: float, random_fraction: float,
+) -> tf.Tensor:
+    """`ids` with the `hidden` positions shown as the mask id, a random character, or
+    unchanged, as `choice` (uniform in [0, 1) per position) falls (BERT's 80/10/10)."""
+    random_ids = tf.random.stateless_uniform(
+        tf.shape(ids), seed, minval=special_ids.FIRST_CHARACTER_ID, maxval=vocab_size, dtype=tf.int32
+    )
+    shown = tf.where(choice < mask_fraction, special_ids.MASK_ID, ids)
+    randomized = tf.logical_and(choice >= mask_fraction, choice < mask_fraction + random_fraction)
+    shown = tf.where(randomized, random_ids, shown)
+    return tf.where(hidden, shown, ids)
+
+
 class SpanMasking:
     """Hides random spans of characters; the model predicts the originals.
 
@@ -53,17 +80,9 @@ class SpanMasking:
         mask_fraction: float = 0.8,
         random_fraction: float = 0.1,
     ):
-        if not 0 < rate < 1:
-            raise ValueError(f"rate={rate!r}; use a share between 0 and 1, e.g. 0.15.")
+        _check_options(vocab_size, rate, mask_fraction, random_fraction)
         if not 1 <= min_span <= max_span:
             raise ValueError(f"min_span={min_span!r}, max_span={max_span!r}; need 1 <= min_span <= max_span.")
-        if mask_fraction < 0 or random_fraction < 0 or mask_fraction + random_fraction > 1:
-            raise ValueError(
-                f"mask_fraction={mask_fraction!r} and random_fraction={random_fraction!r} "
-                "must be >= 0 and add up to at most 1."
-            )
-        if vocab_size <= special_ids.FIRST_CHARACTER_ID:
-            raise ValueError(f"vocab_size={vocab_size!r} leaves no characters to mask; fit the preprocessor first.")
         self.vocab_size = vocab_size
         self.rate = rate
         self.min_span = min_span
@@ -95,17 +114,7 @@ class SpanMasking:
         seed = tf.cast(seed, tf.int64)
         hidden = self.hidden_positions(ids, seed)
         choice = tf.random.stateless_uniform(tf.shape(ids), seed + 2)
-        random_ids = tf.random.stateless_uniform(
-            tf.shape(ids), seed + 3, minval=special_ids.FIRST_CHARACTER_ID,
-            maxval=self.vocab_size, dtype=tf.int32,
-        )
-        shown = tf.where(choice < self.mask_fraction, special_ids.MASK_ID, ids)
-        shown = tf.where(
-            tf.logical_and(choice >= self.mask_fraction, choice < self.mask_fraction + self.random_fraction),
-            random_ids,
-            shown,
-        )
-        inputs = tf.where(hidden, shown, ids)
+        inputs = _hide(ids, hidden, choice, seed + 3, self.vocab_size, self.mask_fraction, self.random_fraction)
         return inputs, ids, tf.cast(hidden, tf.float32)
 
     def get_config(self) -> dict[str, Any]:
@@ -163,8 +172,7 @@ class WholeTokenMasking:
         mask_fraction: float = 0.8,
         random_fraction: float = 0.1,
     ):
-        # The same checks as span masking; spans are whole tokens here.
-        SpanMasking(vocab_size, rate, 1, 1, mask_fraction, random_fraction)
+        _check_options(vocab_size, rate, mask_fraction, random_fraction)
         self.vocab_size = vocab_size
         self.rate = rate
         self.mask_fraction = mask_fraction
@@ -186,18 +194,9 @@ class WholeTokenMasking:
         hidden = tf.logical_and(
             tf.gather(tf.random.stateless_uniform([num_tokens], seed) < self.rate, token_of), covered
         )
+        # One draw per token: a hidden token shows the mask, random characters or itself throughout.
         choice = tf.gather(tf.random.stateless_uniform([num_tokens], seed + 1), token_of)
-        random_ids = tf.random.stateless_uniform(
-            tf.shape(ids), seed + 2, minval=special_ids.FIRST_CHARACTER_ID,
-            maxval=self.vocab_size, dtype=tf.int32,
-        )
-        shown = tf.where(choice < self.mask_fraction, special_ids.MASK_ID, ids)
-        shown = tf.where(
-            tf.logical_and(choice >= self.mask_fraction, choice < self.mask_fraction + self.random_fraction),
-            random_ids,
-            shown,
-        )
-        inputs = tf.where(hidden, shown, ids)
+        inputs = _hide(ids, hidden, choice, seed + 2, self.vocab_size, self.mask_fraction, self.random_fraction)
         hidden = tf.cast(hidden, tf.float32)
         characters = tf.gather(tf.math.unsorted_segment_sum(tf.reshape(hidden, [-1]), tf.reshape(token_of, [-1]), num_tokens), token_of)
         weights = tf.math.divide_no_nan(hidden, characters)

@@ -122,7 +122,7 @@ def _is_labelled_pair(data: Any) -> bool:
     return isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], str)
 
 
-def texts_of(data: LabelledData, text_column: str = "text") -> TextData:
+def texts_of(data: LabelledData) -> TextData:
     """The texts of labelled data, in a form `iter_texts` reads (for fitting a preprocessor)."""
     return list(data[0]) if _is_labelled_pair(data) else data
 
