@@ -39,7 +39,11 @@ setup(
             "faker>=20",
             # The TensorBoard callback needs it; TensorFlow no longer brings it.
             "tensorboard>=2.16",
+            # The TF-IDF baseline of examples/evaluate_premise.py, run by the tests.
+            "scikit-learn>=1.3",
         ],
+        # examples/evaluate_premise.py: Faker's word and name lists, and the TF-IDF baseline.
+        "evaluate": ["faker>=20", "scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["cclm=cclm.cli:main"]},
     classifiers=[

@@ -3,7 +3,9 @@
 `python_docs_paragraphs`: English prose and code from the `pydoc_data` topics,
 which ship with every CPython. `language_sentences`: labelled sentences in
 several languages, built from the real word lists of Faker's lorem providers
-(the `test` extra), for language identification.
+(the `test` extra), for language identification. `names_and_places`: real
+person, street and city names from Faker's providers, labelled by country, a
+task related to language identification.
 
 Example:
 >>> paragraphs = python_docs_paragraphs()
@@ -61,6 +63,32 @@ def language_sentences(
             sentence = " ".join(rng.choice(word_list) for _ in range(words))
             rows.append((sentence[0].upper() + sentence[1:] + ".", language))
     rng.shuffle(rows)
+    return [text for text, _ in rows], [label for _, label in rows]
+
+
+def names_and_places(
+    languages: tuple[str, ...] = LANGUAGES, per_language: int = 200, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """"Name, street, city" lines from Faker's providers of each locale, labelled by the locale.
+
+    Returns:
+        `(texts, labels)` in a shuffled, reproducible order, e.g.
+        ("Renata Beranová, Na Viničních Horách, Židlochovice", "cs_CZ").
+
+    Raises:
+        ImportError: when Faker is not installed (`pip install cclm[test]`).
+    """
+    try:
+        import faker
+    except ImportError:
+        raise ImportError("names_and_places needs Faker's providers: pip install 'cclm[test]' (or faker).") from None
+    rows = []
+    for offset, language in enumerate(languages):
+        fake = faker.Faker(language)
+        fake.seed_instance(seed * 1000 + offset)
+        for _ in range(per_language):
+            rows.append((f"{fake.name()}, {fake.street_name()}, {fake.city()}", language))
+    random.Random(seed).shuffle(rows)
     return [text for text, _ in rows], [label for _, label in rows]
 
 
