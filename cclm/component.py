@@ -249,8 +249,39 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
     return manifest
 
 
+SHELF_REFERENCE_PREFIX = "shelf:"
+
+
+def component_path(source: str | os.PathLike) -> Path:
+    """The directory of a component: `source` itself, or the fetched copy of a shelf reference.
+
+    A shelf reference is a string `"shelf:[item_type/]identifier[@version]"`,
+    e.g. `"shelf:embedder/docs-en@1.0.0"`; it is fetched from the default
+    shelf (`cclm.shelf.Shelf()`, set by `$CCLM_SHELF`), newest version when
+    none is given. Every `load` and `load_component` accept one.
+    """
+    if isinstance(source, str) and source.startswith(SHELF_REFERENCE_PREFIX):
+        from cclm.shelf import Shelf
+
+        reference = source[len(SHELF_REFERENCE_PREFIX):]
+        name, _, version = reference.partition("@")
+        item_type, _, identifier = name.rpartition("/")
+        if not identifier:
+            raise ValueError(f"{source!r} names no component; write e.g. 'shelf:embedder/docs-en@1.0.0'.")
+        return Shelf().fetch(identifier, item_type or None, version=version or None)
+    return Path(source)
+
+
+def from_shelf(cls: type, identifier: str, version: str | None = None, shelf: Any = None) -> Any:
+    """`cls.load` on a version fetched from `shelf` (default `Shelf()`); newest when `version` is None."""
+    from cclm.shelf import Shelf
+
+    return cls.load((shelf or Shelf()).fetch(identifier, cls.component_kind, version=version))
+
+
 def load_component(directory: str | os.PathLike) -> Any:
-    """Loads any registered component from its directory, whatever its kind."""
+    """Loads any registered component from its directory (or shelf reference), whatever its kind."""
+    directory = component_path(directory)
     manifest = read_manifest(directory)
     return component_class(manifest["kind"]).load(directory)
 

@@ -10,7 +10,15 @@ from typing import Any, Union
 
 import keras
 
-from cclm.component import ComponentError, build_manifest, read_manifest, register_component, write_component
+from cclm.component import (
+    ComponentError,
+    build_manifest,
+    component_path,
+    from_shelf,
+    read_manifest,
+    register_component,
+    write_component,
+)
 from cclm.embedder import Embedder, load_weights_checked
 from cclm.preprocessor import Preprocessor
 from cclm.pretrainer import TOWER_WEIGHTS, Pretrainer
@@ -111,7 +119,7 @@ class ComposedModel:
         if isinstance(source, Tower):
             return source
         if isinstance(source, (str, os.PathLike)):
-            return _tower_from_directory(Path(source))
+            return _tower_from_directory(component_path(source))
         raise TypeError(
             f"A tower is given as {type(source).__name__}; pass a Pretrainer, a cclm Tower, or the "
             "directory of a saved pretrainer."
@@ -231,10 +239,12 @@ class ComposedModel:
 
         return write_component(directory, manifest, write_payload, overwrite)
 
+    from_shelf = classmethod(from_shelf)
+
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "ComposedModel":
         """Loads a composition saved by `save`."""
-        path = Path(directory)
+        path = component_path(directory)
         manifest = read_manifest(path, kind=cls.component_kind)
         config = manifest["config"]
         embedder = Embedder.load(path / "embedder")

@@ -12,7 +12,9 @@ from cclm.component import (
     WEIGHTS_NAME,
     ComponentError,
     build_manifest,
+    component_path,
     fingerprint,
+    from_shelf,
     read_manifest,
     register_component,
     write_component,
@@ -124,9 +126,12 @@ class Embedder(keras.Model):
             filepath, manifest, lambda d: self.save_weights(d / WEIGHTS_NAME), overwrite
         )
 
+    from_shelf = classmethod(from_shelf)
+
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Embedder":
         """Loads an embedder saved with `save(directory)`; outputs are identical."""
+        directory = component_path(directory)
         manifest = read_manifest(directory, kind=cls.component_kind)
         embedder = cls.from_config(manifest["config"])
         load_weights_checked(embedder, Path(directory) / WEIGHTS_NAME)

@@ -20,6 +20,8 @@ from cclm.character_vocabulary import (
 )
 from cclm.component import (
     build_manifest,
+    component_path,
+    from_shelf,
     read_manifest,
     register_component,
     to_json_value,
@@ -391,9 +393,12 @@ class Preprocessor:
 
         return write_component(directory, manifest, write_payload, overwrite)
 
+    from_shelf = classmethod(from_shelf)
+
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Preprocessor":
         """Loads a preprocessor saved with `save`; it encodes identically."""
+        directory = component_path(directory)
         manifest = read_manifest(directory, kind=cls.component_kind)
         preprocessor = cls.from_config(manifest["config"])
         preprocessor.card = manifest.get("card", {})

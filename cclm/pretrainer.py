@@ -20,6 +20,8 @@ import tensorflow as tf
 from cclm.component import (
     ComponentError,
     build_manifest,
+    component_path,
+    from_shelf,
     read_manifest,
     write_component,
 )
@@ -333,10 +335,12 @@ class Pretrainer:
 
         return write_component(directory, manifest, write_payload, overwrite)
 
+    from_shelf = classmethod(from_shelf)
+
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Pretrainer":
         """Loads a saved pretrainer, ready to predict or to continue training."""
-        path = Path(directory)
+        path = component_path(directory)
         manifest = read_manifest(path, kind=cls.component_kind)
         preprocessor = Preprocessor.load(path / "preprocessor")
         embedder = Embedder.load(path / "embedder")

@@ -88,6 +88,10 @@ class ChecksumMismatchError(ShelfError):
     """Downloaded or cached content does not match its recorded sha256 and size."""
 
 
+class MissingContentError(ShelfError):
+    """The shelf has a version's git-lfs pointer but git-lfs gave no content for it."""
+
+
 class PublishError(ShelfError):
     """The push was refused or failed; nothing was published."""
 
@@ -513,6 +517,7 @@ class Shelf:
             lfs_copy = Path(repo.git_dir, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
             lfs_copy.unlink(missing_ok=True)
         with contextlib.suppress(git.GitCommandError):
+            repo.git.tag("-d", entry.tag)  # tags live on the remote; the clone is only a cache
             repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
             Path(repo.working_tree_dir, entry.archive_path).unlink(missing_ok=True)
             repo.git.checkout("--", entry.archive_path)
@@ -620,13 +625,20 @@ class Shelf:
                     repo.git.lfs("fetch", "origin", "HEAD", f"--include={entry.archive_path}", "--exclude=")
             except git.GitCommandError as error:
                 stored.unlink(missing_ok=True)
-                raise ShelfUnreachableError(
-                    f"Fetching the archive of {entry.tag} failed: {_git_error(error)}. The shelf's LFS "
-                    "storage must be reachable and hold it."
+                shutil.rmtree(Path(repo.git_dir, "lfs", "tmp"), ignore_errors=True)
+                if "invalid hash" in _git_error(error) or "failed checks" in _git_error(error):
+                    raise ChecksumMismatchError(
+                        f"The archive of {entry.tag} on the shelf does not match its LFS pointer (sha256 "
+                        f"{entry.sha256[:12]}): {_git_error(error)}. The bad copy was deleted; the shelf's "
+                        "LFS storage may be damaged."
+                    ) from None
+                raise MissingContentError(
+                    f"git-lfs could not get the archive of {entry.tag}: {_git_error(error)}. The shelf's LFS "
+                    "storage must be reachable and hold it (was it pushed without git-lfs?)."
                 ) from None
             try:
                 if not stored.is_file():
-                    raise ChecksumMismatchError(
+                    raise MissingContentError(
                         f"git-lfs reported success but gave no content for {entry.tag} (only its pointer). "
                         "Check that the shelf remote has LFS enabled and holds the object."
                     )

@@ -25,7 +25,8 @@ def test_evaluate_premise_example_prints_the_table():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for row in ("TF-IDF char 1-4-grams + LR", "random init, same architecture",
-                "pretrained composition (frozen)", "distilled student (frozen)"):
-        assert result.stdout.count(row) == 2, row  # few-shot and all labels
+                "pretrained composition (frozen)", "pretrained composition, fine-tuned",
+                "distilled student (frozen)"):
+        assert result.stdout.count(row) >= 2, row  # few-shot and all labels
     assert "10% typos" in result.stdout
     assert "student / teacher:" in result.stdout

@@ -1,0 +1,104 @@
+"""Deterministic packing and safe unpacking, on real files and real tar archives."""
+
+import io
+import os
+import tarfile
+
+import pytest
+
+from cclm.archive import UnsafeArchiveError, file_sha256, pack, unpack
+
+
+def _component(directory):
+    (directory / "sub").mkdir(parents=True)
+    (directory / "manifest.json").write_text('{"kind": "preprocessor"}')
+    (directory / "sub" / "weights.bin").write_bytes(os.urandom(5000))
+    return directory
+
+
+def test_same_content_gives_the_same_bytes(tmp_path):
+    first = _component(tmp_path / "a")
+    second = tmp_path / "b"
+    second.mkdir()
+    # The same files written later, in another order, with other times and modes.
+    (second / "sub").mkdir()
+    (second / "sub" / "weights.bin").write_bytes((first / "sub" / "weights.bin").read_bytes())
+    (second / "manifest.json").write_text((first / "manifest.json").read_text())
+    os.utime(second / "manifest.json", (0, 123456))
+    (second / "manifest.json").chmod(0o600)
+    one, two = pack(first, tmp_path / "1.tar.gz"), pack(second, tmp_path / "2.tar.gz")
+    assert one.sha256 == two.sha256 == file_sha256(tmp_path / "2.tar.gz")
+    assert (tmp_path / "1.tar.gz").read_bytes() == (tmp_path / "2.tar.gz").read_bytes()
+    (second / "manifest.json").write_text('{"kind": "embedder"}')
+    assert pack(second, tmp_path / "3.tar.gz").sha256 != one.sha256
+
+
+def test_round_trip_restores_every_file(tmp_path):
+    source = _component(tmp_path / "source")
+    info = pack(source, tmp_path / "c.tar.gz")
+    assert info.size == (tmp_path / "c.tar.gz").stat().st_size
+    target = unpack(info.path, tmp_path / "target")
+    for relative in ("manifest.json", "sub/weights.bin"):
+        assert (target / relative).read_bytes() == (source / relative).read_bytes()
+    with pytest.raises(FileExistsError):
+        unpack(info.path, target)
+
+
+def test_packing_refuses_links(tmp_path):
+    source = _component(tmp_path / "source")
+    (source / "link").symlink_to(source / "manifest.json")
+    with pytest.raises(UnsafeArchiveError, match="symbolic link"):
+        pack(source, tmp_path / "c.tar.gz")
+    assert not list(tmp_path.glob("*.tar.gz*"))  # nothing half-written
+
+
+def _malicious(path, name, kind=tarfile.REGTYPE, data=b"x", linkname="", size=None):
+    with tarfile.open(path, "w:gz") as tar:
+        safe = tarfile.TarInfo("manifest.json")
+        safe.size = 2
+        tar.addfile(safe, io.BytesIO(b"{}"))
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = linkname
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, kind, linkname, message",
+    [
+        ("../escape.txt", tarfile.REGTYPE, "", r"outside"),
+        ("sub/../../escape.txt", tarfile.REGTYPE, "", r"outside"),
+        ("/etc/escape.txt", tarfile.REGTYPE, "", r"absolute"),
+        ("link", tarfile.SYMTYPE, "/etc/passwd", r"symbolic link"),
+        ("hard", tarfile.LNKTYPE, "manifest.json", r"hard link"),
+        ("fifo", tarfile.FIFOTYPE, "", r"not a regular file"),
+    ],
+)
+def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, name, kind, linkname, message):
+    archive = _malicious(tmp_path / "bad.tar.gz", name, kind, linkname=linkname)
+    with pytest.raises(UnsafeArchiveError, match=message):
+        unpack(archive, tmp_path / "out" / "target")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_decompression_bombs_are_refused(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "zeros.bin").write_bytes(bytes(3_000_000))  # compresses to a few kB
+    info = pack(source, tmp_path / "bomb.tar.gz")
+    assert info.size < 50_000
+    with pytest.raises(UnsafeArchiveError, match="more than the cap"):
+        unpack(info.path, tmp_path / "target", max_bytes=1_000_000)
+    assert not (tmp_path / "target").exists()
+
+
+def test_a_damaged_archive_is_refused(tmp_path):
+    info = pack(_component(tmp_path / "source"), tmp_path / "c.tar.gz")
+    data = info.path.read_bytes()
+    info.path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnsafeArchiveError, match="not a readable"):
+        unpack(info.path, tmp_path / "target")
+    assert not (tmp_path / "target").exists()
