@@ -18,7 +18,10 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["cclm", "cclm.*"]),
+    # shelf/ (what a shelf repository holds) ships inside the package as cclm/shelf_template.
+    packages=find_packages(include=["cclm", "cclm.*"]) + ["cclm.shelf_template"],
+    package_dir={"cclm.shelf_template": "shelf"},
+    package_data={"cclm.shelf_template": [".gitattributes", "*.md", "hooks/pre-receive"]},
     install_requires=[
         # Keras 3 comes with TensorFlow >= 2.16; >= 3.12 for its safe-loading fixes.
         "tensorflow>=2.16,<3",

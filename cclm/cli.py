@@ -1,4 +1,4 @@
-"""The `cclm` command line: `cclm demo`, `cclm info PATH`, `cclm version`.
+"""The `cclm` command line: `cclm demo`, `cclm info PATH`, `cclm shelf ...`, `cclm version`.
 
 TensorFlow is imported only by the commands that need it, so `cclm --help`,
 `cclm version` and `cclm info` answer at once.
@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path", help="a component directory")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=_info)
+
+    from cclm.shelf_commands import add_shelf_commands
+
+    add_shelf_commands(commands)
 
     version = commands.add_parser("version", help="print the cclm version")
     version.set_defaults(run=_version)

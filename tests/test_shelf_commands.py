@@ -1,0 +1,76 @@
+"""`cclm shelf ...` as a user runs it: subprocesses on a real local shelf."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from cclm import Preprocessor
+
+pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
+
+
+def cclm(*args, cache):
+    return subprocess.run([sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "CCLM_CACHE": str(cache)})
+
+
+@pytest.fixture
+def published(tmp_path):
+    remote, cache = tmp_path / "shelf.git", tmp_path / "cache"
+    assert cclm("shelf", "init", str(remote), cache=cache).returncode == 0
+    component = Preprocessor().fit(["text for the shelf"]).save(tmp_path / "prep")
+    result = cclm("shelf", "publish", str(component), "docs", "--remote", str(remote),
+                  "--description", "a preprocessor for docs", cache=cache)
+    assert result.returncode == 0, result.stderr
+    assert "Published preprocessor/docs/1.0.0" in result.stdout
+    return remote, cache, component
+
+
+def test_list_and_info_answer_without_tensorflow(published):
+    remote, cache, _ = published
+    code = ("import sys; from cclm.cli import main; "
+            f"code = main(['shelf', 'list', '--remote', {str(remote)!r}]); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'; "
+            "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "CCLM_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split()[:3] == ["TYPE", "IDENTIFIER", "VERSION"]
+    assert row.split()[:3] == ["preprocessor", "docs", "1.0.0"] and "a preprocessor for docs" in row
+    listed = json.loads(cclm("shelf", "list", "--json", "--remote", str(remote), cache=cache).stdout)
+    assert [(e["identifier"], e["version"]) for e in listed] == [("docs", "1.0.0")]
+    info = json.loads(cclm("shelf", "info", "docs", "--json", "--remote", str(remote), cache=cache).stdout)
+    assert info["sha256"] == listed[0]["sha256"] and info["item_type"] == "preprocessor"
+
+
+def test_fetch_prints_a_loadable_directory(published):
+    remote, cache, component = published
+    result = cclm("shelf", "fetch", "docs", "--version", "1.0.0", "--remote", str(remote), cache=cache)
+    assert result.returncode == 0, result.stderr
+    fetched = Preprocessor.load(result.stdout.strip())
+    assert fetched.characters == Preprocessor.load(component).characters
+
+
+def test_failures_say_what_to_do_and_exit_non_zero(published, tmp_path):
+    remote, cache, component = published
+    again = cclm("shelf", "publish", str(component), "docs", "--version", "1.0.0", "--remote", str(remote),
+                 cache=cache)
+    assert again.returncode == 2 and "already published" in again.stderr and "1.0.1" in again.stderr
+    unknown = cclm("shelf", "fetch", "nothing", "--remote", str(remote), cache=cache)
+    assert unknown.returncode == 2 and "preprocessor/docs" in unknown.stderr
+    version = cclm("shelf", "info", "docs", "--version", "7", "--remote", str(remote), cache=cache)
+    assert version.returncode == 2 and "['1.0.0']" in version.stderr
+    wrong_type = cclm("shelf", "publish", str(component), "docs", "--type", "embedder", "--remote", str(remote),
+                      cache=cache)
+    assert wrong_type.returncode == 2 and "is a 'preprocessor'" in wrong_type.stderr
+    occupied = cclm("shelf", "init", str(remote), cache=cache)
+    assert occupied.returncode == 2 and "not empty" in occupied.stderr
+    unreachable = cclm("shelf", "list", "--remote", str(tmp_path / "missing.git"), cache=cache)
+    assert unreachable.returncode == 2 and "cannot be reached" in unreachable.stderr
+    not_component = cclm("shelf", "publish", str(tmp_path), "docs", "--remote", str(remote), cache=cache)
+    assert not_component.returncode == 2 and "manifest.json" in not_component.stderr
