@@ -298,3 +298,16 @@ except Exception as error:
                             env={**os.environ, "PATH": str(bin_dir)})
     assert result.stdout.startswith("GitLfsMissingError") and "apt-get install git-lfs" in result.stdout
     assert GitLfsMissingError.__mro__[1].__name__ == "ShelfError"
+
+
+def test_shelf_references_work_wherever_a_component_directory_does(shelf, monkeypatch):
+    from cclm.component import load_component
+
+    shelf.publish(_prep("first text"), "docs")
+    shelf.publish(_prep("second text"), "docs")
+    monkeypatch.setenv("CCLM_SHELF", shelf.remote)
+    monkeypatch.setenv("CCLM_CACHE", str(shelf.cache_dir))
+    assert load_component("shelf:preprocessor/docs@1.0.0").characters == _prep("first text").characters
+    assert Preprocessor.load("shelf:docs").characters == _prep("second text").characters
+    with pytest.raises(ValueError, match="names no component"):
+        load_component("shelf:")
