@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -242,12 +243,14 @@ def test_a_refused_push_publishes_nothing(shelf):
     assert shelf.publish(_prep("new"), "docs").version == "1.0.1"
 
 
-def test_a_killed_publish_leaves_the_shelf_as_it_was(shelf):
+def test_a_killed_publish_leaves_the_shelf_as_it_was(shelf, tmp_path):
     shelf.publish(_prep(), "docs")
     before = _remote_state(shelf)
     hook = Path(shelf.remote, "hooks", "pre-receive")
     original = hook.read_text()
-    hook.write_text("#!/bin/sh\nsleep 60\n")
+    started = tmp_path / "push-started"
+    # The server takes its time: the publishing process is killed while the push is under way.
+    hook.write_text(f"#!/bin/sh\necho $$ > {started}\nsleep 60\n")
     code = f"""
 from cclm import Preprocessor
 from cclm.shelf import Shelf
@@ -256,13 +259,13 @@ Shelf({shelf.remote!r}, cache_dir={str(shelf.cache_dir)!r}).publish(Preprocessor
     process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    # Wait until the push is under way (the hook is running), then kill everything.
-    while time.monotonic() < deadline and "sleep 60" not in subprocess.run(
-            ["ps", "-eo", "args"], capture_output=True, text=True).stdout:
-        time.sleep(0.2)
+    while time.monotonic() < deadline and not (started.is_file() and started.read_text().strip()):
+        time.sleep(0.1)
+    assert started.is_file(), "the push never reached the server"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    subprocess.run(["pkill", "-f", "sleep 60"], check=False)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(int(started.read_text()), signal.SIGKILL)
     hook.write_text(original)
     assert _remote_state(shelf) == before
     assert shelf.versions("docs") == ["1.0.0"]
