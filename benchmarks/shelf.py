@@ -13,7 +13,7 @@ several versions each, plus one embedder), then measures, side by side:
 Targets (issue 5): cold fetch <= 1 s, cached load <= 50 ms with no git process.
 
 Run: python benchmarks/shelf.py            (--versions 200, about 2 minutes)
-     python benchmarks/shelf.py --quick    (20 versions)
+     python benchmarks/shelf.py --quick    (8 versions)
 """
 
 from __future__ import annotations
@@ -76,10 +76,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", type=int, default=200, help="preprocessor versions on the shelf")
     parser.add_argument("--identifiers", type=int, default=20, help="distinct identifiers among them")
-    parser.add_argument("--quick", action="store_true", help="20 versions")
+    parser.add_argument("--quick", action="store_true", help="8 versions (a smoke test)")
     args = parser.parse_args()
     if args.quick:
-        args.versions, args.identifiers = 20, 4
+        args.versions, args.identifiers = 8, 2
     paragraphs = python_docs_paragraphs()
     root = Path(tempfile.mkdtemp(prefix="cclm-shelf-bench-"))
     shelf = Shelf.init(root / "shelf.git", cache_dir=root / "cache")
