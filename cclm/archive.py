@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -32,7 +33,9 @@ import posixpath
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_UNPACKED_BYTES = 4 * 1024**3
 """Unpacking stops before writing anything when the members add up to more than this."""
@@ -63,11 +66,28 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary stream to a temporary file beside `path`, renamed onto `path` when the block succeeds.
+
+    On any failure the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _members(directory: Path) -> list[tuple[str, Path]]:
     found = []
     for root, directories, files in os.walk(directory):
-        directories.sort()
-        for name in sorted(directories + files):
+        for name in directories + files:
             path = Path(root, name)
             relative = path.relative_to(directory).as_posix()
             if path.is_symlink():
@@ -96,31 +116,25 @@ def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel
     if not directory.is_dir():
         raise NotADirectoryError(f"{directory} is not a directory; pack a saved component directory.")
     archive = Path(archive)
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".tmp", dir=archive.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            # filename="" and mtime=0 keep the gzip header free of names and times.
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0) as zipped:
-                with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                    for relative, path in _members(directory):
-                        info = tarfile.TarInfo(relative)
-                        info.mtime = 0
-                        info.uid = info.gid = 0
-                        info.uname = info.gname = ""
-                        if path.is_dir():
-                            info.type = tarfile.DIRTYPE
-                            info.mode = 0o755
-                            tar.addfile(info)
-                        else:
-                            info.mode = 0o644
-                            info.size = path.stat().st_size
-                            with open(path, "rb") as stream:
-                                tar.addfile(info, stream)
-        os.replace(temporary, archive)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    members = _members(directory)
+    # filename="" and mtime=0 keep the gzip header free of names and times.
+    with atomic_file(archive) as raw, gzip.GzipFile(
+        filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
+    ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for relative, path in members:
+            info = tarfile.TarInfo(relative)
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if path.is_dir():
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+            else:
+                info.mode = 0o644
+                info.size = path.stat().st_size
+                with open(path, "rb") as stream:
+                    tar.addfile(info, stream)
     return ArchiveInfo(archive, file_sha256(archive), archive.stat().st_size)
 
 
@@ -153,11 +167,19 @@ def unpack(
     target = Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists; unpack into a new directory.")
-    try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            members = tar.getmembers()
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise UnsafeArchiveError(f"{archive} is not a readable .tar.gz archive ({error}).") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            tar = stack.enter_context(tarfile.open(archive, mode="r:gz"))
+            members = tar.getmembers()  # reads the whole archive once; extraction then seeks
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise UnsafeArchiveError(f"{archive} is not a readable .tar.gz archive ({error}).") from None
+        _unpack_members(tar, members, archive, target, max_bytes)
+    return target
+
+
+def _unpack_members(
+    tar: tarfile.TarFile, members: list[tarfile.TarInfo], archive: object, target: Path, max_bytes: int
+) -> None:
     if len(members) > MAX_MEMBERS:
         raise UnsafeArchiveError(f"{archive} has {len(members):,} members, more than {MAX_MEMBERS:,}.")
     total = sum(member.size for member in members if member.isfile())
@@ -170,17 +192,15 @@ def unpack(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for member, name in zip(tar, names):
-                path = staging / name
-                if member.isdir():
-                    path.mkdir(parents=True, exist_ok=True)
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as source, open(path, "wb") as stream:
-                    shutil.copyfileobj(source, stream, _CHUNK)
+        for member, name in zip(members, names):
+            path = staging / name
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as source, open(path, "wb") as stream:
+                shutil.copyfileobj(source, stream, _CHUNK)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target

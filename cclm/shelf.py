@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cclm.archive import UnsafeArchiveError, file_sha256, pack, unpack
+from cclm.archive import UnsafeArchiveError, atomic_file, file_sha256, pack, unpack
 from cclm.catalog import (
     CatalogEntry,
     check_name,
@@ -152,20 +152,22 @@ def _git_error(error: Exception) -> str:
     return text.strip("' \n")[-800:]
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def _file_record(directory: Path) -> dict[str, list]:
+    """[sha256, size] of every file below `directory`, by relative path."""
+    return {
+        p.relative_to(directory).as_posix(): [file_sha256(p), p.stat().st_size]
+        for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def _fetch_branch(repo: Any) -> None:
+    """Updates origin/main in the shallow clone: one commit, no tags."""
+    repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
 
 
 @contextlib.contextmanager
@@ -304,17 +306,9 @@ class Shelf:
         if not (directory.is_dir() and record.is_file()):
             return False
         try:
-            expected = _read_json(record)
+            return json.loads(record.read_text(encoding="utf-8")) == _file_record(directory)
         except (ValueError, OSError):
             return False
-        found = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
-        if found != set(expected):
-            return False
-        for relative, (sha256, size) in expected.items():
-            path = directory / relative
-            if path.stat().st_size != size or file_sha256(path) != sha256:
-                return False
-        return True
 
     # ------------------------------------------------------------------ git
     def _repo(self) -> Any:
@@ -343,7 +337,7 @@ class Shelf:
                     raise
             repo = git.Repo(clone)
             with repo.git.custom_environment(**_git_env()):
-                repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+                _fetch_branch(repo)
                 repo.git.reset("--hard", f"origin/{BRANCH}")
                 repo.git.clean("-fdq")
         except git.GitCommandError as error:
@@ -518,7 +512,7 @@ class Shelf:
             lfs_copy.unlink(missing_ok=True)
         with contextlib.suppress(git.GitCommandError):
             repo.git.tag("-d", entry.tag)  # tags live on the remote; the clone is only a cache
-            repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+            _fetch_branch(repo)
             Path(repo.working_tree_dir, entry.archive_path).unlink(missing_ok=True)
             repo.git.checkout("--", entry.archive_path)
 
@@ -666,11 +660,7 @@ class Shelf:
         except UnsafeArchiveError as error:
             raise ChecksumMismatchError(f"Refusing the archive: {error}") from None
         try:
-            record = {
-                p.relative_to(staging).as_posix(): [file_sha256(p), p.stat().st_size]
-                for p in sorted(staging.rglob("*")) if p.is_file()
-            }
-            _write_atomically(directory.with_name(directory.name + ".files"), json.dumps(record, indent=1))
+            _write_atomically(directory.with_name(directory.name + ".files"), json.dumps(_file_record(staging), indent=1))
             if directory.exists():
                 # A damaged earlier copy: move it aside, then replace it.
                 old = directory.with_name(f".{directory.name}.{os.getpid()}.old")

@@ -80,6 +80,10 @@ def _keyboard_neighbours() -> dict[str, str]:
 NEIGHBOURS = _keyboard_neighbours()
 
 
+def _case_like(letter: str, model: str) -> str:
+    return letter.upper() if model.isupper() else letter
+
+
 def add_typos(text: str, rate: float, rng: random.Random) -> str:
     """Hits each character with probability `rate` by one realistic typo.
 
@@ -103,14 +107,12 @@ def add_typos(text: str, rate: float, rng: random.Random) -> str:
             if roll >= 0.5:
                 out.append(character * 2)
             continue
-        def same_case(letter: str) -> str:
-            return letter.upper() if character.isupper() else letter
         if roll < 0.40:
-            out.append(same_case(rng.choice(near)))
+            out.append(_case_like(rng.choice(near), character))
         elif roll < 0.60:
             pass
         elif roll < 0.75:
-            out.append(character + same_case(rng.choice(near)))
+            out.append(character + _case_like(rng.choice(near), character))
         elif roll < 0.90 and index < len(characters):
             out.append(characters[index])
             out.append(character)
@@ -138,8 +140,7 @@ def per_class(texts: list[str], labels: list[str], count: int) -> tuple[list[str
 
 
 class Sizes:
-    def __init__(self, quick: bool):
-        small = quick
+    def __init__(self, small: bool):
         self.embedder = {"hidden_dim": 32 if small else 64, "num_blocks": 1 if small else 2, "dropout": 0.0}
         self.mlm_tower = (
             {"hidden_dim": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "dropout": 0.0} if small
