@@ -184,7 +184,7 @@ class CategoricalPretrainer(Pretrainer):
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training,
             labels=self.label_index, label_column=self.label_column, random_crop=training,
         )
         weights = self.class_weights

@@ -178,7 +178,7 @@ class DistillationPretrainer(Pretrainer):
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training,
         )
 
         def with_weights(ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:

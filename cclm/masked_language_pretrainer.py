@@ -151,7 +151,7 @@ class MaskedLanguagePretrainer(Pretrainer):
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=seed,
-            stats=self.stats if training else None, rerandomize=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training,
             with_subwords=self.target == "subwords",
         )
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)

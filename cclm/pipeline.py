@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm import special_ids
+from cclm.augmentation import is_graph_augmentor
 from cclm.texts import TextData, iter_labelled, iter_texts, utf8_bytes
 
 _SOURCE_BATCH = 1024
@@ -150,6 +151,7 @@ def character_windows(
     labels: Mapping[Any, int] | None = None,
     label_column: str = "label",
     random_crop: bool = True,
+    augment: bool = True,
 ) -> tf.data.Dataset:
     """Batches of int32 ids (batch, length): one window per document.
 
@@ -165,7 +167,9 @@ def character_windows(
         batch_size: documents per batch.
         sequence_length: window length (default: the preprocessor's).
         text_column: the text column of a `datasets` dataset.
-        transforms: `str -> str` functions applied to each document, in order.
+        transforms: `str -> str` functions applied to each document, in order,
+            in Python; and `cclm.augmentation.Augmentor`s, applied in graph
+            ops to each batch's code points before windows are cut.
         filters: `str -> bool` functions; a document is kept if all say True.
         shuffle_buffer: documents held for shuffling (0: no shuffling).
         seed: seed for shuffling and windows.
@@ -182,6 +186,8 @@ def character_windows(
         label_column: the label column of a `datasets` dataset.
         random_crop: cut long documents at a random place; False keeps their
             start, as `Preprocessor.encode` does.
+        augment: apply the `Augmentor`s among `transforms` (training); False
+            leaves them out (validation and evaluation).
     """
     encoder = preprocessor.as_layer(sequence_length)
     capacity = encoder.sequence_length - int(encoder.add_cls)
@@ -190,6 +196,13 @@ def character_windows(
         raise ValueError(
             "with_subwords=True needs a preprocessor with a subword tokenizer; create it with "
             "subword_model='bpe' (or 'wordpiece') and fit it."
+        )
+    augmentors = [t for t in transforms if is_graph_augmentor(t)] if augment else []
+    transforms = [t for t in transforms if not is_graph_augmentor(t)]
+    if with_subwords and not all(a.preserves_length for a in augmentors):
+        raise ValueError(
+            "Subword targets are aligned to characters, so an Augmentor used with them must keep "
+            "lengths: set insertion, deletion and repetition to 0, or use target='characters'."
         )
     generator = _document_batches(
         data, text_column, tuple(transforms), tuple(filters), stats,
@@ -227,6 +240,10 @@ def character_windows(
             )
         else:
             code_points = encoder.code_points(batch["texts"])
+        for salt, augmentor in enumerate(augmentors, start=1):
+            code_points = augmentor.augment_code_points(
+                code_points, tf.random.experimental.stateless_fold_in(window_seed, salt)
+            )
         starts = _window_starts(code_points.row_lengths(), capacity, window_seed)
         if not random_crop:
             starts = tf.zeros_like(starts)

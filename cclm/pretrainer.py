@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar, Sequence
 import keras
 import tensorflow as tf
 
+from cclm.augmentation import is_graph_augmentor
 from cclm.component import (
     ComponentError,
     build_manifest,
@@ -56,7 +57,9 @@ class Pretrainer:
         optimizer: a Keras optimizer name (e.g. "adamw", "adafactor") or object.
         learning_rate: used when `optimizer` is a name.
         batch_size: documents per batch.
-        transforms: `str -> str` functions applied to every training text.
+        transforms: `str -> str` functions applied to every training text, and
+            `cclm.augmentation.Augmentor`s, which add noise (typos, case
+            changes) inside the `tf.data` pipeline, to training batches only.
         filters: `str -> bool` functions; texts for which any says False are skipped.
         text_column: the text column of `datasets` data.
         seed: makes shuffling, windows and masks reproducible.
@@ -314,8 +317,12 @@ class Pretrainer:
                 "trained it), so they no longer belong together. Fit this pretrainer again, or train "
                 "the others with train_embedder=False."
             )
-        if self.transforms or self.filters:
-            self.card.setdefault("training", {})["transforms and filters (not saved)"] = len(self.transforms) + len(self.filters)
+        augmentors = [t for t in self.transforms if is_graph_augmentor(t)]
+        if augmentors:
+            self.card.setdefault("training", {})["augmentation"] = [repr(a) for a in augmentors]
+        others = len(self.transforms) - len(augmentors) + len(self.filters)
+        if others:
+            self.card.setdefault("training", {})["transforms and filters (not saved)"] = others
         manifest = build_manifest(
             kind=self.component_kind,
             name=self.name,
