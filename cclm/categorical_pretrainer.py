@@ -19,6 +19,16 @@ from cclm.texts import LabelledData, TextData, check_batch, iter_labelled, texts
 Label = int | str
 
 
+def check_labels(labels: list[Label]) -> None:
+    """Raises ValueError unless `labels` are two or more distinct labels of one kind (int or str)."""
+    if len(labels) < 2:
+        raise ValueError(f"labels={labels!r}; a classifier needs at least two labels.")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels={labels!r} repeats a label; name each label once.")
+    if len({type(label) for label in labels}) > 1:
+        raise ValueError(f"labels={labels[:10]!r} mix ints and strings; use one kind.")
+
+
 @keras.saving.register_keras_serializable(package="cclm")
 class LabelHead(keras.Model):
     """Character vectors (batch, length, dim) -> label logits (batch, labels), padding masked.
@@ -106,20 +116,11 @@ class CategoricalPretrainer(Pretrainer):
             raise ValueError(f"class_weight={class_weight!r}; use 'balanced', a dict of label -> weight, or None.")
         self.labels = list(labels) if labels is not None else None
         if self.labels is not None:
-            self._check_labels(self.labels)
+            check_labels(self.labels)
         self.pooling = pooling
         self.class_weight = class_weight
         self.label_column = label_column
         super().__init__(**kwargs)
-
-    @staticmethod
-    def _check_labels(labels: list[Label]) -> None:
-        if len(labels) < 2:
-            raise ValueError(f"labels={labels!r}; a classifier needs at least two labels.")
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"labels={labels!r} repeats a label; name each label once.")
-        if len({type(label) for label in labels}) > 1:
-            raise ValueError(f"labels={labels[:10]!r} mix ints and strings; use one kind.")
 
     def task_config(self) -> dict[str, Any]:
         return {
@@ -158,7 +159,7 @@ class CategoricalPretrainer(Pretrainer):
             counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
             if self.labels is None:
                 self.labels = sorted(counts)
-                self._check_labels(self.labels)
+                check_labels(self.labels)
             if self.class_weight == "balanced":
                 total = sum(counts[label] for label in self.labels)
                 self.class_weight = [

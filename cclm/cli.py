@@ -1,4 +1,4 @@
-"""The `cclm` command line: `cclm demo`, `cclm info PATH`, `cclm shelf ...`, `cclm version`.
+"""The `cclm` command line: `cclm demo`, `info`, `evaluate`, `predict`, `shelf ...`, `version`.
 
 TensorFlow is imported only by the commands that need it, so `cclm --help`,
 `cclm version` and `cclm info` answer at once.
@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=_info)
 
+    from cclm.model_commands import add_model_commands
     from cclm.shelf_commands import add_shelf_commands
 
+    add_model_commands(commands)
     add_shelf_commands(commands)
 
     version = commands.add_parser("version", help="print the cclm version")

@@ -57,6 +57,7 @@ COMPONENT_MODULES = {
     "categorical_pretrainer": "cclm.categorical_pretrainer",
     "distillation_pretrainer": "cclm.distillation_pretrainer",
     "composed_model": "cclm.composed_model",
+    "text_classifier": "cclm.text_classifier",
 }
 _REGISTRY: dict[str, type] = {}
 

@@ -1,0 +1,283 @@
+"""`TextClassifier`: a label head on a `ComposedModel`, trained, evaluated and saved as one component."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cclm.categorical_pretrainer import Label, LabelHead, check_labels
+from cclm.component import (
+    ComponentError,
+    build_manifest,
+    component_path,
+    from_shelf,
+    read_manifest,
+    register_component,
+    write_component,
+)
+from cclm.composed_model import ComposedModel
+from cclm.embedder import load_weights_checked
+from cclm.layers.sequence_pooling import POOLINGS
+from cclm.pipeline import TextStats, character_windows
+from cclm.preprocessor import Preprocessor
+from cclm.texts import LabelledData, check_batch, iter_labelled
+
+HEAD_WEIGHTS = "head.weights.h5"
+
+
+@register_component("text_classifier")
+class TextClassifier:
+    """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
+
+    The composition runs as it is (frozen) unless `train_composition`, which
+    fine-tunes it with the head. Training reads labelled data, `(texts,
+    labels)` or a `datasets.Dataset` / `IterableDataset` with `text_column`
+    and `label_column`; `transforms` may hold `cclm.augmentation.Augmentor`s
+    that add noise to training batches. Long texts give a random window per
+    pass while training and their start when evaluating or predicting.
+
+    Args:
+        composed: the `ComposedModel`.
+        labels: every label (ints or strings), in output order; found in the
+            first training data when omitted (sorted).
+        preprocessor: turns text into ids; default: the composition's.
+        pooling: `"mean"`, `"max"` or `"cls"`.
+        train_composition: whether the embedder and towers train with the head.
+        optimizer: a Keras optimizer name or object.
+        learning_rate: used when `optimizer` is a name.
+        batch_size: texts per batch.
+        transforms: `str -> str` functions and `Augmentor`s for training texts.
+        text_column: the text column of `datasets` data.
+        label_column: the label column of `datasets` data.
+        seed: makes shuffling, windows and noise reproducible.
+        name: a name for the saved component.
+
+    Example:
+    >>> from cclm.embedder import Embedder
+    >>> from cclm.tower import Tower
+    >>> prep = Preprocessor(sequence_length=32, downsample_factor=4).fit(["yes", "no"], progress=False)
+    >>> embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=8, num_blocks=1, max_length=32)
+    >>> tower = Tower(input_dim=8, hidden_dim=8, num_layers=1, num_heads=2, max_length=32)
+    >>> classifier = TextClassifier(ComposedModel(embedder, [tower], preprocessor=prep), seed=0)
+    >>> history = classifier.fit((["yes", "no"] * 8, ["y", "n"] * 8), epochs=2, verbose=0)
+    >>> labels, probabilities = classifier.predict(["yes"])
+    >>> classifier.labels, probabilities.shape
+    (['n', 'y'], (1, 2))
+    """
+
+    component_kind = "text_classifier"
+
+    def __init__(
+        self,
+        composed: ComposedModel,
+        labels: Sequence[Label] | None = None,
+        preprocessor: Preprocessor | None = None,
+        pooling: str = "mean",
+        train_composition: bool = False,
+        optimizer: str | keras.optimizers.Optimizer = "adamw",
+        learning_rate: float = 3e-3,
+        batch_size: int = 32,
+        transforms: Sequence[Any] = (),
+        text_column: str = "text",
+        label_column: str = "label",
+        seed: int | None = None,
+        name: str = "text_classifier",
+    ):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
+        self.composed = composed
+        self.preprocessor = preprocessor or composed.preprocessor
+        if self.preprocessor is None:
+            raise ValueError(
+                "The composition has no preprocessor; pass preprocessor=... (the one its embedder was "
+                "trained with), or compose with ComposedModel(..., preprocessor=prep)."
+            )
+        self.labels = list(labels) if labels is not None else None
+        if self.labels is not None:
+            check_labels(self.labels)
+        self.pooling = pooling
+        self.train_composition = train_composition
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.transforms = tuple(transforms)
+        self.text_column = text_column
+        self.label_column = label_column
+        self.seed = seed
+        self.name = name
+        self.head: LabelHead | None = None
+        self.model: keras.Model | None = None
+        self.card: dict[str, Any] = {}
+        self.stats = TextStats()
+        if self.labels is not None:
+            self._build()
+
+    def _build(self) -> None:
+        self.head = LabelHead(len(self.labels), self.pooling, name=f"{self.name}_head")
+        ids = self.composed.id_model.input
+        self.model = keras.Model(ids, self.head(self.composed.id_model.output), name=self.name)
+
+    @property
+    def label_index(self) -> dict[Label, int]:
+        """Each label's output index."""
+        return {label: index for index, label in enumerate(self.labels)}
+
+    def _dataset(self, data: LabelledData, batch_size: int, training: bool) -> tf.data.Dataset:
+        next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
+        return character_windows(
+            data, self.preprocessor, batch_size, text_column=self.text_column, transforms=self.transforms,
+            shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
+            stats=self.stats if training else None, rerandomize=training, augment=training,
+            labels=self.label_index, label_column=self.label_column, random_crop=training,
+        ).prefetch(tf.data.AUTOTUNE)
+
+    def _compile(self) -> None:
+        for part in (self.composed.embedder, *self.composed.towers):
+            part.trainable = self.train_composition
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": self.learning_rate}})
+        self.model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
+
+    def fit(
+        self,
+        data: LabelledData,
+        epochs: int = 1,
+        steps_per_epoch: int | None = None,
+        validation_data: LabelledData | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        verbose: str | int = "auto",
+    ) -> keras.callbacks.History:
+        """Trains the head (and the composition if `train_composition`); returns the Keras `History`.
+
+        Args:
+            data: labelled training data.
+            epochs: passes over the data (or over `steps_per_epoch` batches).
+            steps_per_epoch: batches per epoch; the data repeats as needed.
+            validation_data: held-out labelled data.
+            callbacks: Keras callbacks.
+            verbose: Keras' verbosity.
+        """
+        if self.labels is None:
+            counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
+            self.labels = sorted(counts)
+            check_labels(self.labels)
+            self._build()
+        self._compile()
+        self.stats = TextStats()
+        train = self._dataset(data, self.batch_size, training=True)
+        if steps_per_epoch is not None:
+            train = train.repeat()
+        validation = self._dataset(validation_data, self.batch_size, False) if validation_data is not None else None
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+            history = self.model.fit(
+                train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
+                callbacks=callbacks, verbose=verbose, shuffle=False,
+            )
+        if self.stats.used == 0:
+            raise ValueError(f"fit found no usable text: {self.stats.empty} empty documents. Check the data.")
+        training = self.card.setdefault("training", {})
+        training["epochs"] = training.get("epochs", 0) + len(history.epoch)
+        training["seconds"] = round(training.get("seconds", 0.0) + time.perf_counter() - started, 1)
+        training["composition trained"] = self.train_composition
+        if self.transforms:
+            training["transforms"] = [repr(t) for t in self.transforms]
+        self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+        passes = max(self.stats.passes, 1)
+        self.card["trained_on"] = f"{self.stats.used // passes:,} labelled texts; labels: {', '.join(map(str, self.labels))}"
+        return history
+
+    def _require_built(self) -> None:
+        if self.model is None:
+            raise ValueError("The classifier has no labels yet; fit it (or give labels=[...]) first.")
+
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
+        """The most likely label of each text, and every label's probability (texts, labels)."""
+        self._require_built()
+        texts = check_batch(texts)
+        if not texts:
+            return [], np.zeros((0, len(self.labels)), np.float32)
+        logits = self.model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
+        probabilities = np.asarray(keras.ops.softmax(logits, axis=-1))
+        return [self.labels[i] for i in probabilities.argmax(axis=-1)], probabilities
+
+    def evaluate(self, data: LabelledData, batch_size: int | None = None) -> dict[str, float]:
+        """Loss and accuracy on labelled data (texts cut at their start, no noise)."""
+        self._require_built()
+        self._compile()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+            results = self.model.evaluate(
+                self._dataset(data, batch_size or self.batch_size, training=False), verbose=0, return_dict=True
+            )
+        return {key: float(value) for key, value in results.items()}
+
+    # ------------------------------------------------------- saving & loading
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "pooling": self.pooling,
+            "train_composition": self.train_composition,
+            "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Saves composition, preprocessor, head and labels as one component directory."""
+        self._require_built()
+        self.card["labels"] = self.labels
+        manifest = build_manifest(
+            kind=self.component_kind,
+            name=self.name,
+            config=self.get_config(),
+            inputs={"texts": {"dtype": "string", "shape": [None]}},
+            outputs={"logits": {"dtype": "float32", "shape": [None, len(self.labels)]}},
+            card=self.card,
+            embedder_fingerprint=self.composed.embedder.fingerprint,
+            parameters={"composition": self.composed.id_model.count_params(), "head": self.head.count_params()},
+        )
+
+        def write_payload(path: Path) -> None:
+            self.composed.save(path / "composed")
+            self.preprocessor.save(path / "preprocessor")
+            self.head.save_weights(path / HEAD_WEIGHTS)
+
+        return write_component(directory, manifest, write_payload, overwrite)
+
+    from_shelf = classmethod(from_shelf)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "TextClassifier":
+        """Loads a classifier saved by `save`; it predicts exactly as before."""
+        path = component_path(directory)
+        manifest = read_manifest(path, kind=cls.component_kind)
+        composed = ComposedModel.load(path / "composed")
+        if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
+            raise ComponentError(f"{path}: the composition is not the one the head was trained on; save it again.")
+        classifier = cls(composed, preprocessor=Preprocessor.load(path / "preprocessor"), **manifest["config"])
+        load_weights_checked(classifier.head, path / HEAD_WEIGHTS)
+        classifier.card = manifest.get("card", {})
+        return classifier
+
+    def __repr__(self) -> str:
+        return f"TextClassifier({self.name!r}, labels={self.labels}, on {self.composed!r})"

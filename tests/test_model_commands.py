@@ -1,0 +1,73 @@
+"""`cclm evaluate` and `cclm predict`, run as a user would: subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cclm.sample_text import language_sentences
+from cclm.text_classifier import TextClassifier
+from tests.test_text_classifier import composition
+
+
+def cclm(*args):
+    return subprocess.run([sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("commands")
+    texts, labels = language_sentences(("de_DE", "it_IT"), per_language=60, words=5)
+    classifier = TextClassifier(composition(texts), seed=0, batch_size=16, train_composition=True)
+    classifier.fit((texts[:100], labels[:100]), epochs=3, verbose=0)
+    path = classifier.save(folder / "classifier")
+    test = folder / "test.jsonl"
+    test.write_text("".join(json.dumps({"sentence": t, "language": l}) + "\n" for t, l in zip(texts[100:], labels[100:])))
+    return path, test, classifier, texts[100:]
+
+
+def test_evaluate_prints_and_writes_the_noise_report(saved, tmp_path):
+    path, test, classifier, texts = saved
+    result = cclm("evaluate", str(path), str(test), "--noise", "0,0.05,0.1", "--json", str(tmp_path / "r.json"),
+                  "--text-column", "sentence", "--label-column", "language")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["rates"] == [0.0, 0.05, 0.1] and report["texts"] == 20
+    predicted, _ = classifier.predict(texts)
+    assert report["accuracy"][0] == pytest.approx(sum(p == l for p, l in zip(predicted, report_labels(test))) / 20)
+    assert "noise rate" in result.stdout and "10%" in result.stdout
+
+
+def report_labels(test):
+    return [json.loads(line)["language"] for line in test.read_text().splitlines()]
+
+
+def test_predict_prints_a_label_per_text(saved, tmp_path):
+    path, _, classifier, texts = saved
+    result = cclm("predict", str(path), texts[0], texts[1], "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["label"] for row in rows] == classifier.predict(texts[:2])[0]
+    assert set(rows[0]["probabilities"]) == {"de_DE", "it_IT"}
+    lines = tmp_path / "texts.txt"
+    lines.write_text("\n".join(texts[:3]) + "\n")
+    plain = cclm("predict", str(path), "--input", str(lines))
+    assert plain.returncode == 0 and len(plain.stdout.splitlines()) == 3
+
+
+def test_failures_say_what_is_wrong(saved, tmp_path):
+    path, test, _, _ = saved
+    cases = [
+        (("evaluate", str(path), str(tmp_path / "missing.jsonl")), "does not exist"),
+        (("evaluate", str(path), str(test)), "has no column 'text'; its columns are ['sentence', 'language']"),
+        (("evaluate", str(path / "composed"), str(test), "--text-column", "sentence", "--label-column", "language"),
+         "'composed_model' component, which does not predict labels"),
+        (("evaluate", str(path), str(test), "--noise", "0,lots"), "not numbers"),
+        (("predict", str(path)), "no texts to predict"),
+        (("evaluate", str(tmp_path), str(test), "--text-column", "sentence", "--label-column", "language"),
+         "no manifest.json"),
+    ]
+    for args, message in cases:
+        result = cclm(*args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-1000:])

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from cclm import Preprocessor, load_component
+from cclm.augmentation import Augmentor
+from cclm.composed_model import ComposedModel
+from cclm.embedder import Embedder
+from cclm.sample_text import language_sentences
+from cclm.text_classifier import TextClassifier
+from cclm.tower import Tower
+
+TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
+
+
+def composition(texts, seed=0):
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(texts, progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=seed)
+    return ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER)], preprocessor=prep)
+
+
+@pytest.fixture(scope="module")
+def languages():
+    texts, labels = language_sentences(("de_DE", "it_IT", "pl_PL"), per_language=60, words=5)
+    return (texts[:150], labels[:150]), (texts[150:], labels[150:])
+
+
+@pytest.fixture(scope="module")
+def trained(languages):
+    train, _ = languages
+    classifier = TextClassifier(composition(train[0]), train_composition=True, seed=0, batch_size=16,
+                                transforms=[Augmentor.typos(0.05, seed=1)])
+    classifier.fit(train, epochs=8, verbose=0)
+    return classifier
+
+
+def test_it_learns_labels_and_predicts_them(trained, languages):
+    _, test = languages
+    assert trained.labels == ["de_DE", "it_IT", "pl_PL"]
+    labels, probabilities = trained.predict(test[0])
+    assert probabilities.shape == (len(test[0]), 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    accuracy = np.mean([p == t for p, t in zip(labels, test[1])])
+    assert accuracy > 0.6  # three languages, chance is 0.33
+    assert trained.evaluate(test)["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert trained.predict([]) == ([], pytest.approx(np.zeros((0, 3))))
+
+
+def test_save_and_load_predict_identically(trained, languages, tmp_path):
+    path = trained.save(tmp_path / "classifier")
+    again = load_component(path)
+    assert isinstance(again, TextClassifier) and again.labels == trained.labels
+    texts = languages[1][0][:20]
+    np.testing.assert_allclose(again.predict(texts)[1], trained.predict(texts)[1], atol=1e-6)
+    card = (path / "README.md").read_text()
+    assert "Augmentor(substitution=0.0175" in card and "de_DE" in card
+
+
+def test_a_frozen_composition_keeps_its_weights(languages):
+    train, _ = languages
+    classifier = TextClassifier(composition(train[0]), seed=0, batch_size=16)
+    before = [w.copy() for w in classifier.composed.id_model.get_weights()] if classifier.model else None
+    assert before is None  # no labels yet: built by the first fit
+    composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
+    classifier.fit(train, epochs=1, verbose=0)
+    after = [w.numpy() for w in classifier.composed.id_model.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
+    assert not np.allclose(classifier.head.get_weights()[0], 0)
+
+
+def test_clear_errors(languages):
+    train, _ = languages
+    embedder = Embedder(vocab_size=40, hidden_dim=16, num_blocks=1, max_length=64)
+    with pytest.raises(ValueError, match="has no preprocessor; pass preprocessor="):
+        TextClassifier(ComposedModel(embedder, [Tower(input_dim=16, **TINY_TOWER)]))
+    classifier = TextClassifier(composition(train[0]))
+    with pytest.raises(ValueError, match="fit it"):
+        classifier.predict(["text"])
+    with pytest.raises(ValueError, match="at least two labels"):
+        classifier.fit((["a", "b"], ["x", "x"]), verbose=0)
+    with pytest.raises(ValueError, match="pooling='median'"):
+        TextClassifier(classifier.composed, pooling="median")
