@@ -16,16 +16,23 @@ from typing import Any
 _CLASSIFIER_KINDS = ("text_classifier", "categorical_pretrainer")
 
 
-def _load_classifier(source: str) -> Any:
-    from cclm.component import ComponentError, component_path, load_component, read_manifest
+def _classifier_path(source: str) -> Path:
+    """The classifier's directory, checked from its manifest alone (no TensorFlow yet)."""
+    from cclm.component import ComponentError, component_path, read_manifest
 
     path = component_path(source)
     kind = read_manifest(path)["kind"]
     if kind not in _CLASSIFIER_KINDS:
         raise ComponentError(
             f"{source} is a {kind!r} component, which does not predict labels; give a saved "
-            "text_classifier (cclm compose ... --labels) or categorical_pretrainer."
+            "text_classifier or categorical_pretrainer."
         )
+    return path
+
+
+def _load_classifier(path: Path) -> Any:
+    from cclm.component import load_component
+
     return load_component(path)
 
 
@@ -34,8 +41,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     from cclm.noise_report import noise_report, parse_rates
 
     rates = parse_rates(args.noise) if args.noise is not None else [0.0]
+    path = _classifier_path(args.model)
     data = open_data(args.data, args.text_column, args.label_column)
-    classifier = _load_classifier(args.model)
+    classifier = _load_classifier(path)
     report = noise_report(
         classifier, data, rates=rates, seed=args.seed, text_column=args.text_column,
         label_column=args.label_column, name=Path(args.model).name,
@@ -50,12 +58,13 @@ def _predict(args: argparse.Namespace) -> None:
     from cclm.data_files import open_data
     from cclm.texts import iter_texts
 
+    path = _classifier_path(args.model)
     texts = list(args.texts)
     if args.input:
         texts += list(iter_texts(open_data(args.input, args.text_column), args.text_column))
     if not texts:
         raise ValueError("no texts to predict; give them as arguments or with --input FILE.")
-    classifier = _load_classifier(args.model)
+    classifier = _load_classifier(path)
     labels, probabilities = classifier.predict(texts)
     for text, label, row in zip(texts, labels, probabilities):
         if args.json:

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from cclm.archive import atomic_file
-from cclm.augmentation import Augmentor
 from cclm.texts import LabelledData, iter_labelled
 
 
@@ -76,7 +75,7 @@ def noise_report(
     data: LabelledData,
     rates: Sequence[float] = (0.0, 0.05, 0.1),
     seed: int = 0,
-    noise: Callable[..., Augmentor] = Augmentor.typos,
+    noise: Callable[..., Any] | None = None,
     text_column: str = "text",
     label_column: str = "label",
     name: str | None = None,
@@ -90,10 +89,15 @@ def noise_report(
         rates: per-character noise rates; 0 is the clean text.
         seed: the noise seed; the same seed gives the same noisy texts.
         noise: `rate, seed -> Augmentor`; default `Augmentor.typos`.
+            (`cclm.augmentation`, imported here: it brings TensorFlow.)
         text_column: the text column of `datasets` data.
         label_column: the label column of `datasets` data.
         name: the model's name in the report (default: its `name`).
     """
+    if noise is None:
+        from cclm.augmentation import Augmentor
+
+        noise = Augmentor.typos
     texts, labels = [], []
     for text, label in iter_labelled(data, text_column, label_column):
         texts.append(text)
