@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import importlib
@@ -35,7 +36,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,24 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
             f"load it with cclm.load_component(path) or the {found!r} class."
         )
     return manifest
+
+
+@contextlib.contextmanager
+def built_from(path: str | os.PathLike) -> Iterator[None]:
+    """Turns a manifest config that does not fit its class into a `ComponentError` naming `path`.
+
+    Configs are plain JSON passed as constructor arguments, so a key that is
+    not an argument, or a value a constructor refuses, is all that can go wrong.
+    """
+    try:
+        yield
+    except ComponentError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:
+        raise ComponentError(
+            f"{path}: its manifest's config does not fit this library's class ({type(error).__name__}: "
+            f"{error}). The component is damaged or was not written by cclm; nothing in it was run."
+        ) from None
 
 
 SHELF_REFERENCE_PREFIX = "shelf:"

@@ -11,6 +11,7 @@ from typing import Any, Union
 import keras
 
 from cclm.component import (
+    built_from,
     ComponentError,
     build_manifest,
     component_path,
@@ -36,7 +37,8 @@ def _tower_from_directory(path: Path) -> Tower:
             f"{path} holds a {manifest['kind']!r} component, not a pretrainer; a tower comes from a "
             f"saved pretrainer ({', '.join(_PRETRAINER_KINDS)})."
         )
-    tower = Tower.from_config(manifest["config"]["tower_options"])
+    with built_from(path):
+        tower = Tower.from_config(manifest["config"]["tower_options"])
     load_weights_checked(tower, path / TOWER_WEIGHTS)
     tower.embedder_fingerprint = manifest.get("embedder_fingerprint")
     return tower
@@ -252,12 +254,14 @@ class ComposedModel:
             raise ComponentError(f"{path}: the embedder's weights are not the ones saved with the towers; save it again.")
         towers = []
         for index, tower_config in enumerate(config["towers"]):
-            tower = Tower.from_config(tower_config)
+            with built_from(path):
+                tower = Tower.from_config(tower_config)
             load_weights_checked(tower, path / "towers" / f"{index}.weights.h5")
             tower.embedder_fingerprint = embedder.fingerprint
             towers.append(tower)
         preprocessor = Preprocessor.load(path / "preprocessor") if config["preprocessor"] else None
-        return cls(embedder, towers, preprocessor=preprocessor, name=config["name"])
+        with built_from(path):
+            return cls(embedder, towers, preprocessor=preprocessor, name=config["name"])
 
     def __repr__(self) -> str:
         towers = ", ".join(f"{t.name} ({t.output_dim})" for t in self.towers)

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 
 from cclm.component import (
+    built_from,
     WEIGHTS_NAME,
     ComponentError,
     build_manifest,
@@ -133,7 +134,8 @@ class Embedder(keras.Model):
         """Loads an embedder saved with `save(directory)`; outputs are identical."""
         directory = component_path(directory)
         manifest = read_manifest(directory, kind=cls.component_kind)
-        embedder = cls.from_config(manifest["config"])
+        with built_from(directory):
+            embedder = cls.from_config(manifest["config"])
         load_weights_checked(embedder, Path(directory) / WEIGHTS_NAME)
         embedder.card = manifest.get("card", {})
         if manifest.get("fingerprint") not in (None, embedder.fingerprint):

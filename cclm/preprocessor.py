@@ -19,6 +19,7 @@ from cclm.character_vocabulary import (
     simple_lowercase_pairs,
 )
 from cclm.component import (
+    built_from,
     build_manifest,
     component_path,
     from_shelf,
@@ -400,7 +401,8 @@ class Preprocessor:
         """Loads a preprocessor saved with `save`; it encodes identically."""
         directory = component_path(directory)
         manifest = read_manifest(directory, kind=cls.component_kind)
-        preprocessor = cls.from_config(manifest["config"])
+        with built_from(directory):
+            preprocessor = cls.from_config(manifest["config"])
         preprocessor.card = manifest.get("card", {})
         subword_path = Path(directory) / SUBWORD_FILE
         if subword_path.is_file():

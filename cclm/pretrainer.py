@@ -18,7 +18,9 @@ import keras
 import tensorflow as tf
 
 from cclm.augmentation import is_graph_augmentor
+from cclm.callbacks import StopOnNonFiniteLoss
 from cclm.component import (
+    built_from,
     ComponentError,
     build_manifest,
     component_path,
@@ -230,6 +232,8 @@ class Pretrainer:
             batch_size: documents per batch (default: the constructor's).
             validation_data: held-out texts, evaluated with fixed masks.
             callbacks: Keras callbacks (TensorBoard, ModelCheckpoint, BackupAndRestore, ...).
+                A NaN or infinite loss raises `cclm.callbacks.NonFiniteLossError`
+                at once, before these callbacks save anything.
             verbose: Keras' verbosity ("auto", 0, 1, 2).
 
         Returns:
@@ -252,7 +256,7 @@ class Pretrainer:
                 warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
             history = self.model.fit(
                 train, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                validation_data=validation, callbacks=callbacks, verbose=verbose,
+                validation_data=validation, callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose,
                 shuffle=False,  # the pipeline shuffles documents itself
             )
         if self.stats.used == 0:
@@ -357,8 +361,9 @@ class Pretrainer:
                 "(fingerprints differ). Save the pretrainer again."
             )
         config = dict(manifest["config"])
-        tower = Tower.from_config(config.pop("tower_options"))
-        pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
+        with built_from(path):
+            tower = Tower.from_config(config.pop("tower_options"))
+            pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
         load_weights_checked(pretrainer.tower, path / TOWER_WEIGHTS)
         load_weights_checked(pretrainer.head, path / HEAD_WEIGHTS)
         pretrainer.tower.embedder_fingerprint = manifest["embedder_fingerprint"]

@@ -15,7 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.categorical_pretrainer import Label, LabelHead, check_labels
+from cclm.callbacks import StopOnNonFiniteLoss
 from cclm.component import (
+    built_from,
     ComponentError,
     build_manifest,
     component_path,
@@ -187,7 +189,7 @@ class TextClassifier:
             warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
             history = self.model.fit(
                 train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
-                callbacks=callbacks, verbose=verbose, shuffle=False,
+                callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose, shuffle=False,
             )
         if self.stats.used == 0:
             raise ValueError(f"fit found no usable text: {self.stats.empty} empty documents. Check the data.")
@@ -274,7 +276,9 @@ class TextClassifier:
         composed = ComposedModel.load(path / "composed")
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{path}: the composition is not the one the head was trained on; save it again.")
-        classifier = cls(composed, preprocessor=Preprocessor.load(path / "preprocessor"), **manifest["config"])
+        preprocessor = Preprocessor.load(path / "preprocessor")
+        with built_from(path):
+            classifier = cls(composed, preprocessor=preprocessor, **manifest["config"])
         load_weights_checked(classifier.head, path / HEAD_WEIGHTS)
         classifier.card = manifest.get("card", {})
         return classifier
