@@ -31,8 +31,10 @@ Models, all with the same embedder and tower sizes:
 
 Each is trained with `--few` labelled sentences per language and with the
 whole pool, and scored on the clean test split and on copies with 5% and 10%
-of characters hit by realistic typos (keyboard-neighbour substitutions,
-deletions, insertions, adjacent transpositions and doubled letters).
+of characters hit by realistic typos (`Augmentor.typos`: keyboard-neighbour
+substitutions, deletions, insertions, adjacent transpositions, doubled
+letters and case flips). Every neural model also trains with `--augment`
+typos in its batches (pretraining and classifiers; 0 turns that off).
 
 Run: python examples/evaluate_premise.py            (about 10 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --quick    (a minute: tiny models, few steps)
@@ -41,7 +43,6 @@ Run: python examples/evaluate_premise.py            (about 10 minutes on 2 CPU c
 from __future__ import annotations
 
 import argparse
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -50,82 +51,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cclm.augmentation import Augmentor
 from cclm.categorical_pretrainer import CategoricalPretrainer
 from cclm.composed_model import ComposedModel
 from cclm.distillation_pretrainer import DistillationPretrainer
 from cclm.embedder import Embedder
-from cclm.heads import sequence_classifier
 from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.preprocessor import Preprocessor
 from cclm.sample_text import LANGUAGES, language_sentences, names_and_places
+from cclm.text_classifier import TextClassifier
 from cclm.tower import Tower
 
 NOISE_RATES = (0.0, 0.05, 0.10)
-
-KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-
-
-def _keyboard_neighbours() -> dict[str, str]:
-    """Letters next to each letter on a QWERTY keyboard (same row and the rows above and below)."""
-    position = {key: (row, column) for row, keys in enumerate(KEYBOARD_ROWS) for column, key in enumerate(keys)}
-    neighbours = {}
-    for key, (row, column) in position.items():
-        neighbours[key] = "".join(
-            other for other, (other_row, other_column) in position.items()
-            if other != key and abs(other_row - row) <= 1 and abs(other_column - column) <= 1
-        )
-    return neighbours
-
-
-NEIGHBOURS = _keyboard_neighbours()
-
-
-def _case_like(letter: str, model: str) -> str:
-    return letter.upper() if model.isupper() else letter
-
-
-def add_typos(text: str, rate: float, rng: random.Random) -> str:
-    """Hits each character with probability `rate` by one realistic typo.
-
-    Letters get a keyboard-neighbour substitution (40%), a deletion (20%), a
-    neighbour inserted after them (15%), a swap with the next character (15%)
-    or are doubled (10%); other characters are deleted or doubled. Case is kept.
-    """
-    characters = list(text)
-    out: list[str] = []
-    index = 0
-    while index < len(characters):
-        character = characters[index]
-        index += 1
-        if rng.random() >= rate:
-            out.append(character)
-            continue
-        lower = character.lower()
-        near = NEIGHBOURS.get(lower)
-        roll = rng.random()
-        if near is None:
-            if roll >= 0.5:
-                out.append(character * 2)
-            continue
-        if roll < 0.40:
-            out.append(_case_like(rng.choice(near), character))
-        elif roll < 0.60:
-            pass
-        elif roll < 0.75:
-            out.append(character + _case_like(rng.choice(near), character))
-        elif roll < 0.90 and index < len(characters):
-            out.append(characters[index])
-            out.append(character)
-            index += 1
-        else:
-            out.append(character * 2)
-    return "".join(out)
-
-
-def with_typos(texts: list[str], rate: float, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return [add_typos(text, rate, rng) for text in texts]
-
 
 def per_class(texts: list[str], labels: list[str], count: int) -> tuple[list[str], list[str]]:
     """The first `count` examples of each label (the data are already shuffled)."""
@@ -159,7 +96,7 @@ class Sizes:
 def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], related: tuple[list[str], list[str]]):
     """The MLM tower (with the embedder), the categorical tower and the student; their preprocessor."""
     preprocessor = Preprocessor(sequence_length=args.length, downsample_factor=4).fit(unlabelled + related[0])
-    common = {"preprocessor": preprocessor, "batch_size": 64, "seed": args.seed}
+    common = {"preprocessor": preprocessor, "batch_size": 64, "seed": args.seed, "transforms": training_noise(args)}
     mlm = MaskedLanguagePretrainer(
         embedder=Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder),
         tower_options={**sizes.mlm_tower, "max_length": args.length}, name="mlm", **common,
@@ -189,34 +126,30 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
     return preprocessor, mlm, categorical, student
 
 
-def classifier_on(composed: ComposedModel, num_classes: int, train_composition: bool, seed: int) -> keras.Model:
-    keras.utils.set_random_seed(seed)
-    if not train_composition:
-        composed.freeze()
-    model = sequence_classifier(composed, num_classes, pooling="mean")
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
+def training_noise(args: argparse.Namespace) -> list[Augmentor]:
+    """Typos added to every training batch (pretraining and classifiers), none with --augment 0."""
+    return [Augmentor.typos(args.augment, seed=args.seed)] if args.augment else []
 
 
 def train_and_score(
-    model: keras.Model, train: tuple[list[str], list[int]], tests: dict[float, tuple[list[str], list[int]]],
-    steps: int,
+    composed: ComposedModel, train_composition: bool, train: tuple[list[str], list[str]],
+    tests: dict[float, tuple[list[str], list[str]]], args: argparse.Namespace,
 ) -> dict[float, float]:
-    texts, labels = train
-    epochs = max(1, int(np.ceil(steps * 32 / len(texts))))
-    model.fit(tf.constant(texts), np.array(labels), batch_size=32, epochs=epochs, shuffle=True, verbose=0)
+    """A `TextClassifier` (mean pooling + Dense) on `composed`, trained for `--head-steps` batches of 32."""
+    keras.utils.set_random_seed(args.seed)
+    classifier = TextClassifier(
+        composed, labels=list(LANGUAGES), train_composition=train_composition, optimizer="adam",
+        learning_rate=3e-3, batch_size=32, transforms=training_noise(args), seed=args.seed,
+    )
+    classifier.fit(train, epochs=1, steps_per_epoch=args.head_steps, verbose=0)
     scores = {}
-    for rate, (test_texts, test_labels) in tests.items():
-        logits = model.predict(tf.constant(test_texts), batch_size=256, verbose=0)
-        scores[rate] = float(np.mean(np.argmax(logits, axis=-1) == np.array(test_labels)))
+    for rate, (texts, labels) in tests.items():
+        predicted, _ = classifier.predict(texts)
+        scores[rate] = float(np.mean([p == t for p, t in zip(predicted, labels)]))
     return scores
 
 
-def tfidf_scores(train: tuple[list[str], list[int]], tests: dict[float, tuple[list[str], list[int]]]) -> dict[float, float]:
+def tfidf_scores(train: tuple[list[str], list[str]], tests: dict[float, tuple[list[str], list[str]]]) -> dict[float, float]:
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -258,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--related-epochs", type=int, default=6)
     parser.add_argument("--student-epochs", type=int, default=4)
     parser.add_argument("--head-steps", type=int, default=300, help="training steps (batches of 32) for each classifier")
+    parser.add_argument("--augment", type=float, default=0.05,
+                        help="typo rate added to training batches (Augmentor.typos); 0 trains on clean text")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -276,20 +211,19 @@ def main(argv: list[str] | None = None) -> None:
     pool_texts, pool_labels = [t for t, _ in pool], [l for _, l in pool]
     unlabelled = [t for t in unlabelled if t not in held_out]
     related = names_and_places(per_language=args.related, seed=args.seed)
-    index = {language: i for i, language in enumerate(LANGUAGES)}
     print(f"Target task: language of {args.words}-word sentences, {len(LANGUAGES)} languages; "
           f"{len(pool_texts)} labelled for training, {len(test_texts)} held out.")
     print(f"Unlabelled: {len(unlabelled)} sentences. Related task: {len(related[0])} names and places.")
 
     tests = {
-        rate: (with_typos(test_texts, rate, seed=args.seed + 10) if rate else test_texts,
-               [index[label] for label in test_labels])
+        rate: (Augmentor.typos(rate, seed=args.seed + 10)(test_texts) if rate else test_texts, test_labels)
         for rate in NOISE_RATES
     }
-    settings = {
-        f"{args.few} per class": per_class(pool_texts, pool_labels, args.few),
-        "all": (pool_texts, pool_labels),
-    }
+    print(f"Test typos: Augmentor.typos(rate, seed={args.seed + 10}). Training typos: "
+          f"{training_noise(args)[0] if args.augment else 'none'}.")
+    settings = {f"{args.few} per class": per_class(pool_texts, pool_labels, args.few)}
+    if not args.quick:  # --quick checks the script; one setting runs every path
+        settings["all"] = (pool_texts, pool_labels)
 
     print("Pretraining:")
     preprocessor, mlm, categorical, student = pretrain(args, sizes, unlabelled, related)
@@ -310,17 +244,17 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[tuple[str, str, dict[float, float]]] = []
     print("Training classifiers:")
     for setting, (texts, labels) in settings.items():
-        train = (texts, [index[label] for label in labels])
+        train = (texts, labels)
         started = time.perf_counter()
         rows.append(("TF-IDF char 1-4-grams + LR", setting, tfidf_scores(train, tests)))
         rows.append(("random init, same architecture", setting, train_and_score(
-            classifier_on(random_composition(args.seed), len(LANGUAGES), True, args.seed), train, tests, args.head_steps)))
+            random_composition(args.seed), True, train, tests, args)))
         rows.append(("pretrained composition (frozen)", setting, train_and_score(
-            classifier_on(pretrained, len(LANGUAGES), False, args.seed), train, tests, args.head_steps)))
+            pretrained, False, train, tests, args)))
         rows.append(("pretrained composition, fine-tuned", setting, train_and_score(
-            classifier_on(ComposedModel.load(saved), len(LANGUAGES), True, args.seed), train, tests, args.head_steps)))
+            ComposedModel.load(saved), True, train, tests, args)))
         rows.append(("distilled student (frozen)", setting, train_and_score(
-            classifier_on(distilled, len(LANGUAGES), False, args.seed), train, tests, args.head_steps)))
+            distilled, False, train, tests, args)))
         print(f"  {setting}: {time.perf_counter() - started:.0f} s")
 
     print()

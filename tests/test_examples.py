@@ -27,6 +27,20 @@ def test_evaluate_premise_example_prints_the_table():
     for row in ("TF-IDF char 1-4-grams + LR", "random init, same architecture",
                 "pretrained composition (frozen)", "pretrained composition, fine-tuned",
                 "distilled student (frozen)"):
-        assert result.stdout.count(row) >= 2, row  # few-shot and all labels
+        assert result.stdout.count(row) >= 1, row
     assert "10% typos" in result.stdout
     assert "student / teacher:" in result.stdout
+
+
+def test_noise_robustness_example_writes_both_reports(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "noise_robustness.py"), "--quick", "--output", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trained on clean text" in result.stdout and "trained with typos" in result.stdout
+    import json
+
+    augmented = json.loads((tmp_path / "noise-augmented.json").read_text())
+    assert augmented["rates"] == [0.0, 0.05, 0.1, 0.2] and augmented["extra"]["augmentation"].startswith("Augmentor(")
+    assert (tmp_path / "noise-clean.json").is_file()

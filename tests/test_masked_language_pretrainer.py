@@ -115,7 +115,8 @@ def test_optimizer_by_name_or_object(texts, optimizer):
     history = pretrainer.fit(texts, steps_per_epoch=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     if isinstance(optimizer, str):
-        assert pretrainer.model.optimizer.name == optimizer
+        # Keras numbers repeated names ("sgd_1") when another test made one first.
+        assert type(pretrainer.model.optimizer) is type(keras.optimizers.get(optimizer))
 
 
 def test_unknown_optimizer_names_the_choices(texts):
