@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections import Counter
@@ -61,7 +62,7 @@ class TextClassifier:
         text_column: the text column of `datasets` data.
         label_column: the label column of `datasets` data.
         seed: makes shuffling, windows and noise reproducible.
-        name: a name for the saved component.
+        name: a name for the saved component (any text; Keras gets it with spaces as "_").
 
     Example:
     >>> from cclm.embedder import Embedder
@@ -124,9 +125,10 @@ class TextClassifier:
             self._build()
 
     def _build(self) -> None:
-        self.head = LabelHead(len(self.labels), self.pooling, name=f"{self.name}_head")
+        keras_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)  # Keras scope names allow no spaces
+        self.head = LabelHead(len(self.labels), self.pooling, name=f"{keras_name}_head")
         ids = self.composed.id_model.input
-        self.model = keras.Model(ids, self.head(self.composed.id_model.output), name=self.name)
+        self.model = keras.Model(ids, self.head(self.composed.id_model.output), name=keras_name)
 
     @property
     def label_index(self) -> dict[Label, int]:

@@ -78,3 +78,5 @@ def test_clear_errors(languages):
         classifier.fit((["a", "b"], ["x", "x"]), verbose=0)
     with pytest.raises(ValueError, match="pooling='median'"):
         TextClassifier(classifier.composed, pooling="median")
+    named = TextClassifier(classifier.composed, labels=["a", "b"], name="trained on clean text")
+    assert named.name == "trained on clean text" and named.model.name == "trained_on_clean_text"
