@@ -63,10 +63,12 @@ def pretrainer_for(
     return kind(preprocessor=prep, tower_options=options, seed=0, **task)
 
 
-def characters_per_second_training(pretrainer: MaskedLanguagePretrainer, length: int, steps: int) -> float:
+def characters_per_second_training(
+    pretrainer: MaskedLanguagePretrainer, length: int, steps: int, warmup: int = 5
+) -> float:
     batch_size = CHARACTERS_PER_STEP // length
     data = documents(length)
-    pretrainer.fit(data, steps_per_epoch=5, batch_size=batch_size, verbose=0)  # trace and warm up
+    pretrainer.fit(data, steps_per_epoch=warmup, batch_size=batch_size, verbose=0)  # trace and warm up
     started = time.perf_counter()
     pretrainer.fit(data, steps_per_epoch=steps, batch_size=batch_size, verbose=0)
     return steps * batch_size * length / (time.perf_counter() - started)
@@ -91,15 +93,16 @@ def main() -> None:
     args = parser.parse_args()
     tiny = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2} if args.quick else {}
     steps = 2 if args.quick else args.steps
+    warmup = 1 if args.quick else 5
 
     default_256 = pretrainer_for(256, 4, tiny)
-    training = characters_per_second_training(default_256, 256, steps)
-    pipeline = characters_per_second_pipeline(default_256, 256, 50)
-    default_2048 = characters_per_second_training(pretrainer_for(2048, 4, tiny), 2048, steps)
-    plain_2048 = characters_per_second_training(pretrainer_for(2048, 1, tiny), 2048, steps)
+    training = characters_per_second_training(default_256, 256, steps, warmup)
+    pipeline = characters_per_second_pipeline(default_256, 256, 5 if args.quick else 50)
+    default_2048 = characters_per_second_training(pretrainer_for(2048, 4, tiny), 2048, steps, warmup)
+    plain_2048 = characters_per_second_training(pretrainer_for(2048, 1, tiny), 2048, steps, warmup)
     sampled = pretrainer_for(256, 4, tiny, target="subwords")
     subword_vocabulary = sampled.preprocessor.subword_tokenizer.vocab_size
-    sampled_256 = characters_per_second_training(sampled, 256, steps)
+    sampled_256 = characters_per_second_training(sampled, 256, steps, warmup)
     full_256 = characters_per_second_training(
         pretrainer_for(256, 4, tiny, kind=FullSoftmaxSubwords, target="subwords"), 256, steps
     )

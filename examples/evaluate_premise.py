@@ -168,8 +168,8 @@ def count_params(layer: keras.layers.Layer) -> int:
     return int(sum(np.prod(weight.shape) for weight in layer.weights))
 
 
-def texts_per_second(model: keras.Model, texts: list[str], repeats: int = 3) -> float:
-    batch = tf.constant((texts * (1 + 2048 // len(texts)))[:2048])
+def texts_per_second(model: keras.Model, texts: list[str], repeats: int = 3, count: int = 2048) -> float:
+    batch = tf.constant((texts * (1 + count // len(texts)))[:count])
     model.predict(batch[:256], batch_size=256, verbose=0)  # warm-up (tracing)
     started = time.perf_counter()
     for _ in range(repeats):
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.pool, args.few, args.test, args.unlabelled, args.related = 12, 4, 6, 40, 30
         args.mlm_epochs = args.related_epochs = args.student_epochs = 1
-        args.head_steps = 4
+        args.head_steps = 2
     keras.utils.set_random_seed(args.seed)
     sizes = Sizes(args.quick)
 
@@ -279,8 +279,9 @@ def main(argv: list[str] | None = None) -> None:
 
     teacher_params = count_params(mlm.tower) + count_params(categorical.tower)
     student_params = count_params(student.tower)
-    teacher_speed = texts_per_second(pretrained.model, test_texts)
-    student_speed = texts_per_second(distilled.model, test_texts)
+    timing = {"repeats": 1, "count": 256} if args.quick else {}
+    teacher_speed = texts_per_second(pretrained.model, test_texts, **timing)
+    student_speed = texts_per_second(distilled.model, test_texts, **timing)
     print()
     print(f"{'composition':<34}{'tower params':>14}{'texts/s':>11}" + "".join(f"{f'acc {s}':>18}" for s in settings))
     for name, params, speed in (
