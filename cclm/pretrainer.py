@@ -9,8 +9,6 @@ the head is, how batches are made, and which loss and metrics apply.
 from __future__ import annotations
 
 import os
-import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -18,7 +16,6 @@ import keras
 import tensorflow as tf
 
 from cclm.augmentation import is_graph_augmentor
-from cclm.callbacks import StopOnNonFiniteLoss
 from cclm.component import (
     built_from,
     ComponentError,
@@ -33,6 +30,7 @@ from cclm.pipeline import TextStats
 from cclm.preprocessor import Preprocessor
 from cclm.texts import TextData
 from cclm.tower import Tower
+from cclm.training import make_optimizer, record_fit, run_fit
 
 TOWER_WEIGHTS = "tower.weights.h5"
 HEAD_WEIGHTS = "head.weights.h5"
@@ -183,19 +181,6 @@ class Pretrainer:
         if not self.is_built:
             self._build()
 
-    def _make_optimizer(self) -> keras.optimizers.Optimizer:
-        if isinstance(self.optimizer, keras.optimizers.Optimizer):
-            return self.optimizer
-        try:
-            return keras.optimizers.get(
-                {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
-            )
-        except ValueError:
-            raise ValueError(
-                f"optimizer={self.optimizer!r} is not a Keras optimizer name; use e.g. 'adamw', "
-                "'adam', 'adafactor', 'sgd', or pass a keras.optimizers.Optimizer."
-            ) from None
-
     def _compile(self) -> None:
         self.embedder.trainable = self.train_embedder
         state = (self.train_embedder, self.tower.trainable)
@@ -204,7 +189,7 @@ class Pretrainer:
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
         self.model.compile(
-            optimizer=self._make_optimizer(), loss=loss, jit_compile=self._jit_compile(),
+            optimizer=make_optimizer(self.optimizer, self.learning_rate), loss=loss, jit_compile=self._jit_compile(),
             **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
         )
         self._compiled_for = state
@@ -244,40 +229,26 @@ class Pretrainer:
         self.stats = TextStats()  # counts for this fit only
         batch_size = batch_size or self.batch_size
         train = self._dataset(data, batch_size, training=True)
-        if steps_per_epoch is not None:
-            train = train.repeat()
         validation = None
         if validation_data is not None:
             validation = self._dataset(validation_data, batch_size, training=False)
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            if steps_per_epoch is None:
-                # A stream's length is unknown until it ends; Keras warns when it does.
-                warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-            history = self.model.fit(
-                train, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                validation_data=validation, callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose,
-                shuffle=False,  # the pipeline shuffles documents itself
-            )
+        history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         if self.stats.used == 0:
             raise ValueError(
                 f"fit found no usable text: {self.stats.empty} empty and {self.stats.filtered} "
                 "filtered documents. Check the data, text_column and filters."
             )
-        self._record_training(history, time.perf_counter() - started)
+        self._record_training(history, seconds)
         # Compositions check that the tower meets the embedder it was trained on.
         self.tower.embedder_fingerprint = self.embedder.fingerprint
         return history
 
     def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
-        training = self.card.setdefault("training", {})
-        training["epochs"] = training.get("epochs", 0) + len(history.epoch)
-        training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
+        training = record_fit(self.card, history, seconds)
         passes = max(self.stats.passes, 1)
         training["documents per pass"] = self.stats.used // passes
         training["empty documents skipped per pass"] = self.stats.empty // passes
         self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
-        self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
 
     @property
     def trained_on_fingerprint(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -16,7 +15,6 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.categorical_pretrainer import Label, LabelHead, check_labels
-from cclm.callbacks import StopOnNonFiniteLoss
 from cclm.component import (
     built_from,
     ComponentError,
@@ -33,6 +31,7 @@ from cclm.layers.sequence_pooling import POOLINGS
 from cclm.pipeline import TextStats, character_windows
 from cclm.preprocessor import Preprocessor
 from cclm.texts import LabelledData, check_batch, iter_labelled
+from cclm.training import make_optimizer, record_fit, run_fit
 
 HEAD_WEIGHTS = "head.weights.h5"
 
@@ -147,11 +146,8 @@ class TextClassifier:
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):
             part.trainable = self.train_composition
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": self.learning_rate}})
         self.model.compile(
-            optimizer=optimizer,
+            optimizer=make_optimizer(self.optimizer, self.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
@@ -183,25 +179,14 @@ class TextClassifier:
         self._compile()
         self.stats = TextStats()
         train = self._dataset(data, self.batch_size, training=True)
-        if steps_per_epoch is not None:
-            train = train.repeat()
         validation = self._dataset(validation_data, self.batch_size, False) if validation_data is not None else None
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-            history = self.model.fit(
-                train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
-                callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose, shuffle=False,
-            )
+        history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         if self.stats.used == 0:
             raise ValueError(f"fit found no usable text: {self.stats.empty} empty documents. Check the data.")
-        training = self.card.setdefault("training", {})
-        training["epochs"] = training.get("epochs", 0) + len(history.epoch)
-        training["seconds"] = round(training.get("seconds", 0.0) + time.perf_counter() - started, 1)
+        training = record_fit(self.card, history, seconds)
         training["composition trained"] = self.train_composition
         if self.transforms:
             training["transforms"] = [repr(t) for t in self.transforms]
-        self.card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
         passes = max(self.stats.passes, 1)
         self.card["trained_on"] = f"{self.stats.used // passes:,} labelled texts; labels: {', '.join(map(str, self.labels))}"
         return history
