@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from cclm.component import register_component
 from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
+from cclm.distribution import Shard
 from cclm.pipeline import character_windows
 from cclm.pretrainer import Pretrainer
 from cclm.texts import LabelledData, TextData, check_batch, iter_labelled, texts_of
@@ -178,14 +179,14 @@ class CategoricalPretrainer(Pretrainer):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
-    def _dataset(self, data: LabelledData, batch_size: int, training: bool) -> tf.data.Dataset:
+    def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         # Wrong kinds of data and missing columns fail here, plainly, not inside tf.data.
         next(iter_labelled(data, self.text_column, self.label_column), None)
         batches = character_windows(
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
             labels=self.label_index, label_column=self.label_column, random_crop=training,
         )
         weights = self.class_weights

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import ops
 
 from cclm.component import register_component
+from cclm.distribution import Shard, TrainingModel
 from cclm.pipeline import character_windows
 from cclm.pretrainer import Pretrainer
 from cclm.texts import TextData
@@ -166,19 +167,19 @@ class DistillationPretrainer(Pretrainer):
                 layer.trainable = False  # the teacher only teaches
         ids = self.model.input
         pair = keras.layers.Concatenate(axis=-1, name="student_and_teacher")([self.model.output, self.teacher_model(ids)])
-        self.model = keras.Model(ids, pair, name=f"{self.name}_training_model")
+        self.model = TrainingModel(ids, pair, name=f"{self.name}_training_model")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return DistillationLoss(self.teacher_dim, self.objective, self.temperature), []
 
-    def _dataset(self, data: TextData, batch_size: int, training: bool) -> tf.data.Dataset:
+    def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         if self.teacher_model is None:
             raise ValueError("This student has no teacher; create it with DistillationPretrainer(teacher, ...) to train it.")
         windows = character_windows(
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
         )
 
         def with_weights(ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:

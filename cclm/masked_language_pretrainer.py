@@ -11,6 +11,7 @@ import tensorflow as tf
 from cclm import special_ids
 from cclm.component import register_component
 from cclm.masking import SpanMasking, WholeTokenMasking
+from cclm.distribution import Shard, shard_seed
 from cclm.pipeline import character_windows
 from cclm.preprocessor import Preprocessor
 from cclm.pretrainer import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Pretrainer
@@ -142,19 +143,25 @@ class MaskedLanguagePretrainer(Pretrainer):
         return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def _jit_compile(self) -> bool | str:
-        # XLA has no kernel for the sampled softmax's candidate sampler.
-        return False if self.target == "subwords" else "auto"
+        if self.target != "subwords":
+            return self.jit_compile
+        if self.jit_compile is True:
+            raise ValueError(
+                "XLA has no kernel for the sampled softmax of target='subwords'; use jit_compile='auto' "
+                "or False with it, or target='characters' with XLA."
+            )
+        return False
 
-    def _dataset(self, data: TextData, batch_size: int, training: bool) -> tf.data.Dataset:
+    def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         seed = self.seed if training else 0
         windows = character_windows(
             data, self.preprocessor, batch_size, text_column=self.text_column,
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=seed,
-            stats=self.stats if training else None, rerandomize=training, augment=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
             with_subwords=self.target == "subwords",
         )
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)
+        seeds = tf.data.Dataset.random(seed=shard_seed(seed, shard), rerandomize_each_iteration=training).batch(2)
         masking = self.masking
         batches = tf.data.Dataset.zip(windows, seeds).map(
             lambda windows, mask_seed: masking(*windows, mask_seed)

@@ -24,9 +24,17 @@ import tensorflow as tf
 
 from cclm import special_ids
 from cclm.augmentation import is_graph_augmentor
+from cclm.distribution import Shard, shard_seed
 from cclm.texts import TextData, iter_labelled, iter_texts, utf8_bytes
 
 _SOURCE_BATCH = 1024
+# A stream that gives this many unusable documents in a row, before any usable
+# one, is taken for a stream with no usable text (it may never end).
+MAX_UNUSABLE_BEFORE_TEXT = 100_000
+
+
+class NoUsableTextError(ValueError):
+    """The data gave no text to train on: it was empty, or every document was empty or filtered out."""
 
 
 @dataclass
@@ -38,6 +46,19 @@ class TextStats:
     filtered: int = 0
     passes: int = field(default=0)
 
+    def no_usable_text(self, shard: Shard | None = None, endless: bool = False) -> NoUsableTextError:
+        """The error for a pass (or, with `endless`, a stretch of a stream) that gave no usable text."""
+        seen = f"{self.empty:,} empty or whitespace-only and {self.filtered:,} filtered-out documents"
+        where = "The data" if shard is None else f"Worker {shard[1]} of {shard[0]} (its shard of the data)"
+        if endless:
+            what = f"{where} gave {seen} in a row, before any usable text"
+        else:
+            what = f"{where} gave no usable text: {seen}" if self.empty or self.filtered else f"{where} is empty"
+        return NoUsableTextError(
+            f"{what}. Check the data, its text_column and the filters"
+            + (", and give every worker at least one document." if shard is not None else ".")
+        )
+
 
 def _document_batches(
     data: Any,
@@ -48,6 +69,7 @@ def _document_batches(
     preprocessor=None,
     labels: Mapping[Any, int] | None = None,
     label_column: str = "label",
+    shard: Shard | None = None,
 ) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
     """A generator of document batches, as dicts of arrays.
 
@@ -55,7 +77,12 @@ def _document_batches(
     normalized ones, tokenized by its subword tokenizer: per-character
     `token_ids` and `token_index`, flattened, and the text `lengths`
     (`SubwordTokenizer.character_tokens`). With `labels` (label -> index),
-    the data is labelled and `labels` holds each text's index.
+    the data is labelled and `labels` holds each text's index. With a
+    `shard` `(count, index)`, only documents `index, index + count, ...` are
+    used: one worker's share under a multi-worker strategy.
+
+    A pass that uses no document raises `NoUsableTextError`, as does a stream whose first `MAX_UNUSABLE_BEFORE_TEXT`
+    documents are all unusable.
     """
     tokenizer = preprocessor.subword_tokenizer if preprocessor is not None else None
 
@@ -79,7 +106,13 @@ def _document_batches(
         stats.passes += 1
         batch: list[str] = []
         batch_labels: list[int] = []
-        for text, label in records():
+        used_before, seen = stats.used, 0
+        for position, (text, label) in enumerate(records()):
+            if shard is not None and position % shard[0] != shard[1]:
+                continue
+            if stats.used == used_before and seen >= MAX_UNUSABLE_BEFORE_TEXT:
+                raise stats.no_usable_text(shard, endless=True)
+            seen += 1
             for transform in transforms:
                 text = transform(text)
             if not all(keep(text) for keep in filters):
@@ -103,6 +136,8 @@ def _document_batches(
                 batch, batch_labels = [], []
         if batch:
             yield flush(batch, batch_labels)
+        if stats.used == used_before:
+            raise stats.no_usable_text(shard)
 
     return generate
 
@@ -152,6 +187,7 @@ def character_windows(
     label_column: str = "label",
     random_crop: bool = True,
     augment: bool = True,
+    shard: Shard | None = None,
 ) -> tf.data.Dataset:
     """Batches of int32 ids (batch, length): one window per document.
 
@@ -188,7 +224,14 @@ def character_windows(
             start, as `Preprocessor.encode` does.
         augment: apply the `Augmentor`s among `transforms` (training); False
             leaves them out (validation and evaluation).
+        shard: `(count, index)`: read only every `count`-th document from
+            the `index`-th on (one worker's share under a multi-worker
+            strategy; see `cclm.training.distributed_dataset`).
+
+    Raises (when iterated):
+        NoUsableTextError: a pass gave no usable document.
     """
+    seed = shard_seed(seed, shard)  # workers shuffle and mask their shards differently
     encoder = preprocessor.as_layer(sequence_length)
     capacity = encoder.sequence_length - int(encoder.add_cls)
     stats = stats if stats is not None else TextStats()
@@ -206,7 +249,7 @@ def character_windows(
         )
     generator = _document_batches(
         data, text_column, tuple(transforms), tuple(filters), stats,
-        preprocessor if with_subwords else None, labels, label_column,
+        preprocessor if with_subwords else None, labels, label_column, shard,
     )
     signature = {"texts": tf.TensorSpec([None], tf.string)}
     if with_subwords:

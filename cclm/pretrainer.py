@@ -9,6 +9,8 @@ the head is, how batches are made, and which loss and metrics apply.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -25,12 +27,13 @@ from cclm.component import (
     read_manifest,
     write_component,
 )
+from cclm.distribution import Shard, TrainingModel, input_pipeline, is_chief
 from cclm.embedder import Embedder, load_weights_checked
 from cclm.pipeline import TextStats
 from cclm.preprocessor import Preprocessor
 from cclm.texts import TextData
 from cclm.tower import Tower
-from cclm.training import make_optimizer, record_fit, run_fit
+from cclm.training import compute_precision, make_optimizer, record_fit, resolve_mixed_precision, run_fit
 
 TOWER_WEIGHTS = "tower.weights.h5"
 HEAD_WEIGHTS = "head.weights.h5"
@@ -64,6 +67,19 @@ class Pretrainer:
         text_column: the text column of `datasets` data.
         seed: makes shuffling, windows and masks reproducible.
         name: a name for saved components and model cards.
+        mixed_precision: None (float32, the default), "mixed_float16" (GPUs),
+            "mixed_bfloat16" (CPUs with bfloat16 units, TPUs) or "auto" (the
+            one for this machine). The embedder and tower compute in 16 bits
+            while training; weights stay float32, so saved components are the
+            same either way. `benchmarks/train.py` measures the effect.
+        jit_compile: XLA for the training step: True, False, or "auto"
+            (Keras' choice: on where a GPU or TPU is visible, off on CPUs).
+
+    Training on several devices or machines needs no option: build the
+    pretrainer inside a `tf.distribute` strategy's `scope()` and call `fit`.
+    `batch_size` is then the global batch; each worker reads its own shard
+    of the data, and only the chief writes `save`'s directory
+    (`cclm.distribution`).
     """
 
     component_kind: ClassVar[str]
@@ -85,7 +101,14 @@ class Pretrainer:
         text_column: str = "text",
         seed: int | None = None,
         name: str | None = None,
+        mixed_precision: str | None = None,
+        jit_compile: bool | str = "auto",
     ):
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile={jit_compile!r}; use True, False or 'auto'.")
+        self.mixed_precision = mixed_precision
+        self.precision_policy = resolve_mixed_precision(mixed_precision)
+        self.jit_compile = jit_compile
         self.embedder = embedder
         self.preprocessor = preprocessor or Preprocessor(
             sequence_length=DEFAULT_SEQUENCE_LENGTH, downsample_factor=DEFAULT_DOWNSAMPLE_FACTOR
@@ -113,7 +136,7 @@ class Pretrainer:
     def _build_head(self) -> keras.Model:
         raise NotImplementedError
 
-    def _dataset(self, data: TextData, batch_size: int, training: bool) -> tf.data.Dataset:
+    def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         raise NotImplementedError
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
@@ -125,7 +148,7 @@ class Pretrainer:
 
     def _jit_compile(self) -> bool | str:
         """Keras' `jit_compile` for the training model; "auto" uses XLA where Keras would."""
-        return "auto"
+        return self.jit_compile
 
     # ------------------------------------------------------------- building
     @property
@@ -169,7 +192,7 @@ class Pretrainer:
         self.head.supports_masking = True  # padding stays masked through the head
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
         outputs = self.head(self.tower(self.embedder(ids)))
-        self.model = keras.Model(ids, outputs, name=f"{self.name}_training_model")
+        self.model = TrainingModel(ids, outputs, name=f"{self.name}_training_model")
 
     def _texts(self, data: Any) -> TextData:
         """The texts in `data`, for fitting the preprocessor (labelled tasks override this)."""
@@ -189,7 +212,8 @@ class Pretrainer:
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
         self.model.compile(
-            optimizer=make_optimizer(self.optimizer, self.learning_rate), loss=loss, jit_compile=self._jit_compile(),
+            optimizer=make_optimizer(self.optimizer, self.learning_rate, self.precision_policy),
+            loss=loss, jit_compile=self._jit_compile(),
             **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
         )
         self._compiled_for = state
@@ -228,16 +252,19 @@ class Pretrainer:
         self._compile()
         self.stats = TextStats()  # counts for this fit only
         batch_size = batch_size or self.batch_size
-        train = self._dataset(data, batch_size, training=True)
+        strategy = self.model.distribute_strategy
+        train = input_pipeline(
+            strategy, lambda size, shard: self._dataset(data, size, True, shard), batch_size,
+            repeat=steps_per_epoch is not None,
+        )
         validation = None
         if validation_data is not None:
-            validation = self._dataset(validation_data, batch_size, training=False)
-        history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
-        if self.stats.used == 0:
-            raise ValueError(
-                f"fit found no usable text: {self.stats.empty} empty and {self.stats.filtered} "
-                "filtered documents. Check the data, text_column and filters."
+            validation = input_pipeline(
+                strategy, lambda size, shard: self._dataset(validation_data, size, False, shard), batch_size
             )
+        # The head keeps float32, so losses and their gradients are computed at full precision.
+        with compute_precision([self.embedder, self.tower], self.precision_policy):
+            history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         self._record_training(history, seconds)
         # Compositions check that the tower meets the embedder it was trained on.
         self.tower.embedder_fingerprint = self.embedder.fingerprint
@@ -248,6 +275,11 @@ class Pretrainer:
         passes = max(self.stats.passes, 1)
         training["documents per pass"] = self.stats.used // passes
         training["empty documents skipped per pass"] = self.stats.empty // passes
+        if self.precision_policy:
+            training["mixed precision"] = self.precision_policy
+        replicas = self.model.distribute_strategy.num_replicas_in_sync
+        if replicas > 1:
+            training["replicas"] = replicas
         self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
 
     @property
@@ -275,6 +307,8 @@ class Pretrainer:
             "text_column": self.text_column,
             "seed": self.seed,
             "name": self.name,
+            "mixed_precision": self.mixed_precision,
+            "jit_compile": self.jit_compile,
             **self.task_config(),
         }
 
@@ -283,6 +317,9 @@ class Pretrainer:
 
         The manifest records the fingerprint of the embedder the tower was
         trained on, so compositions can refuse a mismatched embedder.
+
+        Under a multi-worker strategy every worker calls `save`: the chief
+        writes `directory`, the others a temporary directory they delete.
         """
         if not self.is_built:
             raise ValueError("Nothing to save yet: fit the pretrainer (or give it a fitted preprocessor).")
@@ -315,7 +352,14 @@ class Pretrainer:
             self.embedder.save(path / "embedder")
             self.preprocessor.save(path / "preprocessor")
 
-        return write_component(directory, manifest, write_payload, overwrite)
+        if is_chief(self.model.distribute_strategy):
+            return write_component(directory, manifest, write_payload, overwrite)
+        scratch = Path(tempfile.mkdtemp(prefix="cclm-worker-save-"))
+        try:
+            write_component(scratch / "component", manifest, write_payload, overwrite)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return Path(directory).expanduser().absolute()
 
     from_shelf = classmethod(from_shelf)
 

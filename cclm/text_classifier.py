@@ -26,6 +26,7 @@ from cclm.component import (
     write_component,
 )
 from cclm.composed_model import ComposedModel
+from cclm.distribution import Shard, TrainingModel, input_pipeline
 from cclm.embedder import load_weights_checked
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.pipeline import TextStats, character_windows
@@ -127,19 +128,19 @@ class TextClassifier:
         keras_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)  # Keras scope names allow no spaces
         self.head = LabelHead(len(self.labels), self.pooling, name=f"{keras_name}_head")
         ids = self.composed.id_model.input
-        self.model = keras.Model(ids, self.head(self.composed.id_model.output), name=keras_name)
+        self.model = TrainingModel(ids, self.head(self.composed.id_model.output), name=keras_name)
 
     @property
     def label_index(self) -> dict[Label, int]:
         """Each label's output index."""
         return {label: index for index, label in enumerate(self.labels)}
 
-    def _dataset(self, data: LabelledData, batch_size: int, training: bool) -> tf.data.Dataset:
+    def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
         return character_windows(
             data, self.preprocessor, batch_size, text_column=self.text_column, transforms=self.transforms,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training,
+            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
             labels=self.label_index, label_column=self.label_column, random_crop=training,
         ).prefetch(tf.data.AUTOTUNE)
 
@@ -178,11 +179,17 @@ class TextClassifier:
             self._build()
         self._compile()
         self.stats = TextStats()
-        train = self._dataset(data, self.batch_size, training=True)
-        validation = self._dataset(validation_data, self.batch_size, False) if validation_data is not None else None
+        strategy = self.model.distribute_strategy
+        train = input_pipeline(
+            strategy, lambda size, shard: self._dataset(data, size, True, shard), self.batch_size,
+            repeat=steps_per_epoch is not None,
+        )
+        validation = None
+        if validation_data is not None:
+            validation = input_pipeline(
+                strategy, lambda size, shard: self._dataset(validation_data, size, False, shard), self.batch_size
+            )
         history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
-        if self.stats.used == 0:
-            raise ValueError(f"fit found no usable text: {self.stats.empty} empty documents. Check the data.")
         training = record_fit(self.card, history, seconds)
         training["composition trained"] = self.train_composition
         if self.transforms:

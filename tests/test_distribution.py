@@ -1,8 +1,10 @@
 """Training under tf.distribute and surviving a killed process, each in its own process."""
 
 import json
+import os
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 
@@ -39,3 +41,43 @@ def test_killed_training_resumes_with_backup_and_restore(tmp_path):
     assert report["epochs"] == [1, 2]  # epoch 0 is not trained again
     assert report["batches"] == 8
     assert report["resumed_from_trained_weights"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_workers_on_loopback_train_in_step_and_only_the_chief_saves(tmp_path):
+    ports = [free_port(), free_port()]
+    saved = tmp_path / "shared" / "mlm"  # one path for both, as on a shared file system
+    workers = []
+    for index in range(2):
+        scratch = tmp_path / f"tmp{index}"
+        scratch.mkdir()
+        workers.append(subprocess.Popen(
+            [sys.executable, str(SCRIPTS / "train_multi_worker.py"), str(index), *map(str, ports),
+             str(saved), str(tmp_path / f"worker{index}.json")],
+            env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    try:
+        outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    for worker, output in zip(workers, outputs):
+        assert worker.returncode == 0, output[-3000:]
+    chief, other = (json.loads((tmp_path / f"worker{index}.json").read_text()) for index in range(2))
+    assert (chief["chief"], other["chief"]) == (True, False)
+    assert chief["replicas"] == other["replicas"] == 2
+    # Each worker read its own half of the 96 texts.
+    assert chief["documents per pass"] == other["documents per pass"] == 48
+    # Gradients were all-reduced: every weight trained, and identically on both workers.
+    assert chief["changed"] == chief["weights"] and chief["digest"] == other["digest"]
+    assert chief["loss"] == other["loss"]
+    # The chief wrote the component, which loads; the other worker wrote to a temporary path and removed it.
+    assert chief["saved"] == other["saved"] == str(saved)
+    assert chief["reloaded_equal"]
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["mlm"]
+    assert not any((tmp_path / "tmp1").iterdir())
