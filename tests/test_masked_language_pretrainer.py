@@ -6,6 +6,7 @@ from cclm import Preprocessor
 from cclm.component import ComponentError
 from cclm.embedder import Embedder
 from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pipeline import NoUsableTextError
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 
@@ -141,8 +142,10 @@ def test_lengths_beyond_the_tower_fail_when_building(texts):
 
 
 def test_no_usable_text_is_a_clear_error(texts):
-    with pytest.raises(ValueError, match="no usable text"):
+    with pytest.raises(NoUsableTextError, match="The data gave no usable text: 2 empty"):
         tiny(texts).fit(["", "   "], verbose=0)
+    with pytest.raises(NoUsableTextError, match="The data is empty"):
+        tiny(texts).fit(texts, validation_data=[], verbose=0)  # validation data too
 
 
 def test_fill_mask_ranks_fillings_with_probabilities(texts):
@@ -216,3 +219,49 @@ def test_subword_target_needs_a_subword_tokenizer(texts):
         MaskedLanguagePretrainer(target="words")
     default = MaskedLanguagePretrainer(target="subwords")
     assert default.preprocessor.subword_model == "bpe"
+
+
+def test_the_same_seed_trains_the_same_weights_and_another_seed_does_not(texts):
+    def trained(seed):
+        pretrainer = tiny(texts)  # same initial weights each time
+        pretrainer.seed = seed
+        history = pretrainer.fit(texts, epochs=2, verbose=0)
+        return history.history["loss"], weights_of(pretrainer.model)
+
+    loss, weights = trained(3)
+    again_loss, again_weights = trained(3)
+    other_loss, other_weights = trained(4)
+    assert loss == again_loss and not changed(weights, again_weights)  # shuffling, windows, masks: all seeded
+    assert loss != other_loss and changed(weights, other_weights)
+
+
+def test_mixed_bfloat16_trains_in_16_bits_and_saves_float32_weights(tmp_path, texts):
+    pretrainer = tiny(texts, mixed_precision="mixed_bfloat16")
+    seen = []
+
+    class ComputeDtype(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(pretrainer.tower.layers[-1].compute_dtype)
+
+    history = pretrainer.fit(texts, epochs=1, verbose=0, callbacks=[ComputeDtype()])
+    assert set(seen) == {"bfloat16"} and np.isfinite(history.history["loss"]).all()
+    # Afterwards the model computes in float32 again, and weights were float32 all along.
+    assert pretrainer.tower.layers[-1].compute_dtype == "float32"
+    assert {w.dtype for w in pretrainer.model.weights} == {"float32"}
+    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
+    assert loaded.mixed_precision == "mixed_bfloat16"
+    assert "mixed precision: mixed_bfloat16" in (tmp_path / "mlm" / "README.md").read_text()
+    ids = pretrainer.preprocessor.encode(texts[:4])
+    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+
+
+def test_mixed_float16_scales_the_loss_and_bad_speed_options_are_named(texts):
+    pretrainer = tiny(texts, mixed_precision="mixed_float16")
+    pretrainer._compile()
+    assert isinstance(pretrainer.model.optimizer, keras.optimizers.LossScaleOptimizer)
+    with pytest.raises(ValueError, match="mixed_precision='float8'.*'mixed_bfloat16'"):
+        tiny(texts, mixed_precision="float8")
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        tiny(texts, jit_compile="yes")
+    with pytest.raises(ValueError, match="XLA has no kernel for the sampled softmax"):
+        tiny_subwords(texts, jit_compile=True)._compile()

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor, special_ids
-from cclm.pipeline import TextStats, character_windows, random_windows
+from cclm.pipeline import MAX_UNUSABLE_BEFORE_TEXT, NoUsableTextError, TextStats, character_windows, random_windows
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,42 @@ def test_reads_datasets_and_files_lazily(tmp_path, prep):
 
     batch = next(iter(character_windows(endless(), prep, batch_size=4, shuffle_buffer=0)))
     assert batch.shape == (4, 32)
+
+
+def test_shards_split_the_documents_between_workers(prep, docs_texts):
+    texts = docs_texts[:50]
+    whole = collect(character_windows(texts, prep, batch_size=50, shuffle_buffer=0, random_crop=False))
+    shards = [
+        collect(character_windows(texts, prep, batch_size=50, shuffle_buffer=0, random_crop=False, shard=(3, index)))
+        for index in range(3)
+    ]
+    assert [len(shard) for shard in shards] == [17, 17, 16]
+    for index, shard in enumerate(shards):
+        np.testing.assert_array_equal(shard, whole[index::3])
+
+
+def no_usable_text(match):
+    # Raised inside tf.data, the error reaches a direct iteration wrapped; `fit` re-raises it as itself.
+    return pytest.raises(tf.errors.InvalidArgumentError, match=f"{NoUsableTextError.__name__}: {match}")
+
+
+def test_a_stream_with_no_usable_text_is_a_clear_error(prep):
+    with no_usable_text("The data gave no usable text: 2 empty or whitespace-only and 0 filtered"):
+        collect(character_windows(["", "  "], prep, batch_size=4))
+    with no_usable_text("The data is empty"):
+        collect(character_windows([], prep, batch_size=4))
+    with no_usable_text("Worker 1 of 2 .* is empty.*every worker at least one document"):
+        collect(character_windows(["only one text"], prep, batch_size=4, shard=(2, 1)))
+
+    def endless_blanks():
+        while True:
+            yield " "
+
+    # An endless stream of unusable text stops after a bounded number of documents, not never.
+    stats = TextStats()
+    with no_usable_text(f"The data gave {MAX_UNUSABLE_BEFORE_TEXT:,} empty .* in a row"):
+        next(iter(character_windows(endless_blanks(), prep, batch_size=4, shuffle_buffer=0, stats=stats)))
+    assert stats.empty == MAX_UNUSABLE_BEFORE_TEXT
 
 
 def test_random_windows_handles_empty_rows_and_exact_fits():
