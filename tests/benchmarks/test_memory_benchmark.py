@@ -1,0 +1,15 @@
+"""The memory benchmark runs and prints its table (memory figures are never asserted)."""
+
+import pathlib
+import subprocess
+import sys
+
+SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "memory.py"
+
+
+def test_memory_benchmark_prints_both_corpus_sizes_and_their_ratio():
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("text file, streamed")]
+    assert [row.split()[3] for row in rows] == ["500", "5,000"]  # documents trained on: every line, once
+    assert rows[1].endswith("x")

@@ -1,0 +1,15 @@
+"""The training-speed benchmark runs and prints its table (timings are never asserted)."""
+
+import pathlib
+import subprocess
+import sys
+
+SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "train.py"
+
+
+def test_train_benchmark_prints_a_row_per_setting():
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.endswith(tuple("0123456789")) and "x " in line]
+    assert [row.split()[0] for row in rows] == ["float32", "mixed_bfloat16", "float32", "mixed_bfloat16"]
+    assert sum("XLA" in row for row in rows) == 2
