@@ -87,13 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=20_000, help="lines of the smaller corpus (the larger has 10x)")
     parser.add_argument("--quick", action="store_true", help="a small run of the text file rows only, to check the script")
+    parser.add_argument("--sources", nargs="+", choices=list(SOURCES), default=list(SOURCES), help="rows to run")
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     lines = 500 if args.quick else args.lines
-    sources = {"file": SOURCES["file"]} if args.quick else SOURCES
+    sources = {name: SOURCES[name] for name in (["file"] if args.quick else args.sources)}
     with tempfile.TemporaryDirectory() as directory:
         corpora = {}
         for scale in (1, 10):

@@ -1,4 +1,4 @@
-"""The `cclm` command line: `cclm demo`, `info`, `evaluate`, `predict`, `shelf ...`, `version`.
+"""The `cclm` command line: `demo`, `preprocessor fit`, `pretrain ...`, `compose`, `evaluate`, `predict`, `shelf ...`, `info`, `version`.
 
 TensorFlow is imported only by the commands that need it, so `cclm --help`,
 `cclm version` and `cclm info` answer at once.
@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cclm.model_commands import add_model_commands
     from cclm.shelf_commands import add_shelf_commands
+    from cclm.training_commands import add_training_commands
 
+    add_training_commands(commands)
     add_model_commands(commands)
     add_shelf_commands(commands)
 

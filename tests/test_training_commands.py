@@ -1,0 +1,103 @@
+"""`cclm preprocessor fit`, `cclm pretrain ...` and `cclm compose`, run as a user would: subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cclm.composed_model import ComposedModel
+from cclm.sample_text import language_sentences, python_docs_paragraphs
+from cclm.text_classifier import TextClassifier
+
+TINY = ("--width", "16", "--layers", "1", "--quiet")
+
+
+def cclm(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "cclm.cli", *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def ok(*args, cwd=None):
+    result = cclm(*args, cwd=cwd)
+    assert result.returncode == 0, (args, result.stderr[-3000:])
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    """The README's command-line workflow, end to end, on small real data."""
+    folder = tmp_path_factory.mktemp("workflow")
+    (folder / "corpus.txt").write_text("\n".join(" ".join(p.split()) for p in python_docs_paragraphs()[:200]))
+    texts, labels = language_sentences(("de_DE", "it_IT"), per_language=40, words=5)
+    (folder / "labelled.jsonl").write_text(
+        "".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in zip(texts, labels))
+    )
+    outputs = {
+        "prep": ok("preprocessor", "fit", "corpus.txt", "--output", "prep", "--sequence-length", "64", "--quiet", cwd=folder),
+        "mlm": ok("pretrain", "mlm", "corpus.txt", "--preprocessor", "prep", "--output", "mlm",
+                  "--steps-per-epoch", "3", *TINY, cwd=folder),
+        "cat": ok("pretrain", "categorical", "labelled.jsonl", "--base", "mlm", "--output", "cat", *TINY, cwd=folder),
+        "student": ok("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
+                      "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--quiet", cwd=folder),
+        "composed": ok("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
+        "classifier": ok("compose", "mlm", "cat", "--train", "labelled.jsonl", "--output", "classifier",
+                         "--epochs", "2", "--quiet", cwd=folder),
+    }
+    return folder, outputs, texts
+
+
+def test_each_command_saves_a_component_that_loads(workflow):
+    folder, outputs, texts = workflow
+    assert "Saved a preprocessor of" in outputs["prep"]
+    assert "Saved masked_language_pretrainer 'mlm'" in outputs["mlm"]
+    assert "Saved categorical_pretrainer" in outputs["cat"] and "accuracy" in outputs["cat"]
+    assert "Teacher tower parameters: " in outputs["student"]
+    composed = ComposedModel.load(folder / "composed")
+    assert [t.output_dim for t in composed.towers] == [16, 16, 8]  # towers trained apart, composed on one embedder
+    assert tuple(composed.model(np.array(["Ein Satz."])).shape) == (1, 64, 40)
+    classifier = TextClassifier.load(folder / "classifier")
+    assert classifier.labels == ["de_DE", "it_IT"]
+    assert "labels de_DE, it_IT" in outputs["classifier"]
+
+
+def test_the_saved_classifier_serves_predict(workflow):
+    folder, _, texts = workflow
+    stdout = ok("predict", folder / "classifier", texts[0], "--json")
+    row = json.loads(stdout)
+    expected, _ = TextClassifier.load(folder / "classifier").predict([texts[0]])
+    assert row["label"] == expected[0] and set(row["probabilities"]) == {"de_DE", "it_IT"}
+
+
+def test_failures_say_what_is_wrong_and_exit_2(workflow):
+    folder, _, _ = workflow
+    (folder / "empty.txt").write_text("\n \n")
+    (folder / "other").mkdir(exist_ok=True)
+    ok("pretrain", "mlm", "corpus.txt", "--preprocessor", "prep", "--output", "other/mlm", "--steps-per-epoch", "1",
+       "--seed", "1", "--name", "other", *TINY, cwd=folder)
+    cases = [
+        (("pretrain", "mlm", "missing.txt", "--output", "x"), "missing.txt does not exist"),
+        (("pretrain", "categorical", "corpus.txt", "--output", "x"), "plain text, which has no labels"),
+        (("pretrain", "categorical", "labelled.jsonl", "--label-column", "topic", "--output", "x"),
+         "has no column 'topic'; its columns are ['text', 'label']"),
+        (("pretrain", "mlm", "empty.txt", "--preprocessor", "prep", "--output", "x", "--quiet"),
+         "no usable text: 2 empty"),
+        (("pretrain", "distill", "corpus.txt", "--teacher", "prep", "--output", "x"), "give a saved pretrainer"),
+        (("compose", "prep", "--output", "x"), "holds no embedder"),
+        # Two towers trained on different embedders: never composed silently.
+        (("compose", "mlm", "other/mlm", "--output", "x"), "fingerprint"),
+        (("preprocessor", "fit", "corpus.txt", "--output", "x", "--subwords", "sentencepiece"), "invalid choice"),
+    ]
+    for args, message in cases:
+        result = cclm(*args, cwd=folder)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-1500:])
+    assert not (folder / "x").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("command", [("preprocessor", "fit"), ("pretrain", "mlm"), ("pretrain", "categorical"),
+                                     ("pretrain", "distill"), ("compose",)])
+def test_every_command_has_help(command):
+    result = cclm(*command, "--help")
+    assert result.returncode == 0 and "--output" in result.stdout
