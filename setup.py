@@ -44,7 +44,13 @@ setup(
             "tensorboard>=2.16",
             # The TF-IDF baseline of examples/evaluate_premise.py, run by the tests.
             "scikit-learn>=1.3",
+            # `cclm evaluate --plot`, run by the tests.
+            "matplotlib>=3.7",
         ],
+        # `cclm demo`: Faker's word and name lists (real words in nine languages).
+        "demo": ["faker>=20"],
+        # `cclm evaluate --plot`: PNG figures.
+        "plot": ["matplotlib>=3.7"],
         # examples/evaluate_premise.py: Faker's word and name lists, and the TF-IDF baseline.
         "evaluate": ["faker>=20", "scikit-learn>=1.3"],
     },

@@ -49,12 +49,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="a short run that checks the script works")
     args = parser.parse_args()
-    steps, rounds = (2, 1) if args.quick else (args.steps, args.rounds)
-    # --quick checks the script on a tiny tower; its figures mean nothing.
-    size = {"tower_options": {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32}} if args.quick else {}
+    steps, rounds = (1, 1) if args.quick else (args.steps, args.rounds)
+    length = 32 if args.quick else 256
+    # --quick checks the script on a tiny model and short windows; its figures mean nothing.
+    size = {"tower_options": {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32,
+                              "max_length": length}} if args.quick else {}
 
-    texts = [text for text in python_docs_paragraphs() if len(text) > 40][: 200 if args.quick else None]
-    prep = Preprocessor(sequence_length=256, downsample_factor=4).fit(texts, progress=False)
+    texts = [text for text in python_docs_paragraphs() if len(text) > 40][: 64 if args.quick else None]
+    prep = Preprocessor(sequence_length=length, downsample_factor=4).fit(texts, progress=False)
+    if args.quick:
+        from cclm.embedder import Embedder
+
+        size["embedder"] = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=length)
     mixed = resolve_mixed_precision("auto")
     settings = [("float32", None, False), (mixed, mixed, False), ("float32 + XLA", None, True), (f"{mixed} + XLA", mixed, True)]
     runs = {}

@@ -40,7 +40,12 @@ def _evaluate(args: argparse.Namespace) -> None:
     from cclm.data_files import open_data
     from cclm.noise_report import noise_report, parse_rates
 
-    rates = parse_rates(args.noise) if args.noise is not None else [0.0]
+    default = [0.0, 0.05, 0.1, 0.2] if args.plot else [0.0]  # a curve needs points
+    rates = parse_rates(args.noise) if args.noise is not None else default
+    if args.plot:
+        from cclm.plots import pyplot
+
+        pyplot()  # no matplotlib: say so before any work
     path = _classifier_path(args.model)
     data = open_data(args.data, args.text_column, args.label_column)
     classifier = _load_classifier(path)
@@ -52,6 +57,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.json:
         report.save(args.json)
         print(f"Wrote {args.json}")
+    if args.plot:
+        from cclm.plots import plot_noise, plot_training
+
+        figures = [plot_noise(report, Path(args.plot) / "accuracy_vs_typos.png")]
+        if classifier.card.get("history"):
+            figures.append(plot_training(classifier.card, Path(args.plot) / "training.png", title=Path(args.model).name))
+        print("Wrote " + ", ".join(map(str, figures)))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -81,7 +93,7 @@ def _run(handler):
 
         try:
             handler(args)
-        except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError) as error:
+        except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
             print(f"cclm {args.command}: {error}", file=sys.stderr)
             return 2
         return 0
@@ -102,6 +114,8 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--noise", metavar="RATES", help="per-character typo rates, e.g. 0,0.05,0.1")
     evaluate.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    evaluate.add_argument("--plot", metavar="DIR", help="also write PNG figures: accuracy against typo rate "
+                          "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs cclm[plot])")
     evaluate.add_argument("--text-column", default="text")
     evaluate.add_argument("--label-column", default="label")
     evaluate.set_defaults(run=_run(_evaluate))

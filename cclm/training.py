@@ -126,9 +126,13 @@ def run_fit(
 
 
 def record_fit(card: dict[str, Any], history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-    """Adds a fit's epochs, time and last metrics to a model card; returns its "training" section."""
+    """Adds a fit's epochs, time, last metrics and per-epoch history to a model card; returns its "training" section."""
     training = card.setdefault("training", {})
     training["epochs"] = training.get("epochs", 0) + len(history.epoch)
     training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
     card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+    # Every epoch's metrics, over all fits: the training curves of `cclm evaluate --plot`.
+    curves = card.setdefault("history", {})
+    for key, values in history.history.items():
+        curves.setdefault(key, []).extend(round(float(value), 5) for value in values)
     return training

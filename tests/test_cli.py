@@ -1,15 +1,18 @@
 """The `cclm` console script, run as a user would: a subprocess."""
 
 import json
+import os
+import pathlib
 import subprocess
 import sys
 
 import pytest
 
 
-def cclm(*args, cwd=None):
+def cclm(*args, cwd=None, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+        [sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -24,27 +27,47 @@ def test_help_and_version():
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("demo") / "out"
-    return output, cclm("demo", "--output", str(output))
+    home = tmp_path_factory.mktemp("demo")
+    # The default shelf and cache live in the user's data and cache directories: here, temporary ones.
+    env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
+    env = {**env, "CCLM_SHELF": "", "CCLM_CACHE": ""}
+    output = home / "out"
+    return output, env, cclm("demo", "--quick", "--output", str(output), env=env)
 
 
-def test_demo_runs_offline_and_round_trips(demo_run):
-    output, result = demo_run
+def test_demo_runs_the_workflow_offline_and_round_trips_through_the_shelf(demo_run):
+    output, env, result = demo_run
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count("[ok]") == 4 and "FAILED" not in result.stdout
-    assert (output / "preprocessor" / "manifest.json").is_file()
-    assert (output / "embedder" / "model.weights.h5").is_file()
+    assert result.stdout.count("[ok]") == 2 and "FAILED" not in result.stdout
+    for step in range(1, 8):
+        assert f"[{step}/7]" in result.stdout
+    for component in ("preprocessor", "embedder", "mlm", "country", "student", "composed", "classifier"):
+        assert (output / component / "manifest.json").is_file()
+    shelf = cclm("shelf", "list", "--json", env=env)
+    entries = json.loads(shelf.stdout)
+    assert sorted(e["identifier"] for e in entries) == sorted(
+        f"demo-{c}" for c in ("preprocessor", "embedder", "mlm", "country", "student", "composed", "classifier")
+    )
+    assert "shelf version" in result.stdout and "test acc" in result.stdout
 
 
-def test_demo_twice_is_safe(demo_run):
-    output, _ = demo_run
-    again = cclm("demo", "--output", str(output))
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert sorted(p.name for p in output.iterdir()) == ["embedder", "preprocessor"]
+def test_demo_twice_is_safe_and_publishes_new_versions(demo_run):
+    from cclm.demo import run_demo
+    from cclm.shelf import Shelf
+
+    output, env, _ = demo_run
+    # The second run in this process, on the same output directory and shelf as the first.
+    shelf = Shelf(pathlib.Path(env["XDG_DATA_HOME"]) / "cclm" / "shelf.git",
+                  cache_dir=pathlib.Path(env["XDG_CACHE_HOME"]) / "cclm")
+    summary = run_demo(output, verbose=False, quick=True, shelf=shelf)
+    assert all(summary["checks"].values()) and set(summary["versions"].values()) == {"1.0.1"}
+    assert len(list(output.iterdir())) == 7
+    versions = json.loads(cclm("shelf", "list", "--json", env=env).stdout)
+    assert sorted({e["version"] for e in versions if e["identifier"] == "demo-mlm"}) == ["1.0.0", "1.0.1"]
 
 
 def test_info_prints_the_card_and_the_manifest(demo_run):
-    output, _ = demo_run
+    output, _, _ = demo_run
     card = cclm("info", str(output / "embedder"))
     assert card.returncode == 0 and "A cclm **embedder** component" in card.stdout
     manifest = json.loads(cclm("info", "--json", str(output / "preprocessor")).stdout)

@@ -30,8 +30,11 @@ def saved(tmp_path_factory):
 def test_evaluate_prints_and_writes_the_noise_report(saved, tmp_path):
     path, test, classifier, texts = saved
     result = cclm("evaluate", str(path), str(test), "--noise", "0,0.05,0.1", "--json", str(tmp_path / "r.json"),
-                  "--text-column", "sentence", "--label-column", "language")
+                  "--text-column", "sentence", "--label-column", "language", "--plot", str(tmp_path / "figures"))
     assert result.returncode == 0, result.stderr[-2000:]
+    for figure in ("accuracy_vs_typos.png", "training.png"):
+        assert (tmp_path / "figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["accuracy_vs_typos.png", "training.png"]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["rates"] == [0.0, 0.05, 0.1] and report["texts"] == 20
     predicted, _ = classifier.predict(texts)
