@@ -37,6 +37,8 @@ setup(
     extras_require={
         "test": [
             "pytest>=7",
+            # Runs the suite on two processes (`-n 2` in pyproject.toml): CI has 2 cores.
+            "pytest-xdist>=3",
             "hypothesis>=6.80",
             # Real multilingual words (RTL scripts, CJK, Thai, Bengali, emoji) for tests.
             "faker>=20",

@@ -11,7 +11,7 @@ Example:
 >>> model.compile("sgd", "mse")
 >>> x = np.array([[1.0], [np.nan]], "float32")
 >>> try:
-...     model.fit(x, x, batch_size=1, verbose=0, callbacks=[StopOnNonFiniteLoss()])
+...     model.fit(x, x, batch_size=1, shuffle=False, verbose=0, callbacks=[StopOnNonFiniteLoss()])
 ... except NonFiniteLossError as error:
 ...     print(str(error)[:44])
 The loss became nan at epoch 1, batch 2 (ste
