@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -159,3 +159,26 @@ def input_pipeline(
         return dataset.repeat() if repeat else dataset
 
     return strategy.distribute_datasets_from_function(per_worker)
+
+
+def fit_pipelines(
+    strategy: tf.distribute.Strategy,
+    make_dataset: Callable[[Any, int, bool, Shard | None], tf.data.Dataset],
+    data: Any,
+    validation_data: Any,
+    batch_size: int,
+    steps_per_epoch: int | None,
+):
+    """The training and validation inputs of a `fit`, through `input_pipeline`.
+
+    `make_dataset(data, batch_size, training, shard)` builds one worker's
+    batches; training data repeats when training by `steps_per_epoch`.
+    Validation is None when `validation_data` is None.
+    """
+    train = input_pipeline(
+        strategy, lambda size, shard: make_dataset(data, size, True, shard), batch_size,
+        repeat=steps_per_epoch is not None,
+    )
+    if validation_data is None:
+        return train, None
+    return train, input_pipeline(strategy, lambda size, shard: make_dataset(validation_data, size, False, shard), batch_size)

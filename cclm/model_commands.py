@@ -86,7 +86,9 @@ def _predict(args: argparse.Namespace) -> None:
             print(f"{label}\t{row.max():.3f}\t{text}")
 
 
-def _run(handler):
+def reporting_errors(handler):
+    """A command runner: `handler(args)`, with a bad value or file reported as one stderr line and exit code 2."""
+
     def run(args: argparse.Namespace) -> int:
         from cclm.component import ComponentError
         from cclm.data_files import DataFileError
@@ -94,7 +96,8 @@ def _run(handler):
         try:
             handler(args)
         except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
-            print(f"cclm {args.command}: {error}", file=sys.stderr)
+            command = " ".join(part for part in (args.command, getattr(args, "subcommand", None)) if part)
+            print(f"cclm {command}: {error}", file=sys.stderr)
             return 2
         return 0
 
@@ -118,7 +121,7 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
                           "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs cclm[plot])")
     evaluate.add_argument("--text-column", default="text")
     evaluate.add_argument("--label-column", default="label")
-    evaluate.set_defaults(run=_run(_evaluate))
+    evaluate.set_defaults(run=reporting_errors(_evaluate))
 
     predict = commands.add_parser(
         "predict", help="labels for texts from a saved classifier",
@@ -129,4 +132,4 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--input", metavar="FILE", help="texts from a file (.txt lines, .jsonl, .csv, ...)")
     predict.add_argument("--text-column", default="text")
     predict.add_argument("--json", action="store_true", help="JSON Lines with every label's probability")
-    predict.set_defaults(run=_run(_predict))
+    predict.set_defaults(run=reporting_errors(_predict))

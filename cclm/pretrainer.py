@@ -27,7 +27,7 @@ from cclm.component import (
     read_manifest,
     write_component,
 )
-from cclm.distribution import Shard, TrainingModel, input_pipeline, is_chief
+from cclm.distribution import Shard, TrainingModel, fit_pipelines, is_chief
 from cclm.embedder import Embedder, load_weights_checked
 from cclm.pipeline import TextStats
 from cclm.preprocessor import Preprocessor
@@ -252,16 +252,9 @@ class Pretrainer:
         self._compile()
         self.stats = TextStats()  # counts for this fit only
         batch_size = batch_size or self.batch_size
-        strategy = self.model.distribute_strategy
-        train = input_pipeline(
-            strategy, lambda size, shard: self._dataset(data, size, True, shard), batch_size,
-            repeat=steps_per_epoch is not None,
+        train, validation = fit_pipelines(
+            self.model.distribute_strategy, self._dataset, data, validation_data, batch_size, steps_per_epoch
         )
-        validation = None
-        if validation_data is not None:
-            validation = input_pipeline(
-                strategy, lambda size, shard: self._dataset(validation_data, size, False, shard), batch_size
-            )
         # The head keeps float32, so losses and their gradients are computed at full precision.
         with compute_precision([self.embedder, self.tower], self.precision_policy):
             history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)

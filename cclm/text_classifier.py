@@ -26,7 +26,7 @@ from cclm.component import (
     write_component,
 )
 from cclm.composed_model import ComposedModel
-from cclm.distribution import Shard, TrainingModel, input_pipeline
+from cclm.distribution import Shard, TrainingModel, fit_pipelines
 from cclm.embedder import load_weights_checked
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.pipeline import TextStats, character_windows
@@ -179,16 +179,9 @@ class TextClassifier:
             self._build()
         self._compile()
         self.stats = TextStats()
-        strategy = self.model.distribute_strategy
-        train = input_pipeline(
-            strategy, lambda size, shard: self._dataset(data, size, True, shard), self.batch_size,
-            repeat=steps_per_epoch is not None,
+        train, validation = fit_pipelines(
+            self.model.distribute_strategy, self._dataset, data, validation_data, self.batch_size, steps_per_epoch
         )
-        validation = None
-        if validation_data is not None:
-            validation = input_pipeline(
-                strategy, lambda size, shard: self._dataset(validation_data, size, False, shard), self.batch_size
-            )
         history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         training = record_fit(self.card, history, seconds)
         training["composition trained"] = self.train_composition

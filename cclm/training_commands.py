@@ -17,9 +17,10 @@ Errors print one line to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from cclm.model_commands import reporting_errors
 
 _WRITES = "where to save the component directory"
 
@@ -170,26 +171,14 @@ def _compose(args: argparse.Namespace) -> None:
           f"{', '.join(map(str, classifier.labels))}; training accuracy {accuracy}) to {path}")
 
 
-def _run(handler):
-    def run(args: argparse.Namespace) -> int:
-        from cclm.component import ComponentError
-        from cclm.data_files import DataFileError
-
-        try:
-            handler(args)
-        except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError) as error:
-            command = " ".join(part for part in (args.command, getattr(args, "subcommand", None)) if part)
-            print(f"cclm {command}: {error}", file=sys.stderr)
-            return 2
-        return 0
-
-    return run
-
-
-def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False) -> None:
+def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, option: str | None = None) -> None:
+    """The data argument (positional, or the optional `option`) and the options for reading it."""
     kind = "labelled data: .jsonl, .csv, .tsv, .parquet or a saved dataset" if labels else (
         "text: .txt (one text per line), .jsonl, .csv, .tsv, .parquet or a saved dataset")
-    parser.add_argument("data", help=kind)
+    if option is None:
+        parser.add_argument("data", help=kind)
+    else:
+        parser.add_argument(option, metavar="DATA", dest="data", help=kind)
     parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
     if labels:
         parser.add_argument("--label-column", default="label", help="the column holding labels (default: label)")
@@ -232,7 +221,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--subword-vocab-size", type=int, default=8000)
     fit.add_argument("--lowercase", action="store_true")
     fit.add_argument("--name", help="the component's name")
-    fit.set_defaults(run=_run(_preprocessor_fit))
+    fit.set_defaults(run=reporting_errors(_preprocessor_fit))
 
     pretrain = commands.add_parser("pretrain", help="train a tower: mlm, categorical or distill")
     tasks = pretrain.add_subparsers(dest="subcommand", metavar="TASK", required=True)
@@ -244,7 +233,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _training_arguments(mlm)
     mlm.add_argument("--target", choices=["characters", "subwords"], default="characters")
     mlm.add_argument("--mask-rate", type=float, default=0.15)
-    mlm.set_defaults(run=_run(_pretrain_mlm))
+    mlm.set_defaults(run=reporting_errors(_pretrain_mlm))
 
     categorical = tasks.add_parser(
         "categorical", help="classification on labelled text",
@@ -253,7 +242,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _data_arguments(categorical, labels=True)
     _training_arguments(categorical)
     categorical.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean")
-    categorical.set_defaults(run=_run(_pretrain_categorical))
+    categorical.set_defaults(run=reporting_errors(_pretrain_categorical))
 
     distill = tasks.add_parser(
         "distill", help="a small student tower that learns from a teacher",
@@ -264,7 +253,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _training_arguments(distill, shares=False)
     distill.add_argument("--teacher", required=True, help="a saved pretrainer or composed model")
     distill.add_argument("--objective", choices=["representations", "soft_targets", "both"], default="representations")
-    distill.set_defaults(run=_run(_pretrain_distill))
+    distill.set_defaults(run=reporting_errors(_pretrain_distill))
 
     compose = commands.add_parser(
         "compose", help="compose saved towers; with --train, also fit a label head",
@@ -274,15 +263,11 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     )
     compose.add_argument("towers", nargs="+", help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
     compose.add_argument("--output", required=True, help=_WRITES)
-    compose.add_argument("--train", metavar="DATA", dest="data", help="labelled data for a classification head")
-    compose.add_argument("--text-column", default="text")
-    compose.add_argument("--label-column", default="label")
-    compose.add_argument("--streaming", action="store_true")
+    _data_arguments(compose, labels=True, option="--train")  # labelled data for a classification head
     compose.add_argument("--fine-tune", action="store_true", help="also train the towers and embedder")
     compose.add_argument("--epochs", type=int, default=3)
     compose.add_argument("--steps-per-epoch", type=int)
     compose.add_argument("--batch-size", type=int, default=32)
     compose.add_argument("--seed", type=int, default=0)
     compose.add_argument("--name", help="the component's name")
-    compose.add_argument("--quiet", action="store_true", help="no progress bars")
-    compose.set_defaults(run=_run(_compose))
+    compose.set_defaults(run=reporting_errors(_compose))
