@@ -59,12 +59,14 @@ CACHED_PROBE = textwrap.dedent("""
 
 
 def cached_load(shelf: Shelf, identifier: str, item_type: str, version: str) -> dict:
-    """Runs the cached fetch in a child process whose PATH holds python only, no git."""
+    """Runs the cached fetch in a child process whose PATH is an empty directory: no git.
+
+    The interpreter is called by its own path (`sys.executable`), not through a
+    link, so a virtual environment keeps its packages.
+    """
     with tempfile.TemporaryDirectory() as bin_dir:
-        os.symlink(sys.executable, Path(bin_dir, "python"))
         result = subprocess.run(
-            [str(Path(bin_dir, "python")), "-c", CACHED_PROBE, shelf.remote, str(shelf.cache_dir),
-             identifier, item_type, version],
+            [sys.executable, "-c", CACHED_PROBE, shelf.remote, str(shelf.cache_dir), identifier, item_type, version],
             capture_output=True, text=True, env={**os.environ, "PATH": bin_dir},
         )
     if result.returncode != 0:

@@ -84,4 +84,5 @@ def test_two_workers_on_loopback_train_in_step_and_only_the_chief_saves(tmp_path
     assert chief["saved"] == other["saved"] == str(saved)
     assert chief["reloaded predicts the same"]
     assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["mlm"]
-    assert not any((tmp_path / "tmp1").iterdir())
+    # (TMPDIR also holds AutoGraph's generated modules, and their bytecode where Python writes it.)
+    assert not list((tmp_path / "tmp1").glob("cclm-*"))

@@ -182,9 +182,9 @@ def test_cached_versions_load_without_git_or_remote(shelf, tmp_path):
     shelf.publish(_prep(), "docs")
     path = shelf.fetch("docs", version="1.0.0")
     # No git on PATH (GitPython would fail to import) and the remote gone: the cache still answers.
+    # The interpreter is called by its own path: a link to it would lose a virtual environment's packages.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    os.symlink(sys.executable, bin_dir / "python")
     moved = tmp_path / "moved.git"
     os.rename(shelf.remote, moved)
     code = textwrap.dedent(f"""
@@ -198,7 +198,7 @@ def test_cached_versions_load_without_git_or_remote(shelf, tmp_path):
         except Exception as error:
             print(type(error).__name__, error)
     """)
-    result = subprocess.run([str(bin_dir / "python"), "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PATH": str(bin_dir)})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -288,7 +288,6 @@ def test_missing_git_lfs_says_how_to_install_it(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     os.symlink(shutil.which("git"), bin_dir / "git")
-    os.symlink(sys.executable, bin_dir / "python")
     code = f"""
 from cclm.shelf import Shelf
 try:
@@ -296,7 +295,7 @@ try:
 except Exception as error:
     print(type(error).__name__, error)
 """
-    result = subprocess.run([str(bin_dir / "python"), "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PATH": str(bin_dir)})
     assert result.stdout.startswith("GitLfsMissingError") and "apt-get install git-lfs" in result.stdout
     assert GitLfsMissingError.__mro__[1].__name__ == "ShelfError"
