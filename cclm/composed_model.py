@@ -21,6 +21,7 @@ from cclm.component import (
     write_component,
 )
 from cclm.embedder import Embedder, load_weights_checked
+from cclm.freezing import set_trainable
 from cclm.preprocessor import Preprocessor
 from cclm.pretrainer import TOWER_WEIGHTS, Pretrainer
 from cclm.tower import Tower
@@ -202,12 +203,12 @@ class ComposedModel:
         As always in Keras, compile a model again after changing what is trainable.
         """
         for part in self._parts(parts):
-            part.trainable = False
+            set_trainable(part, False)
 
     def unfreeze(self, *parts: str | int) -> None:
         """Lets weights change again: of `parts` ("embedder", tower names or indices), or of all."""
         for part in self._parts(parts):
-            part.trainable = True
+            set_trainable(part, True)
 
     # ---------------------------------------------------- saving & loading
     def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:

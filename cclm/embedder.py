@@ -20,6 +20,7 @@ from cclm.component import (
     register_component,
     write_component,
 )
+from cclm.freezing import set_trainable
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
@@ -65,6 +66,7 @@ class Embedder(keras.Model):
         dropout: float = 0.1,
         **kwargs: Any,
     ):
+        trainable = kwargs.pop("trainable", True)
         kwargs.setdefault("name", "embedder")
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
         vectors = keras.layers.Embedding(
@@ -77,6 +79,7 @@ class Embedder(keras.Model):
             )(vectors)
         vectors = GlobalBroadcast(hidden_dim, name="global_broadcast")(vectors)
         super().__init__(inputs=ids, outputs=vectors, **kwargs)
+        set_trainable(self, trainable)  # Keras alone leaves the layers trainable (cclm.freezing)
         self.vocab_size = vocab_size
         self.hidden_dim = hidden_dim
         self.num_blocks = num_blocks

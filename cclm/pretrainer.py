@@ -29,6 +29,7 @@ from cclm.component import (
 )
 from cclm.distribution import Shard, TrainingModel, fit_pipelines, is_chief
 from cclm.embedder import Embedder, load_weights_checked
+from cclm.freezing import set_trainable
 from cclm.pipeline import TextStats
 from cclm.preprocessor import Preprocessor
 from cclm.texts import TextData
@@ -205,7 +206,7 @@ class Pretrainer:
             self._build()
 
     def _compile(self) -> None:
-        self.embedder.trainable = self.train_embedder
+        set_trainable(self.embedder, self.train_embedder)
         state = (self.train_embedder, self.tower.trainable)
         if self._compiled_for == state:
             return
@@ -282,11 +283,11 @@ class Pretrainer:
 
     def freeze(self) -> None:
         """Stops the tower's weights from changing (in this pretrainer and in compositions)."""
-        self.tower.trainable = False
+        set_trainable(self.tower, False)
 
     def unfreeze(self) -> None:
         """Lets the tower's weights change again."""
-        self.tower.trainable = True
+        set_trainable(self.tower, True)
 
     # ------------------------------------------------------- saving & loading
     def get_config(self) -> dict[str, Any]:

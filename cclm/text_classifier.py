@@ -28,6 +28,7 @@ from cclm.component import (
 from cclm.composed_model import ComposedModel
 from cclm.distribution import Shard, TrainingModel, fit_pipelines
 from cclm.embedder import load_weights_checked
+from cclm.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.pipeline import TextStats, character_windows
 from cclm.preprocessor import Preprocessor
@@ -146,7 +147,7 @@ class TextClassifier:
 
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):
-            part.trainable = self.train_composition
+            set_trainable(part, self.train_composition)
         self.model.compile(
             optimizer=make_optimizer(self.optimizer, self.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

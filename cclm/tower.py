@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from cclm.freezing import set_trainable
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 
 
@@ -45,6 +46,7 @@ class Tower(keras.Model):
         dropout: float = 0.1,
         **kwargs: Any,
     ):
+        trainable = kwargs.pop("trainable", True)
         kwargs.setdefault("name", "tower")
         vectors = keras.Input(shape=(None, input_dim), name="vectors")
         body = DownsamplingTransformer(
@@ -60,6 +62,7 @@ class Tower(keras.Model):
             name="body",
         )
         super().__init__(inputs=vectors, outputs=body(vectors), **kwargs)
+        set_trainable(self, trainable)  # Keras alone leaves the layers trainable (cclm.freezing)
         # Padding is masked all the way through; say so, so Keras passes masks on.
         self.supports_masking = True
         self.input_dim = input_dim

@@ -54,15 +54,27 @@ def test_save_and_load_predict_identically(trained, languages, tmp_path):
     assert "Augmentor(substitution=0.0175" in card and "de_DE" in card
 
 
-def test_a_frozen_composition_keeps_its_weights(languages):
+@pytest.mark.parametrize("source", ["in memory", "frozen, saved and loaded"])
+def test_a_frozen_composition_keeps_its_weights(languages, source, tmp_path):
     train, _ = languages
-    classifier = TextClassifier(composition(train[0]), seed=0, batch_size=16)
+    composed = composition(train[0])
+    if source != "in memory":
+        # Saved frozen (trainable=False in its config): loading must not leave its layers trainable.
+        composed.freeze()
+        composed = ComposedModel.load(composed.save(tmp_path / "composed"))
+    classifier = TextClassifier(composed, seed=0, batch_size=16)
     assert classifier.model is None  # no labels yet: built by the first fit
     composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
-    classifier.fit(train, epochs=1, verbose=0)
+    classifier.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
+    assert len(classifier.model.trainable_weights) == len(classifier.head.weights)
     after = [w.numpy() for w in classifier.composed.id_model.weights]
     assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
     assert not np.allclose(classifier.head.get_weights()[0], 0)
+    # The same composition fine-tuned: now every one of its weights changes.
+    tuned = TextClassifier(composed, seed=0, batch_size=16, train_composition=True)
+    tuned.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
+    changed = [not np.array_equal(a, b.numpy()) for a, b in zip(after, classifier.composed.id_model.weights)]
+    assert all(changed)
 
 
 def test_clear_errors(languages):
