@@ -88,6 +88,19 @@ def make_optimizer(
     return optimizer
 
 
+def build_optimizer(model: keras.Model) -> None:
+    """Creates the compiled optimizer's variables now, under the model's strategy.
+
+    With no `tf.distribute` strategy set, Keras leaves this to the first
+    traced training step; a `tf.function` that creates variables is traced a
+    second time, so every `fit` paid for two traces of its training step.
+    """
+    optimizer = model.optimizer
+    if optimizer is not None and not optimizer.built:
+        with model.distribute_strategy.scope():
+            optimizer.build(model.trainable_variables)
+
+
 def run_fit(
     model: keras.Model,
     train: tf.data.Dataset,
@@ -108,6 +121,7 @@ def run_fit(
             `tf.data`, re-raised here as itself).
     """
     started = time.perf_counter()
+    build_optimizer(model)
     with warnings.catch_warnings():
         if steps_per_epoch is None:
             # A stream's length is unknown until it ends; Keras warns when it does.
