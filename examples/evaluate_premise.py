@@ -36,8 +36,8 @@ substitutions, deletions, insertions, adjacent transpositions, doubled
 letters and case flips). Every neural model also trains with `--augment`
 typos in its batches (pretraining and classifiers; 0 turns that off).
 
-Run: python examples/evaluate_premise.py            (about 10 minutes on 2 CPU cores)
-     python examples/evaluate_premise.py --quick    (a minute: tiny models, few steps)
+Run: python examples/evaluate_premise.py            (about 8 minutes on 2 CPU cores)
+     python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
 from __future__ import annotations
