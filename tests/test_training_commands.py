@@ -44,7 +44,8 @@ def workflow(tmp_path_factory):
         "student": ok("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
                       "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--quiet", cwd=folder),
         "composed": ok("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
-        "classifier": ok("compose", "mlm", "cat", "--train", "labelled.jsonl", "--output", "classifier",
+        # The categorical tower first: its embedder was saved frozen (`--base`), which is what gets loaded.
+        "classifier": ok("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
                          "--epochs", "2", "--quiet", cwd=folder),
     }
     return folder, outputs, texts
@@ -62,6 +63,12 @@ def test_each_command_saves_a_component_that_loads(workflow):
     classifier = TextClassifier.load(folder / "classifier")
     assert classifier.labels == ["de_DE", "it_IT"]
     assert "labels de_DE, it_IT" in outputs["classifier"]
+    # Without --fine-tune the loaded parts stay frozen: the embedder (saved with trainable=False
+    # by `pretrain categorical --base`) and the towers come out of training unchanged.
+    assert json.loads((folder / "cat" / "embedder" / "manifest.json").read_text())["config"]["trainable"] is False
+    mlm = MaskedLanguagePretrainer.load(folder / "mlm")
+    assert classifier.composed.embedder.fingerprint == mlm.embedder.fingerprint
+    np.testing.assert_array_equal(classifier.composed.towers[1].get_weights()[0], mlm.tower.get_weights()[0])
 
 
 def test_the_saved_classifier_serves_predict(workflow):
