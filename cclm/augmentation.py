@@ -47,6 +47,8 @@ _LOOKALIKES = (
 # Operations drawn per character, in the order of their rates.
 _CHARACTER_OPERATIONS = ("substitution", "insertion", "deletion", "transposition", "repetition", "case_change", "lookalike")
 _TEXT_OPERATIONS = ("lowercase", "uppercase", "title_first")
+# The operations that change a text's length.
+_LENGTH_CHANGING = ("insertion", "deletion", "repetition")
 # How `Augmentor.typos` shares a total rate out; shares of published typo corpora, rounded.
 _TYPO_SHARES = {"substitution": 0.35, "deletion": 0.2, "insertion": 0.15, "transposition": 0.15,
                 "repetition": 0.1, "case_change": 0.05}
@@ -185,15 +187,30 @@ class Augmentor:
                 )
 
     @classmethod
-    def typos(cls, rate: float, seed: int | None = None, **overrides: float) -> "Augmentor":
+    def typos(
+        cls, rate: float, seed: int | None = None, keep_length: bool = False, **overrides: float
+    ) -> "Augmentor":
         """Typos at `rate` per character, shared out as people make them.
 
         Substitutions 35%, deletions 20%, insertions 15%, transpositions 15%,
-        repeated characters 10%, case flips 5%. `overrides` set any rate directly.
+        repeated characters 10%, case flips 5%. With `keep_length`, only the
+        typos that keep a text's length (substitutions, transpositions, case
+        flips, in the same proportions) share the whole rate out: what
+        `MaskedLanguagePretrainer(denoising=...)` needs. `overrides` set any
+        rate directly.
+
+        Example:
+        >>> Augmentor.typos(0.1, keep_length=True).preserves_length
+        True
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate={rate!r} is not a rate; give a probability between 0 and 1.")
-        return cls(**{name: rate * share for name, share in _TYPO_SHARES.items()}, **overrides, seed=seed)
+        shares = dict(_TYPO_SHARES)
+        if keep_length:
+            shares = {name: share for name, share in shares.items() if name not in _LENGTH_CHANGING}
+            total = sum(shares.values())
+            shares = {name: share / total for name, share in shares.items()}
+        return cls(**{name: rate * share for name, share in shares.items()}, **overrides, seed=seed)
 
     @classmethod
     def case_transforms(cls, seed: int | None = None) -> "Augmentor":
@@ -215,7 +232,7 @@ class Augmentor:
     @property
     def preserves_length(self) -> bool:
         """Whether every text keeps its length (no insertions, deletions or repetitions)."""
-        return not (self.insertion or self.deletion or self.repetition)
+        return not any(getattr(self, name) for name in _LENGTH_CHANGING)
 
     # ------------------------------------------------------------ in graph
     def augment_code_points(self, code_points: tf.RaggedTensor, seed: tf.Tensor) -> tf.RaggedTensor:

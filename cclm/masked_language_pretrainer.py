@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm import special_ids
+from cclm.augmentation import Augmentor
 from cclm.component import register_component
 from cclm.masking import SpanMasking, WholeTokenMasking
 from cclm.distribution import Shard, shard_seed
@@ -41,11 +42,23 @@ class MaskedLanguagePretrainer(Pretrainer):
 
     Either way, loss and accuracy count hidden positions only; padding never counts.
 
+    With `denoising`, an `Augmentor` that keeps lengths (e.g.
+    `Augmentor.typos(0.1, keep_length=True)`), the objective is also
+    denoising, as in BART or CharBERT: its typos corrupt the input
+    characters of every batch, the targets stay the clean characters, and
+    every corrupted character counts in the loss and accuracy as a hidden
+    one does. The tower learns to read through typos, so its vectors move
+    less when text is noisy (`examples/evaluate_premise.py` measures it).
+    The `Augmentor`s among `transforms` are different: they change the text
+    itself, targets included.
+
     Args:
         target: `"characters"` or `"subwords"`.
         mask_rate, min_span, max_span, mask_fraction, random_fraction: as in
             `cclm.masking.SpanMasking` (spans are whole tokens for subwords).
         num_sampled: subwords sampled per batch by the sampled softmax.
+        denoising: an `Augmentor` that keeps lengths, whose noise the tower
+            learns to undo (characters only); None for plain masking.
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
 
@@ -71,10 +84,22 @@ class MaskedLanguagePretrainer(Pretrainer):
         mask_fraction: float = 0.8,
         random_fraction: float = 0.1,
         num_sampled: int = 256,
+        denoising: Augmentor | dict[str, Any] | None = None,
         **kwargs: Any,
     ):
         if target not in TARGETS:
             raise ValueError(f"target={target!r}; use one of {TARGETS}.")
+        if isinstance(denoising, dict):  # as saved in a component's config
+            denoising = Augmentor.from_config(denoising)
+        if denoising is not None:
+            if not isinstance(denoising, Augmentor) or not denoising.preserves_length:
+                raise ValueError(
+                    f"denoising={denoising!r}: the targets are the clean characters at the same positions, so "
+                    "the noise must keep lengths; use e.g. Augmentor.typos(0.1, keep_length=True)."
+                )
+            if target != "characters":
+                raise ValueError("denoising works with target='characters' only; subword targets cannot be denoised.")
+        self.denoising = denoising
         if target == "subwords":
             preprocessor = kwargs.get("preprocessor")
             if preprocessor is None:
@@ -105,6 +130,7 @@ class MaskedLanguagePretrainer(Pretrainer):
             "max_span": self.max_span,
             "mask_fraction": self.mask_fraction,
             "random_fraction": self.random_fraction,
+            "denoising": self.denoising.get_config() if self.denoising is not None else None,
         }
 
     @property
@@ -159,15 +185,20 @@ class MaskedLanguagePretrainer(Pretrainer):
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=seed,
             stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
-            with_subwords=self.target == "subwords",
+            with_subwords=self.target == "subwords", corruption=self.denoising,
         )
         seeds = tf.data.Dataset.random(seed=shard_seed(seed, shard), rerandomize_each_iteration=training).batch(2)
         masking = self.masking
-        batches = tf.data.Dataset.zip(windows, seeds).map(
-            lambda windows, mask_seed: masking(*windows, mask_seed)
-            if isinstance(windows, tuple) else masking(windows, mask_seed),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+
+        def mask(windows: Any, mask_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            if self.denoising is not None:
+                corrupted, clean = windows
+                inputs, _, hidden = masking(corrupted, mask_seed)
+                # Targets are the clean characters; corrupted ones count as hidden ones do.
+                return inputs, clean, tf.maximum(hidden, tf.cast(corrupted != clean, tf.float32))
+            return masking(*windows, mask_seed) if isinstance(windows, tuple) else masking(windows, mask_seed)
+
+        batches = tf.data.Dataset.zip(windows, seeds).map(mask, num_parallel_calls=tf.data.AUTOTUNE)
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def fill_mask(self, text: str, top_k: int = 5, mask_token: str = "[MASK]") -> list[tuple[str, float]]:

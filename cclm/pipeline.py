@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm import special_ids
-from cclm.augmentation import is_graph_augmentor
+from cclm.augmentation import Augmentor, is_graph_augmentor
 from cclm.distribution import Shard, shard_seed
 from cclm.texts import TextData, iter_labelled, iter_texts, utf8_bytes
 
@@ -188,6 +188,7 @@ def character_windows(
     random_crop: bool = True,
     augment: bool = True,
     shard: Shard | None = None,
+    corruption: Augmentor | None = None,
 ) -> tf.data.Dataset:
     """Batches of int32 ids (batch, length): one window per document.
 
@@ -227,6 +228,11 @@ def character_windows(
         shard: `(count, index)`: read only every `count`-th document from
             the `index`-th on (one worker's share under a multi-worker
             strategy; see `cclm.training.distributed_dataset`).
+        corruption: an `Augmentor` that keeps lengths; batches are then
+            `(corrupted_ids, ids)`: the same windows with and without its
+            noise (for denoising objectives). It applies after the
+            `Augmentor`s among `transforms`, also where `augment` is False
+            (with a fixed `seed` and no `rerandomize`, the same noise every pass).
 
     Raises (when iterated):
         NoUsableTextError: a pass gave no usable document.
@@ -242,6 +248,14 @@ def character_windows(
         )
     augmentors = [t for t in transforms if is_graph_augmentor(t)] if augment else []
     transforms = [t for t in transforms if not is_graph_augmentor(t)]
+    if corruption is not None:
+        if not is_graph_augmentor(corruption) or not corruption.preserves_length:
+            raise ValueError(
+                f"corruption={corruption!r}: a denoising target is aligned to characters, so the corruption "
+                "must be an Augmentor that keeps lengths, e.g. Augmentor.typos(0.1, keep_length=True)."
+            )
+        if with_subwords or labels is not None:
+            raise ValueError("corruption works with plain character windows only (no subwords or labels).")
     if with_subwords and not all(a.preserves_length for a in augmentors):
         raise ValueError(
             "Subword targets are aligned to characters, so an Augmentor used with them must keep "
@@ -290,8 +304,17 @@ def character_windows(
         starts = _window_starts(code_points.row_lengths(), capacity, window_seed)
         if not random_crop:
             starts = tf.zeros_like(starts)
-        points, valid = _crop(code_points, starts, capacity, fill=0)
-        ids = encoder.with_cls(tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID))
+
+        def to_ids(rows: tf.RaggedTensor) -> tf.Tensor:
+            points, valid = _crop(rows, starts, capacity, fill=0)
+            return encoder.with_cls(tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID))
+
+        ids = to_ids(code_points)
+        if corruption is not None:
+            corrupted = corruption.augment_code_points(
+                code_points, tf.random.experimental.stateless_fold_in(window_seed, len(augmentors) + 1)
+            )
+            return to_ids(corrupted), ids
         if with_subwords:
             aligned = [_crop(batch[key], starts, capacity, fill=-1)[0] for key in ("token_ids", "token_index")]
             if encoder.add_cls:

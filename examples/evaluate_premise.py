@@ -33,8 +33,12 @@ Each is trained with `--few` labelled sentences per language and with the
 whole pool, and scored on the clean test split and on copies with 5% and 10%
 of characters hit by realistic typos (`Augmentor.typos`: keyboard-neighbour
 substitutions, deletions, insertions, adjacent transpositions, doubled
-letters and case flips). Every neural model also trains with `--augment`
-typos in its batches (pretraining and classifiers; 0 turns that off).
+letters and case flips). Typo scores are means over `--typo-draws`
+independent draws of the noisy copies: one draw moves a model's loss by
+a point or more. Every classifier, the categorical tower and the student
+train with `--augment` typos in their batches (0 turns that off); the MLM
+tower is a denoising one: it learns to restore the clean characters under
+`--denoise` typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`).
 
 Run: python examples/evaluate_premise.py            (about 8 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
@@ -97,9 +101,12 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
     """The MLM tower (with the embedder), the categorical tower and the student; their preprocessor."""
     preprocessor = Preprocessor(sequence_length=args.length, downsample_factor=4).fit(unlabelled + related[0])
     common = {"preprocessor": preprocessor, "batch_size": 64, "seed": args.seed, "transforms": training_noise(args)}
+    denoising = Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
     mlm = MaskedLanguagePretrainer(
         embedder=Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder),
-        tower_options={**sizes.mlm_tower, "max_length": args.length}, name="mlm", **common,
+        tower_options={**sizes.mlm_tower, "max_length": args.length}, name="mlm", denoising=denoising,
+        # Denoising is the MLM tower's noise; without it, the common training typos.
+        **{**common, "transforms": [] if denoising else common["transforms"]},
     )
     started = time.perf_counter()
     mlm.fit(unlabelled, epochs=args.mlm_epochs, verbose=0)
@@ -131,10 +138,15 @@ def training_noise(args: argparse.Namespace) -> list[Augmentor]:
     return [Augmentor.typos(args.augment, seed=args.seed)] if args.augment else []
 
 
+def mean_scores(scores: dict[tuple[float, int], float]) -> dict[float, float]:
+    """Accuracy per noise rate, averaged over the typo draws."""
+    return {rate: float(np.mean([v for (r, _), v in scores.items() if r == rate])) for rate in NOISE_RATES}
+
+
 def train_and_score(
     composed: ComposedModel, train_composition: bool, train: tuple[list[str], list[str]],
-    tests: dict[float, tuple[list[str], list[str]]], args: argparse.Namespace,
-) -> dict[float, float]:
+    tests: dict[tuple[float, int], tuple[list[str], list[str]]], args: argparse.Namespace,
+) -> dict[tuple[float, int], float]:
     """A `TextClassifier` (mean pooling + Dense) on `composed`, trained for `--head-steps` batches of 32."""
     keras.utils.set_random_seed(args.seed)
     classifier = TextClassifier(
@@ -143,13 +155,15 @@ def train_and_score(
     )
     classifier.fit(train, epochs=1, steps_per_epoch=args.head_steps, verbose=0)
     scores = {}
-    for rate, (texts, labels) in tests.items():
+    for key, (texts, labels) in tests.items():
         predicted, _ = classifier.predict(texts)
-        scores[rate] = float(np.mean([p == t for p, t in zip(predicted, labels)]))
+        scores[key] = float(np.mean([p == t for p, t in zip(predicted, labels)]))
     return scores
 
 
-def tfidf_scores(train: tuple[list[str], list[str]], tests: dict[float, tuple[list[str], list[str]]]) -> dict[float, float]:
+def tfidf_scores(
+    train: tuple[list[str], list[str]], tests: dict[tuple[float, int], tuple[list[str], list[str]]],
+) -> dict[tuple[float, int], float]:
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -161,7 +175,7 @@ def tfidf_scores(train: tuple[list[str], list[str]], tests: dict[float, tuple[li
         LogisticRegression(max_iter=2000, C=10.0),
     )
     baseline.fit(*train)
-    return {rate: float(baseline.score(texts, labels)) for rate, (texts, labels) in tests.items()}
+    return {key: float(baseline.score(texts, labels)) for key, (texts, labels) in tests.items()}
 
 
 def count_params(layer: keras.layers.Layer) -> int:
@@ -191,8 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--related-epochs", type=int, default=6)
     parser.add_argument("--student-epochs", type=int, default=4)
     parser.add_argument("--head-steps", type=int, default=300, help="training steps (batches of 32) for each classifier")
-    parser.add_argument("--augment", type=float, default=0.05,
+    parser.add_argument("--augment", type=float, default=0.1,
                         help="typo rate added to training batches (Augmentor.typos); 0 trains on clean text")
+    parser.add_argument("--denoise", type=float, default=0.2,
+                        help="rate of length-keeping typos the MLM tower learns to undo; 0: plain MLM")
+    parser.add_argument("--typo-draws", type=int, default=3, help="independent typo draws each noisy score averages")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -215,11 +232,12 @@ def main(argv: list[str] | None = None) -> None:
           f"{len(pool_texts)} labelled for training, {len(test_texts)} held out.")
     print(f"Unlabelled: {len(unlabelled)} sentences. Related task: {len(related[0])} names and places.")
 
-    tests = {
-        rate: (Augmentor.typos(rate, seed=args.seed + 10)(test_texts) if rate else test_texts, test_labels)
-        for rate in NOISE_RATES
+    draws = range(args.seed + 10, args.seed + 10 + args.typo_draws)
+    tests = {(0.0, 0): (test_texts, test_labels)} | {
+        (rate, draw): (Augmentor.typos(rate, seed=draw)(test_texts), test_labels)
+        for rate in NOISE_RATES if rate for draw in draws
     }
-    print(f"Test typos: Augmentor.typos(rate, seed={args.seed + 10}). Training typos: "
+    print(f"Test typos: Augmentor.typos(rate, seed=s) for s in {list(draws)}, scores averaged. Training typos: "
           f"{training_noise(args)[0] if args.augment else 'none'}.")
     settings = {f"{args.few} per class": per_class(pool_texts, pool_labels, args.few)}
     if not args.quick:  # --quick checks the script; one setting runs every path
@@ -241,31 +259,40 @@ def main(argv: list[str] | None = None) -> None:
         ]
         return ComposedModel(embedder, towers, preprocessor=preprocessor, name="random_init")
 
-    rows: list[tuple[str, str, dict[float, float]]] = []
+    runs: list[tuple[str, str, dict[tuple[float, int], float]]] = []
     print("Training classifiers:")
     for setting, (texts, labels) in settings.items():
         train = (texts, labels)
         started = time.perf_counter()
-        rows.append(("TF-IDF char 1-4-grams + LR", setting, tfidf_scores(train, tests)))
-        rows.append(("random init, same architecture", setting, train_and_score(
+        runs.append(("TF-IDF char 1-4-grams + LR", setting, tfidf_scores(train, tests)))
+        runs.append(("random init, same architecture", setting, train_and_score(
             random_composition(args.seed), True, train, tests, args)))
-        rows.append(("pretrained composition (frozen)", setting, train_and_score(
+        runs.append(("pretrained composition (frozen)", setting, train_and_score(
             pretrained, False, train, tests, args)))
-        rows.append(("pretrained composition, fine-tuned", setting, train_and_score(
+        runs.append(("pretrained composition, fine-tuned", setting, train_and_score(
             ComposedModel.load(saved), True, train, tests, args)))
-        rows.append(("distilled student (frozen)", setting, train_and_score(
+        runs.append(("distilled student (frozen)", setting, train_and_score(
             distilled, False, train, tests, args)))
         print(f"  {setting}: {time.perf_counter() - started:.0f} s")
+    rows = [(name, setting, mean_scores(scores)) for name, setting, scores in runs]
+    # Points lost at the highest rate in each typo draw, to show the spread of the mean.
+    lost_per_draw = {
+        (name, setting): [100 * (scores[(0.0, 0)] - scores[(NOISE_RATES[-1], draw)]) for draw in draws]
+        for name, setting, scores in runs
+    }
 
     print()
     header = f"{'model':<36}{'labels':<16}" + "".join(
-        f"{'clean' if rate == 0 else f'{rate:.0%} typos':>11}" for rate in NOISE_RATES) + f"{'lost at 10%':>13}"
+        f"{'clean' if rate == 0 else f'{rate:.0%} typos':>11}" for rate in NOISE_RATES
+    ) + f"{'lost at 10%':>13}{'per draw':>20}"
     print(header)
     print("-" * len(header))
     for model_name, setting, scores in rows:
         lost = scores[0.0] - scores[NOISE_RATES[-1]]
+        per_draw = " ".join(f"{value:.1f}" for value in lost_per_draw[(model_name, setting)])
         print(f"{model_name:<36}{setting:<16}" + "".join(f"{scores[rate]:>11.3f}" for rate in NOISE_RATES)
-              + f"{lost * 100:>10.1f} pt")
+              + f"{lost * 100:>10.1f} pt{per_draw:>20}")
+    print(f"(typo columns: means over {args.typo_draws} typo draws; 'per draw': points lost at 10% in each)")
     print()
     for setting in settings:
         scores_of = {name: scores for name, s, scores in rows if s == setting}
