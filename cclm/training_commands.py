@@ -107,8 +107,12 @@ def _pretrain_mlm(args: argparse.Namespace) -> None:
     from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
 
     data = _data(args)
+    from cclm.augmentation import Augmentor
+
+    denoising = Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
     pretrainer = MaskedLanguagePretrainer(
-        target=args.target, mask_rate=args.mask_rate, name=args.name or "mlm", **_shared_parts(args), **_common(args)
+        target=args.target, mask_rate=args.mask_rate, denoising=denoising, name=args.name or "mlm",
+        **_shared_parts(args), **_common(args),
     )
     _fit_and_save(args, pretrainer, data)
 
@@ -233,6 +237,8 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _training_arguments(mlm)
     mlm.add_argument("--target", choices=["characters", "subwords"], default="characters")
     mlm.add_argument("--mask-rate", type=float, default=0.15)
+    mlm.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
+                     help="also learn to undo this rate of length-keeping typos (a denoising MLM; characters only)")
     mlm.set_defaults(run=reporting_errors(_pretrain_mlm))
 
     categorical = tasks.add_parser(

@@ -51,6 +51,20 @@ def test_rates_are_per_character_and_typos_share_them_out(docs_texts):
                                              "repetition", "case_change")) == pytest.approx(0.1)
 
 
+def test_length_keeping_typos_share_the_whole_rate_and_keep_every_length(docs_texts):
+    typos = Augmentor.typos(0.2, keep_length=True, seed=5)
+    rates = typos.get_config()
+    assert typos.preserves_length and not Augmentor.typos(0.2).preserves_length
+    assert rates["insertion"] == rates["deletion"] == rates["repetition"] == 0
+    assert sum(v for k, v in rates.items() if k != "seed") == pytest.approx(0.2)
+    # Substitutions, transpositions and case flips keep their proportions (35 : 15 : 5).
+    assert rates["substitution"] / rates["transposition"] == pytest.approx(35 / 15)
+    noisy = typos(docs_texts[:50])
+    assert [len(t) for t in noisy] == [len(t) for t in docs_texts[:50]] and noisy != docs_texts[:50]
+    changed = np.mean([a != b for t, n in zip(docs_texts[:50], noisy) for a, b in zip(t, n)])
+    assert 0.1 < changed < 0.3  # a swap changes two characters; a swap of equal ones, none
+
+
 def test_a_seed_makes_noise_reproducible(multilingual_texts):
     augmentor = Augmentor.typos(0.2, lookalike=0.05, seed=7)
     first, again = augmentor(multilingual_texts), augmentor(multilingual_texts)

@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from cclm import Preprocessor
+from cclm import Preprocessor, special_ids
+from cclm.augmentation import Augmentor
 from cclm.component import ComponentError
 from cclm.embedder import Embedder
 from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
@@ -265,3 +266,35 @@ def test_mixed_float16_scales_the_loss_and_bad_speed_options_are_named(texts):
         tiny(texts, jit_compile="yes")
     with pytest.raises(ValueError, match="XLA has no kernel for the sampled softmax"):
         tiny_subwords(texts, jit_compile=True)._compile()
+
+
+def test_denoising_targets_the_clean_characters_and_counts_the_corrupted_ones(texts):
+    denoising = tiny(texts, denoising=Augmentor.typos(0.3, keep_length=True, seed=1))
+    inputs, targets, weights = (t.numpy() for t in one_batch(denoising, texts))
+    plain_inputs, plain_targets, plain_weights = (t.numpy() for t in one_batch(tiny(texts), texts))
+    np.testing.assert_array_equal(targets, plain_targets)  # the same clean windows
+    np.testing.assert_array_equal(weights >= plain_weights, True)  # hidden ones still count ...
+    corrupted = (weights > 0) & (plain_weights == 0)
+    assert corrupted.sum() > 0.1 * (targets != 0).sum()  # ... and so do the corrupted ones,
+    assert (inputs[corrupted] != targets[corrupted]).all()  # which show a typo, not the mask
+    assert not (inputs[corrupted] == special_ids.MASK_ID).any()
+    unweighted = weights == 0
+    np.testing.assert_array_equal(inputs[unweighted], targets[unweighted])  # the rest is clean
+
+
+def test_denoising_is_saved_and_loaded_and_trains_on(tmp_path, texts):
+    pretrainer = tiny(texts, denoising=Augmentor.typos(0.2, keep_length=True, seed=3))
+    pretrainer.fit(texts, epochs=1, verbose=0)
+    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "denoising"))
+    assert loaded.denoising.get_config() == pretrainer.denoising.get_config()
+    ids = pretrainer.preprocessor.encode(texts[:8])
+    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    history = loaded.fit(texts, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_denoising_needs_length_keeping_noise_and_character_targets(texts):
+    with pytest.raises(ValueError, match=r"keep lengths; use e.g. Augmentor.typos\(0.1, keep_length=True\)"):
+        tiny(texts, denoising=Augmentor.typos(0.1))
+    with pytest.raises(ValueError, match="target='characters' only"):
+        MaskedLanguagePretrainer(target="subwords", denoising=Augmentor.typos(0.1, keep_length=True))

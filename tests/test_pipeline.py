@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor, special_ids
+from cclm.augmentation import Augmentor
 from cclm.pipeline import MAX_UNUSABLE_BEFORE_TEXT, NoUsableTextError, TextStats, character_windows, random_windows
 
 
@@ -157,3 +158,29 @@ def test_short_subword_windows_equal_encode_subwords(subword_prep):
 def test_subword_windows_need_a_tokenizer(prep):
     with pytest.raises(ValueError, match="subword_model='bpe'"):
         character_windows(["text"], prep, batch_size=2, with_subwords=True)
+
+
+def test_corruption_gives_each_window_with_and_without_its_noise(prep, docs_texts):
+    texts = docs_texts[:64]
+    corruption = Augmentor.typos(0.3, keep_length=True, seed=1)
+    pairs = list(character_windows(texts, prep, batch_size=16, seed=0, corruption=corruption))
+    corrupted = np.concatenate([c.numpy() for c, _ in pairs])
+    clean = np.concatenate([w.numpy() for _, w in pairs])
+    # The clean half is exactly what the pipeline gives without corruption: same windows.
+    np.testing.assert_array_equal(clean, collect(character_windows(texts, prep, batch_size=16, seed=0)))
+    assert corrupted.shape == clean.shape
+    np.testing.assert_array_equal(corrupted == special_ids.PAD_ID, clean == special_ids.PAD_ID)
+    np.testing.assert_array_equal(corrupted[:, 0], clean[:, 0])  # cls stays
+    real = clean[:, 1:] != special_ids.PAD_ID
+    differ = (corrupted[:, 1:] != clean[:, 1:])[real].mean()
+    assert 0.1 < differ < 0.4
+    # Fixed windows and noise across passes without rerandomize (validation).
+    fixed = character_windows(
+        texts, prep, batch_size=16, seed=0, corruption=corruption, rerandomize=False, shuffle_buffer=0
+    )
+    np.testing.assert_array_equal(next(iter(fixed))[0].numpy(), next(iter(fixed))[0].numpy())
+
+
+def test_corruption_must_keep_lengths(prep, docs_texts):
+    with pytest.raises(ValueError, match=r"keeps lengths.*keep_length=True"):
+        character_windows(docs_texts[:4], prep, batch_size=2, corruption=Augmentor.typos(0.1))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cclm import MaskedLanguagePretrainer, Preprocessor
+from cclm.augmentation import Augmentor
 from cclm.composed_model import ComposedModel
 from cclm.sample_text import language_sentences, python_docs_paragraphs
 from cclm.text_classifier import TextClassifier
@@ -39,7 +40,7 @@ def workflow(tmp_path_factory):
     outputs = {
         "prep": ok("preprocessor", "fit", "corpus.txt", "--output", "prep", "--sequence-length", "64", "--quiet", cwd=folder),
         "mlm": ok("pretrain", "mlm", "corpus.txt", "--preprocessor", "prep", "--output", "mlm",
-                  "--steps-per-epoch", "3", *TINY, cwd=folder),
+                  "--steps-per-epoch", "3", "--denoise", "0.1", *TINY, cwd=folder),
         "cat": ok("pretrain", "categorical", "labelled.jsonl", "--base", "mlm", "--output", "cat", *TINY, cwd=folder),
         "student": ok("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
                       "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--quiet", cwd=folder),
@@ -67,6 +68,7 @@ def test_each_command_saves_a_component_that_loads(workflow):
     # by `pretrain categorical --base`) and the towers come out of training unchanged.
     assert json.loads((folder / "cat" / "embedder" / "manifest.json").read_text())["config"]["trainable"] is False
     mlm = MaskedLanguagePretrainer.load(folder / "mlm")
+    assert mlm.denoising.get_config() == Augmentor.typos(0.1, keep_length=True, seed=0).get_config()  # --denoise 0.1
     assert classifier.composed.embedder.fingerprint == mlm.embedder.fingerprint
     np.testing.assert_array_equal(classifier.composed.towers[1].get_weights()[0], mlm.tower.get_weights()[0])
 
