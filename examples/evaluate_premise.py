@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     pretrained = ComposedModel(mlm.embedder, [mlm, categorical], preprocessor=preprocessor, name="pretrained")
     distilled = ComposedModel(mlm.embedder, [student], preprocessor=preprocessor, name="distilled")
     # Fine-tuning changes weights: each fine-tuned classifier starts from a fresh copy.
-    saved = pretrained.save(Path(tempfile.mkdtemp(prefix="cclm-premise-")) / "pretrained")
+    scratch = tempfile.TemporaryDirectory(prefix="cclm-premise-")  # removed on any exit too
+    saved = pretrained.save(Path(scratch.name) / "pretrained")
 
     def random_composition(seed: int) -> ComposedModel:
         keras.utils.set_random_seed(seed)
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         runs.append(("distilled student (frozen)", setting, train_and_score(
             distilled, False, train, tests, args)))
         print(f"  {setting}: {time.perf_counter() - started:.0f} s")
+    scratch.cleanup()
     rows = [(name, setting, mean_scores(scores)) for name, setting, scores in runs]
     # Points lost at the highest rate in each typo draw, to show the spread of the mean.
     lost_per_draw = {

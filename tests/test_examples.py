@@ -3,6 +3,7 @@
 import contextlib
 import importlib.util
 import io
+import os
 import pathlib
 import subprocess
 import sys
@@ -21,17 +22,18 @@ def test_pretrain_mlm_example_prints_the_comparison():
     assert "evaluated on" in result.stdout
 
 
-def test_evaluate_premise_example_prints_the_table():
+def test_evaluate_premise_example_prints_the_table(tmp_path):
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "evaluate_premise.py"), "--quick"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(tmp_path.glob("cclm-premise-*"))  # its scratch copy of the composition is gone
     for row in ("TF-IDF char 1-4-grams + LR", "random init, same architecture",
                 "pretrained composition (frozen)", "pretrained composition, fine-tuned",
                 "distilled student (frozen)"):
         assert result.stdout.count(row) >= 1, row
-    assert "10% typos" in result.stdout
+    assert "10% typos" in result.stdout and "means over 3 typo draws" in result.stdout
     assert "student / teacher:" in result.stdout
 
 
