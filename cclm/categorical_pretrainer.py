@@ -37,21 +37,32 @@ class LabelHead(keras.Model):
     Args:
         num_labels: the number of labels.
         pooling: `"max"`, `"mean"` or `"cls"` (see `SequencePooling`).
+        normalize: standardize the pooled features (`BatchNormalization`)
+            before the logits. Concatenated towers give features of very
+            different scales; standardized, each counts by what it tells,
+            not by its scale.
     """
 
-    def __init__(self, num_labels: int, pooling: str = "max", **kwargs: Any):
+    def __init__(self, num_labels: int, pooling: str = "max", normalize: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.num_labels = num_labels
         self.pooling = pooling
+        self.normalize = normalize
         self.pool = SequencePooling(pooling, name="pool")
+        self.norm = keras.layers.BatchNormalization(name="pooled_norm") if normalize else None
         self.logits = keras.layers.Dense(num_labels, name="label_logits")
         self.supports_masking = True
 
     def build(self, input_shape: tuple) -> None:
+        if self.norm is not None:
+            self.norm.build((input_shape[0], input_shape[-1]))
         self.logits.build((input_shape[0], input_shape[-1]))
 
-    def call(self, features: Any, mask: Any = None) -> Any:
-        return self.logits(self.pool(features, mask=mask))
+    def call(self, features: Any, mask: Any = None, training: bool | None = None) -> Any:
+        pooled = self.pool(features, mask=mask)
+        if self.norm is not None:
+            pooled = self.norm(pooled, training=training)
+        return self.logits(pooled)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None  # one output per text
@@ -61,7 +72,7 @@ class LabelHead(keras.Model):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"num_labels": self.num_labels, "pooling": self.pooling})
+        config.update({"num_labels": self.num_labels, "pooling": self.pooling, "normalize": self.normalize})
         return config
 
 

@@ -55,6 +55,12 @@ class TextClassifier:
             first training data when omitted (sorted).
         preprocessor: turns text into ids; default: the composition's.
         pooling: `"mean"`, `"max"` or `"cls"`.
+        normalize: standardize the pooled features (`BatchNormalization`)
+            before the logits, so towers whose outputs differ in scale count
+            alike (`cclm.categorical_pretrainer.LabelHead`). Default (`None`):
+            only on a frozen composition. While a composition trains, its
+            features move faster than the moving statistics follow, and
+            predictions suffer (measured in `examples/evaluate_premise.py`).
         train_composition: whether the embedder and towers train with the head.
         optimizer: a Keras optimizer name or object.
         learning_rate: used when `optimizer` is a name.
@@ -86,6 +92,7 @@ class TextClassifier:
         labels: Sequence[Label] | None = None,
         preprocessor: Preprocessor | None = None,
         pooling: str = "mean",
+        normalize: bool | None = None,
         train_composition: bool = False,
         optimizer: str | keras.optimizers.Optimizer = "adamw",
         learning_rate: float = 3e-3,
@@ -109,6 +116,7 @@ class TextClassifier:
         if self.labels is not None:
             check_labels(self.labels)
         self.pooling = pooling
+        self.normalize = not train_composition if normalize is None else normalize
         self.train_composition = train_composition
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -127,7 +135,7 @@ class TextClassifier:
 
     def _build(self) -> None:
         keras_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)  # Keras scope names allow no spaces
-        self.head = LabelHead(len(self.labels), self.pooling, name=f"{keras_name}_head")
+        self.head = LabelHead(len(self.labels), self.pooling, self.normalize, name=f"{keras_name}_head")
         ids = self.composed.id_model.input
         self.model = TrainingModel(ids, self.head(self.composed.id_model.output), name=keras_name)
 
@@ -222,6 +230,7 @@ class TextClassifier:
         return {
             "labels": self.labels,
             "pooling": self.pooling,
+            "normalize": self.normalize,
             "train_composition": self.train_composition,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
@@ -265,8 +274,10 @@ class TextClassifier:
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{path}: the composition is not the one the head was trained on; save it again.")
         preprocessor = Preprocessor.load(path / "preprocessor")
+        # Classifiers saved before `normalize` existed have heads without it.
+        config = {"normalize": False, **manifest["config"]}
         with built_from(path):
-            classifier = cls(composed, preprocessor=preprocessor, **manifest["config"])
+            classifier = cls(composed, preprocessor=preprocessor, **config)
         load_weights_checked(classifier.head, path / HEAD_WEIGHTS)
         classifier.card = manifest.get("card", {})
         return classifier

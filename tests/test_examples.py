@@ -35,6 +35,7 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
         assert result.stdout.count(row) >= 1, row
     assert "10% typos" in result.stdout and "means over 3 typo draws" in result.stdout
     assert "student / teacher:" in result.stdout
+    assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
 
 
 def test_noise_robustness_example_writes_both_reports(tmp_path):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -66,15 +68,45 @@ def test_a_frozen_composition_keeps_its_weights(languages, source, tmp_path):
     assert classifier.model is None  # no labels yet: built by the first fit
     composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
     classifier.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
-    assert len(classifier.model.trainable_weights) == len(classifier.head.weights)
+    assert len(classifier.model.trainable_weights) == len(classifier.head.trainable_weights) == 4
     after = [w.numpy() for w in classifier.composed.id_model.weights]
     assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
-    assert not np.allclose(classifier.head.get_weights()[0], 0)
     # The same composition fine-tuned: now every one of its weights changes.
     tuned = TextClassifier(composed, seed=0, batch_size=16, train_composition=True)
     tuned.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
     changed = [not np.array_equal(a, b.numpy()) for a, b in zip(after, classifier.composed.id_model.weights)]
     assert all(changed)
+
+
+def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languages, tmp_path):
+    train, test = languages
+    composed = composition(train[0])
+    classifier = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], seed=0, batch_size=16)
+    norm = classifier.head.norm
+    assert classifier.normalize and norm is not None  # on by default for a frozen composition
+    assert not TextClassifier(composed, labels=["a", "b"], train_composition=True).normalize
+    classifier.fit(train, epochs=1, steps_per_epoch=20, verbose=0)
+    # The moving statistics moved from (0, 1) towards the pooled features' own.
+    pooled = classifier.head.pool(composed.id_model(composed.preprocessor.encode(train[0])))
+    mean, variance = np.mean(pooled, axis=0), np.var(pooled, axis=0)
+    moved = 1 - 0.99 ** 20  # Keras' default momentum, 20 steps
+    np.testing.assert_allclose(norm.moving_mean.numpy(), moved * mean, atol=0.5 * moved * np.abs(mean).max())
+    assert not np.allclose(norm.moving_variance.numpy(), 1.0)
+    again = TextClassifier.load(classifier.save(tmp_path / "normalized"))
+    assert again.normalize and again.head.norm is not None
+    np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
+
+    plain = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], normalize=False, seed=0, batch_size=16)
+    assert plain.head.norm is None and len(plain.head.weights) == 2
+    plain.fit(train, epochs=1, steps_per_epoch=2, verbose=0)
+    path = plain.save(tmp_path / "plain")
+    # A classifier saved before `normalize` existed has no such key: its head had no normalization.
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["config"]["normalize"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    older = TextClassifier.load(path)
+    assert not older.normalize and older.head.norm is None
+    np.testing.assert_allclose(older.predict(test[0][:10])[1], plain.predict(test[0][:10])[1], atol=1e-6)
 
 
 def test_clear_errors(languages):
