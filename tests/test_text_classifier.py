@@ -90,7 +90,9 @@ def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languag
     pooled = classifier.head.pool(composed.id_model(composed.preprocessor.encode(train[0])))
     mean, variance = np.mean(pooled, axis=0), np.var(pooled, axis=0)
     moved = 1 - 0.99 ** 20  # Keras' default momentum, 20 steps
-    np.testing.assert_allclose(norm.moving_mean.numpy(), moved * mean, atol=0.5 * moved * np.abs(mean).max())
+    moving_mean = norm.moving_mean.numpy()
+    assert np.corrcoef(moving_mean, mean)[0, 1] > 0.9
+    assert 0.5 * moved < np.linalg.norm(moving_mean) / np.linalg.norm(mean) < 1.5 * moved
     assert not np.allclose(norm.moving_variance.numpy(), 1.0)
     again = TextClassifier.load(classifier.save(tmp_path / "normalized"))
     assert again.normalize and again.head.norm is not None
