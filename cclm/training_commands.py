@@ -104,11 +104,10 @@ def _fit_and_save(args: argparse.Namespace, pretrainer: Any, data: Any) -> None:
 
 
 def _pretrain_mlm(args: argparse.Namespace) -> None:
+    from cclm.augmentation import Augmentor
     from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
 
     data = _data(args)
-    from cclm.augmentation import Augmentor
-
     denoising = Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
     pretrainer = MaskedLanguagePretrainer(
         target=args.target, mask_rate=args.mask_rate, denoising=denoising, name=args.name or "mlm",

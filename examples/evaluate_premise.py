@@ -312,9 +312,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("TF-IDF with fewer labels (robustness at a clean accuracy like the compositions'):")
     for count in sorted({max(args.few // 8, 1), max(args.few // 4, 1), max(args.few // 2, 1)}):
-        scores = tfidf_scores(per_class(few_texts, few_labels, count), tests)
-        lost = mean_scores(scores)[0.0] - mean_scores(scores)[NOISE_RATES[-1]]
-        print(f"  {count:>3} per class: clean {scores[(0.0, 0)]:.3f}, loses {lost * 100:.1f} points at 10% typos")
+        scores = mean_scores(tfidf_scores(per_class(few_texts, few_labels, count), tests))
+        lost = scores[0.0] - scores[NOISE_RATES[-1]]
+        print(f"  {count:>3} per class: clean {scores[0.0]:.3f}, loses {lost * 100:.1f} points at 10% typos")
 
     teacher_params = count_params(mlm.tower) + count_params(categorical.tower)
     student_params = count_params(student.tower)
