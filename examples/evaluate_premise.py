@@ -35,15 +35,16 @@ of characters hit by realistic typos (`Augmentor.typos`: keyboard-neighbour
 substitutions, deletions, insertions, adjacent transpositions, doubled
 letters and case flips). Typo scores are means over `--typo-draws`
 independent draws of the noisy copies: one draw moves a model's loss by
-a point or more. Each neural classifier is trained `--head-seeds` times (seeds
-`--seed`, `--seed` + 1, ...; from random initialization also a new random
-composition each time) and its scores are averaged: on the same frozen
-features, two head seeds lose 2.9 and 5.0 points. Every classifier, the categorical tower and the student
-train with `--augment` typos in their batches (0 turns that off); the MLM
+a point or more. Each neural classifier is trained `--head-seeds` times
+(seeds `--seed`, `--seed` + 1, ...; from random initialization also a new
+random composition each time) and its scores are averaged: on the same
+frozen features, two head seeds lost 2.9 and 5.0 points. Every classifier,
+the categorical tower and the student train with `--augment` typos in
+their batches (0 turns that off); the MLM
 tower is a denoising one: it learns to restore the clean characters under
 `--denoise` typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`).
 
-Run: python examples/evaluate_premise.py            (about 20 minutes on 2 CPU cores)
+Run: python examples/evaluate_premise.py            (about 16 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --head-seeds 1 (about 9 minutes; noisier)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
@@ -148,6 +149,11 @@ Scores = dict[tuple[float, int], float]  # accuracy per (typo rate, typo draw); 
 def mean_scores(scores: Scores) -> dict[float, float]:
     """Accuracy per noise rate, averaged over the typo draws."""
     return {rate: float(np.mean([v for (r, _), v in scores.items() if r == rate])) for rate in NOISE_RATES}
+
+
+def points(fraction: float) -> str:
+    """An accuracy difference in points, one decimal, never "-0.0"."""
+    return f"{round(fraction * 100, 1) + 0.0:.1f}"
 
 
 def seed_average(per_seed: list[Scores]) -> Scores:
@@ -295,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [(name, setting, mean_scores(seed_average(per_seed))) for name, setting, per_seed in runs]
     # Points lost at the highest rate by each seed's classifier (over the draws): the spread of the mean.
     lost_per_seed = {
-        (name, setting): [100 * (m[0.0] - m[NOISE_RATES[-1]]) for m in map(mean_scores, per_seed)]
+        (name, setting): [m[0.0] - m[NOISE_RATES[-1]] for m in map(mean_scores, per_seed)]
         for name, setting, per_seed in runs
     }
 
@@ -307,9 +313,9 @@ def main(argv: list[str] | None = None) -> None:
     print("-" * len(header))
     for model_name, setting, scores in rows:
         lost = scores[0.0] - scores[NOISE_RATES[-1]]
-        per_seed = " ".join(f"{round(value, 1) + 0.0:.1f}" for value in lost_per_seed[(model_name, setting)])
+        per_seed = " ".join(points(value) for value in lost_per_seed[(model_name, setting)])
         print(f"{model_name:<36}{setting:<16}" + "".join(f"{scores[rate]:>11.3f}" for rate in NOISE_RATES)
-              + f"{round(lost * 100, 1) + 0.0:>10.1f} pt{per_seed:>20}")
+              + f"{points(lost):>10} pt{per_seed:>20}")
     print(f"(means over {args.head_seeds} classifiers per neural model (TF-IDF: one) and, with typos, over "
           f"{args.typo_draws} typo draws; 'per head seed': points lost at 10% by each classifier)")
     print()
@@ -321,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
             gain = scores_of[name][0.0] - baseline
             lost = scores_of[name][0.0] - scores_of[name][0.1]
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
-                  f"{lost * 100:.1f} points at 10% typos, TF-IDF {tfidf_lost * 100:.1f}")
+                  f"{points(lost)} points at 10% typos, TF-IDF {points(tfidf_lost)}")
 
     # Points lost depend on how many test texts lie near a decision boundary, so on clean accuracy:
     # the baseline trained on fewer labels shows its loss at accuracies like the compositions'.
@@ -331,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     for count in sorted({max(args.few // 8, 1), max(args.few // 4, 1), max(args.few // 2, 1)}):
         scores = mean_scores(tfidf_scores(per_class(few_texts, few_labels, count), tests))
         lost = scores[0.0] - scores[NOISE_RATES[-1]]
-        print(f"  {count:>3} per class: clean {scores[0.0]:.3f}, loses {lost * 100:.1f} points at 10% typos")
+        print(f"  {count:>3} per class: clean {scores[0.0]:.3f}, loses {points(lost)} points at 10% typos")
 
     teacher_params = count_params(mlm.tower) + count_params(categorical.tower)
     student_params = count_params(student.tower)
