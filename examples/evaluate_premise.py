@@ -44,8 +44,8 @@ their batches (0 turns that off); the MLM
 tower is a denoising one: it learns to restore the clean characters under
 `--denoise` typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`).
 
-Run: python examples/evaluate_premise.py            (about 16 minutes on 2 CPU cores)
-     python examples/evaluate_premise.py --head-seeds 1 (about 9 minutes; noisier)
+Run: python examples/evaluate_premise.py            (about 24 minutes on 2 CPU cores)
+     python examples/evaluate_premise.py --head-seeds 1 (about 15 minutes; noisier)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unlabelled", type=int, default=1500, help="unlabelled sentences per language")
     parser.add_argument("--related", type=int, default=400, help="names and places per country")
     parser.add_argument("--length", type=int, default=64, help="characters per text (longer ones are cut)")
-    parser.add_argument("--mlm-epochs", type=int, default=6)
+    parser.add_argument("--mlm-epochs", type=int, default=18,
+                        help="passes of the MLM tower over the unlabelled text (6 left it undertrained: README)")
     parser.add_argument("--related-epochs", type=int, default=6)
     parser.add_argument("--student-epochs", type=int, default=4)
     parser.add_argument("--head-steps", type=int, default=300, help="training steps (batches of 32) for each classifier")
