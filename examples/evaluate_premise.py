@@ -323,10 +323,10 @@ def main(argv: list[str] | None = None) -> None:
     for setting in settings:
         scores_of = {name: scores for name, s, scores in rows if s == setting}
         baseline = scores_of["random init, same architecture"][0.0]
-        tfidf_lost = scores_of["TF-IDF char 1-4-grams + LR"][0.0] - scores_of["TF-IDF char 1-4-grams + LR"][0.1]
+        tfidf_lost = scores_of["TF-IDF char 1-4-grams + LR"][0.0] - scores_of["TF-IDF char 1-4-grams + LR"][NOISE_RATES[-1]]
         for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned"):
             gain = scores_of[name][0.0] - baseline
-            lost = scores_of[name][0.0] - scores_of[name][0.1]
+            lost = scores_of[name][0.0] - scores_of[name][NOISE_RATES[-1]]
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
                   f"{points(lost)} points at 10% typos, TF-IDF {points(tfidf_lost)}")
 

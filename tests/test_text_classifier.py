@@ -71,6 +71,9 @@ def test_a_frozen_composition_keeps_its_weights(languages, source, tmp_path):
     assert len(classifier.model.trainable_weights) == len(classifier.head.trainable_weights) == 4
     after = [w.numpy() for w in classifier.composed.id_model.weights]
     assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
+    # The head did train: its normalization's scale and offset left their initial 1 and 0.
+    assert not np.allclose(classifier.head.norm.gamma.numpy(), 1.0)
+    assert not np.allclose(classifier.head.norm.beta.numpy(), 0.0)
     # The same composition fine-tuned: now every one of its weights changes.
     tuned = TextClassifier(composed, seed=0, batch_size=16, train_composition=True)
     tuned.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
