@@ -41,6 +41,13 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     assert len(per_seed) == 2 and abs(lost - sum(per_seed) / 2) <= 0.051  # the mean of the classifiers' losses
     assert "student / teacher:" in result.stdout
     assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
+    # Points lost to each kind of typo alone, for TF-IDF and the frozen composition.
+    lines = result.stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("Points lost at 10% typos of one kind")))
+    kinds = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[start + 2:start + 8]}
+    assert set(kinds) == {"substitution", "insertion", "deletion", "transposition", "repetition", "case_change"}
+    assert all(len(values) == 2 for values in kinds.values())
+    assert kinds["case_change"][0] == 0.0  # TF-IDF lowercases: case flips cannot move it
 
 
 def test_noise_robustness_example_writes_both_reports(tmp_path):
