@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         (kind, draw): (Augmentor(**{kind: top_rate}, seed=draw)(test_texts), test_labels)
         for kind in kinds for draw in draws
     }
-    settings = {f"{args.few} per class": per_class(pool_texts, pool_labels, args.few)}
+    few_setting = f"{args.few} per class"
+    settings = {few_setting: per_class(pool_texts, pool_labels, args.few)}
     if not args.quick:  # --quick checks the script; one setting runs every path
         settings["all"] = (pool_texts, pool_labels)
 
@@ -295,10 +296,10 @@ def main(argv: list[str] | None = None) -> None:
     runs: list[tuple[str, str, list[Scores]]] = []
     head_seeds = range(args.seed, args.seed + args.head_seeds)
     print(f"Training classifiers ({args.head_seeds} per neural model and setting, seeds {list(head_seeds)}):")
-    for index, (setting, (texts, labels)) in enumerate(settings.items()):
+    for setting, (texts, labels) in settings.items():
         train = (texts, labels)
         # The typo kinds are scored in the few-shot setting, for TF-IDF and the frozen composition.
-        with_kinds = tests | kind_tests if index == 0 else tests
+        with_kinds = tests | kind_tests if setting == few_setting else tests
         started = time.perf_counter()
         runs.append(("TF-IDF char 1-4-grams + LR", setting, [tfidf_scores(train, with_kinds)]))
         runs.append(("random init, same architecture", setting, [train_and_score(
@@ -342,7 +343,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
                   f"{points(lost)} points at 10% typos, TF-IDF {points(tfidf_lost)}")
 
-    few_setting = next(iter(settings))
     compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)")
     by_kind = {name: seed_average(per_seed) for name, s, per_seed in runs if s == few_setting and name in compared}
     print()

@@ -48,6 +48,7 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     assert set(kinds) == {"substitution", "insertion", "deletion", "transposition", "repetition", "case_change"}
     assert all(len(values) == 2 for values in kinds.values())
     assert kinds["case_change"][0] == 0.0  # TF-IDF lowercases: case flips cannot move it
+    assert max(values[0] for values in kinds.values()) > 0  # scored on the typo copies, not the clean split
 
 
 def test_noise_robustness_example_writes_both_reports(tmp_path):
