@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
+from keras import ops
 import numpy as np
 import tensorflow as tf
 
@@ -41,13 +42,21 @@ class LabelHead(keras.Model):
             before the logits. Concatenated towers give features of very
             different scales; standardized, each counts by what it tells,
             not by its scale.
+        views: the input holds this many readings of each text, view-major
+            (`cclm.layers.ShiftedViews`); their pooled features are averaged
+            before the logits, so the output has one row per text.
     """
 
-    def __init__(self, num_labels: int, pooling: str = "max", normalize: bool = False, **kwargs: Any):
+    def __init__(
+        self, num_labels: int, pooling: str = "max", normalize: bool = False, views: int = 1, **kwargs: Any
+    ):
+        if not isinstance(views, int) or views < 1:
+            raise ValueError(f"views={views!r}; use an int >= 1.")
         super().__init__(**kwargs)
         self.num_labels = num_labels
         self.pooling = pooling
         self.normalize = normalize
+        self.views = views
         self.pool = SequencePooling(pooling, name="pool")
         self.norm = keras.layers.BatchNormalization(name="pooled_norm") if normalize else None
         self.logits = keras.layers.Dense(num_labels, name="label_logits")
@@ -60,6 +69,8 @@ class LabelHead(keras.Model):
 
     def call(self, features: Any, mask: Any = None, training: bool | None = None) -> Any:
         pooled = self.pool(features, mask=mask)
+        if self.views > 1:  # (views * texts, dim) -> (texts, dim)
+            pooled = ops.mean(ops.reshape(pooled, (self.views, -1, ops.shape(pooled)[-1])), axis=0)
         if self.norm is not None:
             pooled = self.norm(pooled, training=training)
         return self.logits(pooled)
@@ -68,11 +79,14 @@ class LabelHead(keras.Model):
         return None  # one output per text
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (input_shape[0], self.num_labels)
+        texts = None if input_shape[0] is None else input_shape[0] // self.views
+        return (texts, self.num_labels)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"num_labels": self.num_labels, "pooling": self.pooling, "normalize": self.normalize})
+        config.update(
+            {"num_labels": self.num_labels, "pooling": self.pooling, "normalize": self.normalize, "views": self.views}
+        )
         return config
 
 

@@ -147,6 +147,19 @@ class Preprocessor:
             text = text.translate(self._lowercase_translation)
         return text
 
+    def character_id(self, character: str) -> int:
+        """The id `encode` gives one character; `special_ids.UNKNOWN_ID` outside the vocabulary.
+
+        Example:
+        >>> prep = Preprocessor(lowercase=True).fit(["a b"], progress=False)
+        >>> prep.character_id("A") == prep.character_id("a") != special_ids.UNKNOWN_ID
+        True
+        """
+        if not isinstance(character, str) or len(self.normalize(character)) != 1:
+            raise ValueError(f"character={character!r}; give one character (a str of length 1).")
+        code_point = np.array([ord(self._unicode_normalize(character))], dtype=np.uint32)
+        return int(self.vocabulary.ids_for_code_points(code_point)[0])
+
     def _unicode_normalize(self, text: str) -> str:
         # ASCII text is already normalized in every form; isascii() is O(1).
         if self.normalization is None or text.isascii():

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cclm import special_ids
 from cclm.categorical_pretrainer import Label, LabelHead, check_labels
 from cclm.component import (
     built_from,
@@ -30,6 +31,7 @@ from cclm.distribution import Shard, TrainingModel, fit_pipelines
 from cclm.embedder import load_weights_checked
 from cclm.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
+from cclm.layers.shifted_views import ShiftedViews
 from cclm.pipeline import TextStats, character_windows
 from cclm.preprocessor import Preprocessor
 from cclm.texts import LabelledData, check_batch, iter_labelled
@@ -62,6 +64,13 @@ class TextClassifier:
             features move faster than the moving statistics follow, and
             predictions suffer (measured in `examples/evaluate_premise.py`).
         train_composition: whether the embedder and towers train with the head.
+        views: read each text this many times, shifted right by 0, 1, ...
+            leading spaces, and average the pooled features (in training
+            and prediction alike; `cclm.layers.ShiftedViews`). Towers
+            downsample, so each shift is a different reading of the text;
+            the average is an ensemble that holds up better under typos, at
+            `views` times the compute. The premise uses 4 with towers that
+            downsample by 4 (`examples/evaluate_premise.py`).
         optimizer: a Keras optimizer name or object.
         learning_rate: used when `optimizer` is a name.
         batch_size: texts per batch.
@@ -94,6 +103,7 @@ class TextClassifier:
         pooling: str = "mean",
         normalize: bool | None = None,
         train_composition: bool = False,
+        views: int = 1,
         optimizer: str | keras.optimizers.Optimizer = "adamw",
         learning_rate: float = 3e-3,
         batch_size: int = 32,
@@ -105,6 +115,8 @@ class TextClassifier:
     ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
+        if not isinstance(views, int) or isinstance(views, bool) or views < 1:
+            raise ValueError(f"views={views!r}; use an int >= 1 (1 reads each text once).")
         self.composed = composed
         self.preprocessor = preprocessor or composed.preprocessor
         if self.preprocessor is None:
@@ -112,12 +124,18 @@ class TextClassifier:
                 "The composition has no preprocessor; pass preprocessor=... (the one its embedder was "
                 "trained with), or compose with ComposedModel(..., preprocessor=prep)."
             )
+        if views > 1 and self.preprocessor.character_id(" ") == special_ids.UNKNOWN_ID:
+            raise ValueError(
+                f"views={views} shifts texts with leading spaces, but the preprocessor's vocabulary has no "
+                "space. Use views=1, or a preprocessor fitted on text with spaces."
+            )
         self.labels = list(labels) if labels is not None else None
         if self.labels is not None:
             check_labels(self.labels)
         self.pooling = pooling
         self.normalize = not train_composition if normalize is None else normalize
         self.train_composition = train_composition
+        self.views = views
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -135,9 +153,19 @@ class TextClassifier:
 
     def _build(self) -> None:
         keras_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)  # Keras scope names allow no spaces
-        self.head = LabelHead(len(self.labels), self.pooling, self.normalize, name=f"{keras_name}_head")
+        self.head = LabelHead(
+            len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{keras_name}_head"
+        )
         ids = self.composed.id_model.input
-        self.model = TrainingModel(ids, self.head(self.composed.id_model.output), name=keras_name)
+        if self.views == 1:
+            features = self.composed.id_model.output
+        else:
+            shifted = ShiftedViews(
+                self.views, self.preprocessor.character_id(" "), keep_first=int(self.preprocessor.add_cls),
+                name=f"{keras_name}_views",
+            )(ids)
+            features = self.composed.id_model(shifted)
+        self.model = TrainingModel(ids, self.head(features), name=keras_name)
 
     @property
     def label_index(self) -> dict[Label, int]:
@@ -232,6 +260,7 @@ class TextClassifier:
             "pooling": self.pooling,
             "normalize": self.normalize,
             "train_composition": self.train_composition,
+            "views": self.views,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,

@@ -167,11 +167,12 @@ def seed_average(per_seed: list[Scores]) -> Scores:
 def train_and_score(
     composed: ComposedModel, train_composition: bool, train: tuple[list[str], list[str]],
     tests: dict[tuple[float, int], tuple[list[str], list[str]]], args: argparse.Namespace, seed: int,
+    views: int = 1,
 ) -> Scores:
     """A `TextClassifier` (mean pooling + Dense) on `composed`, trained for `--head-steps` batches of 32."""
     keras.utils.set_random_seed(seed)
     classifier = TextClassifier(
-        composed, labels=list(LANGUAGES), train_composition=train_composition, optimizer="adam",
+        composed, labels=list(LANGUAGES), train_composition=train_composition, views=views, optimizer="adam",
         learning_rate=3e-3, batch_size=32, transforms=training_noise(args), seed=seed,
     )
     classifier.fit(train, epochs=1, steps_per_epoch=args.head_steps, verbose=0)

@@ -100,6 +100,17 @@ def test_lowercase_maps_case_pairs_to_one_id():
     assert np.array_equal(prep.encode(["HeLLo ΣΊΣΥΦΟΣ"]), prep.encode(["hello σίσυφοσ"]))
 
 
+def test_character_id_is_the_id_encode_gives():
+    prep = Preprocessor(lowercase=True, add_cls=True).fit(["Hello world", "Café"], progress=False)
+    for character in "Hw é":
+        assert prep.character_id(character) == prep.encode([character])[0, 1]
+    assert prep.character_id("H") == prep.character_id("h")
+    assert prep.character_id("e\u0301") == prep.character_id("é")  # NFC makes it one character
+    assert prep.character_id("?") == UNKNOWN_ID
+    with pytest.raises(ValueError, match="character='ab'; give one character"):
+        prep.character_id("ab")
+
+
 def test_decode_inverts_encode_for_vocabulary_text(docs_texts):
     texts = docs_texts[:50]
     prep = Preprocessor().fit(texts, progress=False)

@@ -1,5 +1,6 @@
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -112,6 +113,42 @@ def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languag
     older = TextClassifier.load(path)
     assert not older.normalize and older.head.norm is None
     np.testing.assert_allclose(older.predict(test[0][:10])[1], plain.predict(test[0][:10])[1], atol=1e-6)
+
+
+def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(languages, tmp_path):
+    train, test = languages
+    composed = composition(train[0])
+    classifier = TextClassifier(composed, views=3, seed=0, batch_size=16)
+    classifier.fit(train, epochs=1, steps_per_epoch=5, verbose=0)
+    texts = test[0][:6] + [""]
+    prep = composed.preprocessor
+    # By hand: each text read with 0, 1 and 2 leading spaces, mean-pooled over its characters, averaged.
+    pooled = []
+    for shift in range(3):
+        ids = prep.encode([" " * shift + text for text in texts])
+        vectors = composed.id_model.predict(ids, verbose=0)
+        mask = (ids != 0)[:, :, None]
+        pooled.append((vectors * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1))
+    features = classifier.head.norm(np.mean(pooled, axis=0), training=False)
+    expected = keras.ops.softmax(classifier.head.logits(features))
+    np.testing.assert_allclose(classifier.predict(texts)[1], expected, atol=1e-5)
+    one_view = TextClassifier(composed, labels=classifier.labels, seed=0)
+    one_view.head.set_weights(classifier.head.get_weights())
+    assert not np.allclose(one_view.predict(texts)[1], expected, atol=1e-3)  # the views matter
+    again = TextClassifier.load(classifier.save(tmp_path / "views"))
+    assert again.views == 3
+    np.testing.assert_allclose(again.predict(texts)[1], classifier.predict(texts)[1], atol=1e-6)
+
+
+def test_views_need_a_space_in_the_vocabulary():
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(["abc"], progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64)
+    composed = ComposedModel(embedder, [Tower(input_dim=16, **TINY_TOWER)], preprocessor=prep)
+    with pytest.raises(ValueError, match="views=4 shifts texts with leading spaces, but .* has no space"):
+        TextClassifier(composed, views=4)
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match=f"views={bad!r}; use an int >= 1"):
+            TextClassifier(composed, views=bad)
 
 
 def test_clear_errors(languages):

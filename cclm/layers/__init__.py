@@ -6,6 +6,7 @@ from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
 from cclm.layers.sequence_pooling import SequencePooling
+from cclm.layers.shifted_views import ShiftedViews
 from cclm.layers.transformer_block import TransformerBlock
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "PositionEmbedding",
     "ResidualConvBlock",
     "SequencePooling",
+    "ShiftedViews",
     "TransformerBlock",
 ]
