@@ -67,10 +67,12 @@ class TextClassifier:
         views: read each text this many times, shifted right by 0, 1, ...
             leading spaces, and average the pooled features (in training
             and prediction alike; `cclm.layers.ShiftedViews`). Towers
-            downsample, so each shift is a different reading of the text;
-            the average is an ensemble that holds up better under typos, at
-            `views` times the compute. The premise uses 4 with towers that
-            downsample by 4 (`examples/evaluate_premise.py`).
+            downsample, so each shift is a different reading of the text,
+            and the average is an ensemble of them, at `views` times the
+            compute. In `examples/evaluate_premise.py --views 4` (towers
+            that downsample by 4, 32 labels per class) it raised the frozen
+            composition's accuracy from 0.830 to 0.841 on clean text and
+            from 0.799 to 0.805 at 10% typos.
         optimizer: a Keras optimizer name or object.
         learning_rate: used when `optimizer` is a name.
         batch_size: texts per batch.

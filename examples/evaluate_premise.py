@@ -44,11 +44,15 @@ averaged: on the same frozen features, two head seeds lost 2.9 and 5.0
 points. Every classifier, the categorical tower and the student train with
 `--augment` typos in their batches (0 turns that off); the MLM tower is a
 denoising one: it learns to restore the clean characters under `--denoise`
-typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`). A
-`--seed` gives the same accuracies in every run (timings vary).
+typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`). With
+`--views N` the frozen composition gets one more classifier per setting that
+reads each text N times, shifted by 0 to N-1 leading spaces, and averages
+(`TextClassifier(views=N)`). A `--seed` gives the same accuracies in every
+run (timings vary).
 
 Run: python examples/evaluate_premise.py            (about 24 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --head-seeds 1 (about 15 minutes; noisier)
+     python examples/evaluate_premise.py --views 4  (about 36 minutes: one more row, 4x its compute)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
@@ -235,8 +239,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--typo-draws", type=int, default=5, help="independent typo draws each noisy score averages")
     parser.add_argument("--head-seeds", type=int, default=3,
                         help="classifiers trained (with different seeds) per neural model and setting, scores averaged")
+    parser.add_argument("--views", type=int, default=1,
+                        help="with N > 1, one more row: the frozen composition reading each text N times, "
+                             "shifted by 0..N-1 leading spaces (TextClassifier(views=N))")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.views < 1:
+        parser.error(f"--views {args.views}: use 1 (no extra row) or more readings per text")
     if args.quick:
         args.pool, args.few, args.test, args.unlabelled, args.related = 12, 4, 6, 40, 30
         args.mlm_epochs = args.related_epochs = args.student_epochs = 1
@@ -295,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # Per model and setting, the scores of each classifier (TF-IDF is deterministic: one).
     runs: list[tuple[str, str, list[Scores]]] = []
+    views_row = f"pretrained composition (frozen), {args.views} views"
     head_seeds = range(args.seed, args.seed + args.head_seeds)
     print(f"Training classifiers ({args.head_seeds} per neural model and setting, seeds {list(head_seeds)}):")
     for setting, (texts, labels) in settings.items():
@@ -307,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
             random_composition(seed), True, train, tests, args, seed) for seed in head_seeds]))
         runs.append(("pretrained composition (frozen)", setting, [train_and_score(
             pretrained, False, train, with_kinds, args, seed) for seed in head_seeds]))
+        if args.views > 1:
+            runs.append((views_row, setting, [train_and_score(
+                pretrained, False, train, with_kinds, args, seed, views=args.views) for seed in head_seeds]))
         runs.append(("pretrained composition, fine-tuned", setting, [train_and_score(
             ComposedModel.load(saved), True, train, tests, args, seed) for seed in head_seeds]))
         runs.append(("distilled student (frozen)", setting, [train_and_score(
@@ -321,7 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     print()
-    header = f"{'model':<36}{'labels':<16}" + "".join(
+    width = max(36, *(len(name) + 2 for name, _, _ in runs))
+    header = f"{'model':<{width}}{'labels':<16}" + "".join(
         f"{'clean' if rate == 0 else f'{rate:.0%} typos':>11}" for rate in NOISE_RATES
     ) + f"{'lost at 10%':>13}{'per head seed':>20}"
     print(header)
@@ -329,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     for model_name, setting, scores in rows:
         lost = scores[0.0] - scores[NOISE_RATES[-1]]
         per_seed = " ".join(points(value) for value in lost_per_seed[(model_name, setting)])
-        print(f"{model_name:<36}{setting:<16}" + "".join(f"{scores[rate]:>11.3f}" for rate in NOISE_RATES)
+        print(f"{model_name:<{width}}{setting:<16}" + "".join(f"{scores[rate]:>11.3f}" for rate in NOISE_RATES)
               + f"{points(lost):>10} pt{per_seed:>20}")
     print(f"(means over {args.head_seeds} classifiers per neural model (TF-IDF: one) and, with typos, over "
           f"{args.typo_draws} typo draws; 'per head seed': points lost at 10% by each classifier)")
@@ -338,20 +352,23 @@ def main(argv: list[str] | None = None) -> None:
         scores_of = {name: scores for name, s, scores in rows if s == setting}
         baseline = scores_of["random init, same architecture"][0.0]
         tfidf_lost = scores_of["TF-IDF char 1-4-grams + LR"][0.0] - scores_of["TF-IDF char 1-4-grams + LR"][NOISE_RATES[-1]]
-        for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned"):
+        for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned", views_row):
+            if name not in scores_of:
+                continue
             gain = scores_of[name][0.0] - baseline
             lost = scores_of[name][0.0] - scores_of[name][NOISE_RATES[-1]]
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
                   f"{points(lost)} points at 10% typos, TF-IDF {points(tfidf_lost)}")
 
-    compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)")
+    compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)", views_row)
     by_kind = {name: seed_average(per_seed) for name, s, per_seed in runs if s == few_setting and name in compared}
+    column = max(34, *(len(name) + 2 for name in by_kind))
     print()
     print(f"Points lost at {top_rate:.0%} typos of one kind ({few_setting}; means over the same draws and classifiers):")
-    print(f"  {'kind':<16}" + "".join(f"{name:>34}" for name in compared))
+    print(f"  {'kind':<16}" + "".join(f"{name:>{column}}" for name in by_kind))
     for kind in kinds:
         lost = [scores[(0.0, 0)] - np.mean([scores[(kind, draw)] for draw in draws]) for scores in by_kind.values()]
-        print(f"  {kind:<16}" + "".join(f"{points(value):>34}" for value in lost))
+        print(f"  {kind:<16}" + "".join(f"{points(value):>{column}}" for value in lost))
 
     # Points lost depend on how many test texts lie near a decision boundary, so on clean accuracy:
     # the baseline trained on fewer labels shows its loss at accuracies like the compositions'.

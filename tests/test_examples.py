@@ -24,14 +24,14 @@ def test_pretrain_mlm_example_prints_the_comparison():
 
 def test_evaluate_premise_example_prints_the_table(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "evaluate_premise.py"), "--quick"],
+        [sys.executable, str(EXAMPLES / "evaluate_premise.py"), "--quick", "--views", "2"],
         capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert not list(tmp_path.glob("cclm-premise-*"))  # its scratch copy of the composition is gone
     for row in ("TF-IDF char 1-4-grams + LR", "random init, same architecture",
                 "pretrained composition (frozen)", "pretrained composition, fine-tuned",
-                "distilled student (frozen)"):
+                "distilled student (frozen)", "pretrained composition (frozen), 2 views"):
         assert result.stdout.count(row) >= 1, row
     assert "10% typos" in result.stdout and "over 5 typo draws" in result.stdout
     # --quick trains two classifiers per neural model; each one's typo loss is listed.
@@ -41,12 +41,12 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     assert len(per_seed) == 2 and abs(lost - sum(per_seed) / 2) <= 0.051  # the mean of the classifiers' losses
     assert "student / teacher:" in result.stdout
     assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
-    # Points lost to each kind of typo alone, for TF-IDF and the frozen composition.
+    # Points lost to each kind of typo alone: TF-IDF, the frozen composition, and it with 2 views.
     lines = result.stdout.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Points lost at 10% typos of one kind")))
     kinds = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[start + 2:start + 8]}
     assert set(kinds) == {"substitution", "insertion", "deletion", "transposition", "repetition", "case_change"}
-    assert all(len(values) == 2 for values in kinds.values())
+    assert all(len(values) == 3 for values in kinds.values())
     assert kinds["case_change"][0] == 0.0  # TF-IDF lowercases: case flips cannot move it
     assert max(values[0] for values in kinds.values()) > 0  # scored on the typo copies, not the clean split
 
