@@ -52,7 +52,7 @@ run (timings vary).
 
 Run: python examples/evaluate_premise.py            (about 24 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --head-seeds 1 (about 15 minutes; noisier)
-     python examples/evaluate_premise.py --views 4  (about 36 minutes: one more row, 4x its compute)
+     python examples/evaluate_premise.py --views 4  (about 28 minutes: one more row, 4x its compute)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
