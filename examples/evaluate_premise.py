@@ -348,17 +348,27 @@ def main(argv: list[str] | None = None) -> None:
     print(f"(means over {args.head_seeds} classifiers per neural model (TF-IDF: one) and, with typos, over "
           f"{args.typo_draws} typo draws; 'per head seed': points lost at 10% by each classifier)")
     print()
+    # Typo draws move both models' losses together and a lot: the paired difference per draw, with
+    # its standard error over the draws, says whether "loses fewer points" is more than a draw's luck.
+    top_draws = [(NOISE_RATES[-1], draw) for draw in draws]
     for setting in settings:
         scores_of = {name: scores for name, s, scores in rows if s == setting}
+        by_draw = {name: seed_average(per_seed) for name, s, per_seed in runs if s == setting}
         baseline = scores_of["random init, same architecture"][0.0]
-        tfidf_lost = scores_of["TF-IDF char 1-4-grams + LR"][0.0] - scores_of["TF-IDF char 1-4-grams + LR"][NOISE_RATES[-1]]
+        tfidf = by_draw["TF-IDF char 1-4-grams + LR"]
         for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned", views_row):
             if name not in scores_of:
                 continue
             gain = scores_of[name][0.0] - baseline
-            lost = scores_of[name][0.0] - scores_of[name][NOISE_RATES[-1]]
+            model = by_draw[name]
+            lost = [model[(0.0, 0)] - model[key] for key in top_draws]
+            tfidf_lost = [tfidf[(0.0, 0)] - tfidf[key] for key in top_draws]
+            difference = np.subtract(lost, tfidf_lost)
+            error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else float("nan")
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
-                  f"{points(lost)} points at 10% typos, TF-IDF {points(tfidf_lost)}")
+                  f"{points(np.mean(lost))} points at 10% typos, TF-IDF {points(np.mean(tfidf_lost))}; "
+                  f"difference {float(np.mean(difference)) * 100:+.1f} ± {error * 100:.1f} "
+                  f"(standard error over {len(difference)} typo draws)")
 
     compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)", views_row)
     by_kind = {name: seed_average(per_seed) for name, s, per_seed in runs if s == few_setting and name in compared}

@@ -39,6 +39,12 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     frozen = next(line for line in result.stdout.splitlines() if line.startswith("pretrained composition (frozen)"))
     lost, per_seed = float(frozen.split(" pt")[0].split()[-1]), [float(v) for v in frozen.split(" pt")[1].split()]
     assert len(per_seed) == 2 and abs(lost - sum(per_seed) / 2) <= 0.051  # the mean of the classifiers' losses
+    # The typo comparison with TF-IDF: the paired difference over the 5 draws and its standard error.
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("4 per class, pretrained composition (frozen):"))
+    difference, error = summary.split("difference ")[1].split(" (standard error over 5 typo draws)")[0].split(" ± ")
+    words = summary.split("; ")[1].split()  # "loses 0.4 points at 10% typos, TF-IDF 7.8"
+    lost, tfidf_lost = float(words[1]), float(words[-1])
+    assert abs(float(difference) - (lost - tfidf_lost)) <= 0.11 and float(error) >= 0
     assert "student / teacher:" in result.stdout
     assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
     # Points lost to each kind of typo alone: TF-IDF, the frozen composition, and it with 2 views.
