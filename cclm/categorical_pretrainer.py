@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from cclm.component import register_component
 from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
+from cclm.layers.shifted_views import check_views
 from cclm.distribution import Shard
 from cclm.pipeline import character_windows
 from cclm.pretrainer import Pretrainer
@@ -50,8 +51,7 @@ class LabelHead(keras.Model):
     def __init__(
         self, num_labels: int, pooling: str = "max", normalize: bool = False, views: int = 1, **kwargs: Any
     ):
-        if not isinstance(views, int) or views < 1:
-            raise ValueError(f"views={views!r}; use an int >= 1.")
+        check_views(views)
         super().__init__(**kwargs)
         self.num_labels = num_labels
         self.pooling = pooling

@@ -31,7 +31,7 @@ from cclm.distribution import Shard, TrainingModel, fit_pipelines
 from cclm.embedder import load_weights_checked
 from cclm.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
-from cclm.layers.shifted_views import ShiftedViews
+from cclm.layers.shifted_views import ShiftedViews, check_views
 from cclm.pipeline import TextStats, character_windows
 from cclm.preprocessor import Preprocessor
 from cclm.texts import LabelledData, check_batch, iter_labelled
@@ -118,8 +118,7 @@ class TextClassifier:
     ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
-        if not isinstance(views, int) or isinstance(views, bool) or views < 1:
-            raise ValueError(f"views={views!r}; use an int >= 1 (1 reads each text once).")
+        check_views(views)
         self.composed = composed
         self.preprocessor = preprocessor or composed.preprocessor
         if self.preprocessor is None:

@@ -352,15 +352,14 @@ def main(argv: list[str] | None = None) -> None:
     # its standard error over the draws, says whether "loses fewer points" is more than a draw's luck.
     top_draws = [(NOISE_RATES[-1], draw) for draw in draws]
     for setting in settings:
-        scores_of = {name: scores for name, s, scores in rows if s == setting}
         by_draw = {name: seed_average(per_seed) for name, s, per_seed in runs if s == setting}
-        baseline = scores_of["random init, same architecture"][0.0]
+        baseline = by_draw["random init, same architecture"][(0.0, 0)]
         tfidf = by_draw["TF-IDF char 1-4-grams + LR"]
         for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned", views_row):
-            if name not in scores_of:
+            if name not in by_draw:
                 continue
-            gain = scores_of[name][0.0] - baseline
             model = by_draw[name]
+            gain = model[(0.0, 0)] - baseline
             lost = [model[(0.0, 0)] - model[key] for key in top_draws]
             tfidf_lost = [tfidf[(0.0, 0)] - tfidf[key] for key in top_draws]
             difference = np.subtract(lost, tfidf_lost)

@@ -8,6 +8,12 @@ import keras
 from keras import ops
 
 
+def check_views(views: Any) -> None:
+    """Raises a `ValueError` naming `views` unless it is an int >= 1 (a bool is not)."""
+    if not isinstance(views, int) or isinstance(views, bool) or views < 1:
+        raise ValueError(f"views={views!r}; use an int >= 1 (1 reads each text once).")
+
+
 @keras.saving.register_keras_serializable(package="cclm")
 class ShiftedViews(keras.layers.Layer):
     """Stacks `views` copies of a batch of ids, copy k shifted right by k `fill_id`s.
@@ -37,8 +43,7 @@ class ShiftedViews(keras.layers.Layer):
     """
 
     def __init__(self, views: int, fill_id: int, keep_first: int = 0, **kwargs: Any):
-        if not isinstance(views, int) or views < 1:
-            raise ValueError(f"views={views!r}; use an int >= 1 (1: no shifted copies).")
+        check_views(views)
         if not isinstance(keep_first, int) or keep_first < 0:
             raise ValueError(f"keep_first={keep_first!r}; use an int >= 0.")
         super().__init__(**kwargs)
