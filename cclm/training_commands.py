@@ -84,13 +84,18 @@ def _tower_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _common(args: argparse.Namespace) -> dict[str, Any]:
+def _training_typos(args: argparse.Namespace) -> list[Any]:
+    """`--augment RATE` as the transforms list: `Augmentor.typos(RATE)`, or nothing."""
     from cclm.augmentation import Augmentor
 
+    return [Augmentor.typos(args.augment, seed=args.seed)] if args.augment else []
+
+
+def _common(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "tower_options": _tower_options(args), "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "seed": args.seed, "text_column": args.text_column,
-        "transforms": [Augmentor.typos(args.augment, seed=args.seed)] if args.augment else [],
+        "transforms": _training_typos(args),
         "mixed_precision": args.mixed_precision,
     }
 
@@ -164,8 +169,10 @@ def _compose(args: argparse.Namespace) -> None:
         return
     data = _data(args, args.label_column)
     classifier = TextClassifier(
-        composed, preprocessor=preprocessor, train_composition=args.fine_tune, batch_size=args.batch_size,
-        seed=args.seed, text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
+        composed, preprocessor=preprocessor, pooling=args.pooling, train_composition=args.fine_tune,
+        views=args.views, learning_rate=args.learning_rate, batch_size=args.batch_size,
+        transforms=_training_typos(args), seed=args.seed,
+        text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
     )
     classifier.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
     path = classifier.save(args.output)
@@ -189,6 +196,10 @@ def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, optio
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _augment_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--augment", type=float, default=0.0, metavar="RATE", help="train with this rate of typos")
+
+
 def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
     parser.add_argument("--output", required=True, help=_WRITES)
     if shares:
@@ -201,7 +212,7 @@ def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) ->
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--width", type=int, help="the tower's hidden width (default 128)")
     parser.add_argument("--layers", type=int, help="the tower's transformer layers (default 2)")
-    parser.add_argument("--augment", type=float, default=0.0, metavar="RATE", help="train with this rate of typos")
+    _augment_argument(parser)
     parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", help="the component's name")
@@ -273,6 +284,12 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     compose.add_argument("--epochs", type=int, default=3)
     compose.add_argument("--steps-per-epoch", type=int)
     compose.add_argument("--batch-size", type=int, default=32)
+    compose.add_argument("--learning-rate", type=float, default=3e-3)
+    compose.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean",
+                         help="how the head pools the towers' vectors over characters")
+    compose.add_argument("--views", type=int, default=1,
+                         help="read each text this many times, shifted by 0..N-1 leading spaces, and average")
+    _augment_argument(compose)
     compose.add_argument("--seed", type=int, default=0)
     compose.add_argument("--name", help="the component's name")
     compose.set_defaults(run=reporting_errors(_compose))

@@ -47,7 +47,8 @@ def workflow(tmp_path_factory):
         "composed": ok("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
         # The categorical tower first: its embedder was saved frozen (`--base`), which is what gets loaded.
         "classifier": ok("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
-                         "--epochs", "2", "--quiet", cwd=folder),
+                         "--epochs", "2", "--pooling", "max", "--views", "2", "--augment", "0.1",
+                         "--learning-rate", "0.001", "--quiet", cwd=folder),
     }
     return folder, outputs, texts
 
@@ -64,6 +65,11 @@ def test_each_command_saves_a_component_that_loads(workflow):
     classifier = TextClassifier.load(folder / "classifier")
     assert classifier.labels == ["de_DE", "it_IT"]
     assert "labels de_DE, it_IT" in outputs["classifier"]
+    # The head's options reach the saved classifier.
+    config = json.loads((folder / "classifier" / "manifest.json").read_text())["config"]
+    assert (config["pooling"], config["views"], config["learning_rate"]) == ("max", 2, 0.001)
+    assert (classifier.pooling, classifier.views) == ("max", 2)
+    assert classifier.card["training"]["transforms"] == [repr(Augmentor.typos(0.1, seed=0))]
     # Without --fine-tune the loaded parts stay frozen: the embedder (saved with trainable=False
     # by `pretrain categorical --base`) and the towers come out of training unchanged.
     assert json.loads((folder / "cat" / "embedder" / "manifest.json").read_text())["config"]["trainable"] is False
