@@ -25,7 +25,9 @@ Models, all with the same embedder and tower sizes:
   trained on the target task.
 - distilled student: a smaller tower that learned to reproduce the
   pretrained composition's vectors on the unlabelled text, composed alone
-  on the embedder, frozen, with the same head.
+  on the embedder, frozen, with the same head; and, as its own random
+  baseline, an embedder and a tower of the student's sizes from random
+  initialization, trained on the target task.
 - TF-IDF character 1-4-grams + logistic regression (scikit-learn, the
   `evaluate` extra).
 
@@ -35,9 +37,9 @@ of characters hit by realistic typos (`Augmentor.typos`: keyboard-neighbour
 substitutions, deletions, insertions, adjacent transpositions, doubled
 letters and case flips). Typo scores are means over `--typo-draws`
 independent draws of the noisy copies: one draw moves a model's loss by
-a point or more. In the few-shot setting, TF-IDF and the frozen composition
-are also scored on copies hit by one kind of typo at a time (10% of
-characters), which shows where each loses. Each neural classifier is
+a point or more. In the few-shot setting, TF-IDF, the frozen composition and
+the student are also scored on copies hit by one kind of typo at a time (10%
+of characters), which shows where each loses. Each neural classifier is
 trained `--head-seeds` times (seeds `--seed`, `--seed` + 1, ...; from random
 initialization also a new random composition each time) and its scores are
 averaged: on the same frozen features, two head seeds lost 2.9 and 5.0
@@ -293,14 +295,16 @@ def main(argv: list[str] | None = None) -> None:
     scratch = tempfile.TemporaryDirectory(prefix="cclm-premise-")  # removed on any exit too
     saved = pretrained.save(Path(scratch.name) / "pretrained")
 
-    def random_composition(seed: int) -> ComposedModel:
+    teacher_towers = {"mlm": sizes.mlm_tower, "name_origin": sizes.categorical_tower}
+
+    def random_composition(seed: int, towers: dict[str, dict] = teacher_towers) -> ComposedModel:
+        """A fresh embedder and towers (the teacher's, or those given) of the pretrained sizes."""
         keras.utils.set_random_seed(seed)
         embedder = Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder)
-        towers = [
+        return ComposedModel(embedder, [
             Tower(input_dim=embedder.hidden_dim, max_length=args.length, name=name, **options)
-            for name, options in (("mlm", sizes.mlm_tower), ("name_origin", sizes.categorical_tower))
-        ]
-        return ComposedModel(embedder, towers, preprocessor=preprocessor, name="random_init")
+            for name, options in towers.items()
+        ], preprocessor=preprocessor, name="random_init")
 
     # Per model and setting, the scores of each classifier (TF-IDF is deterministic: one).
     runs: list[tuple[str, str, list[Scores]]] = []
@@ -322,8 +326,11 @@ def main(argv: list[str] | None = None) -> None:
                 pretrained, False, train, with_kinds, args, seed, views=args.views) for seed in head_seeds]))
         runs.append(("pretrained composition, fine-tuned", setting, [train_and_score(
             ComposedModel.load(saved), True, train, tests, args, seed) for seed in head_seeds]))
+        runs.append(("random init, student's architecture", setting, [train_and_score(
+            random_composition(seed, {"student": sizes.student_tower}), True, train, tests, args, seed)
+            for seed in head_seeds]))
         runs.append(("distilled student (frozen)", setting, [train_and_score(
-            distilled, False, train, tests, args, seed) for seed in head_seeds]))
+            distilled, False, train, with_kinds, args, seed) for seed in head_seeds]))
         print(f"  {setting}: {time.perf_counter() - started:.0f} s")
     scratch.cleanup()
     rows = [(name, setting, mean_scores(seed_average(per_seed))) for name, setting, per_seed in runs]
@@ -353,23 +360,28 @@ def main(argv: list[str] | None = None) -> None:
     top_draws = [(NOISE_RATES[-1], draw) for draw in draws]
     for setting in settings:
         by_draw = {name: seed_average(per_seed) for name, s, per_seed in runs if s == setting}
-        baseline = by_draw["random init, same architecture"][(0.0, 0)]
         tfidf = by_draw["TF-IDF char 1-4-grams + LR"]
-        for name in ("pretrained composition (frozen)", "pretrained composition, fine-tuned", views_row):
+        # Each pretrained model against the same architecture from random initialization.
+        for name, random_init in (
+            ("pretrained composition (frozen)", "random init, same architecture"),
+            ("pretrained composition, fine-tuned", "random init, same architecture"),
+            (views_row, "random init, same architecture"),
+            ("distilled student (frozen)", "random init, student's architecture"),
+        ):
             if name not in by_draw:
                 continue
             model = by_draw[name]
-            gain = model[(0.0, 0)] - baseline
+            gain = model[(0.0, 0)] - by_draw[random_init][(0.0, 0)]
             lost = [model[(0.0, 0)] - model[key] for key in top_draws]
             tfidf_lost = [tfidf[(0.0, 0)] - tfidf[key] for key in top_draws]
             difference = np.subtract(lost, tfidf_lost)
             error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else float("nan")
-            print(f"{setting}, {name}: {gain * 100:+.1f} points vs random init (clean); loses "
+            print(f"{setting}, {name}: {gain * 100:+.1f} points vs {random_init} (clean); loses "
                   f"{points(np.mean(lost))} points at 10% typos, TF-IDF {points(np.mean(tfidf_lost))}; "
                   f"difference {float(np.mean(difference)) * 100:+.1f} ± {error * 100:.1f} "
                   f"(standard error over {len(difference)} typo draws)")
 
-    compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)", views_row)
+    compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)", views_row, "distilled student (frozen)")
     by_kind = {name: seed_average(per_seed) for name, s, per_seed in runs if s == few_setting and name in compared}
     column = max(34, *(len(name) + 2 for name in by_kind))
     print()

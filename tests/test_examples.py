@@ -31,7 +31,8 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     assert not list(tmp_path.glob("cclm-premise-*"))  # its scratch copy of the composition is gone
     for row in ("TF-IDF char 1-4-grams + LR", "random init, same architecture",
                 "pretrained composition (frozen)", "pretrained composition, fine-tuned",
-                "distilled student (frozen)", "pretrained composition (frozen), 2 views"):
+                "distilled student (frozen)", "random init, student's architecture",
+                "pretrained composition (frozen), 2 views"):
         assert result.stdout.count(row) >= 1, row
     assert "10% typos" in result.stdout and "over 5 typo draws" in result.stdout
     # --quick trains two classifiers per neural model; each one's typo loss is listed.
@@ -45,14 +46,17 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     words = summary.split("; ")[1].split()  # "loses 0.4 points at 10% typos, TF-IDF 7.8"
     lost, tfidf_lost = float(words[1]), float(words[-1])
     assert abs(float(difference) - (lost - tfidf_lost)) <= 0.11 and float(error) >= 0
+    # The student is compared with a random composition of its own architecture.
+    assert any(line.startswith("4 per class, distilled student (frozen): ")
+               and "points vs random init, student's architecture (clean)" in line for line in result.stdout.splitlines())
     assert "student / teacher:" in result.stdout
     assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
-    # Points lost to each kind of typo alone: TF-IDF, the frozen composition, and it with 2 views.
+    # Points lost to each kind of typo alone: TF-IDF, the frozen composition, it with 2 views, the student.
     lines = result.stdout.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Points lost at 10% typos of one kind")))
     kinds = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[start + 2:start + 8]}
     assert set(kinds) == {"substitution", "insertion", "deletion", "transposition", "repetition", "case_change"}
-    assert all(len(values) == 3 for values in kinds.values())
+    assert all(len(values) == 4 for values in kinds.values())
     assert kinds["case_change"][0] == 0.0  # TF-IDF lowercases: case flips cannot move it
     assert max(values[0] for values in kinds.values()) > 0  # scored on the typo copies, not the clean split
 
