@@ -52,9 +52,10 @@ reads each text N times, shifted by 0 to N-1 leading spaces, and averages
 (`TextClassifier(views=N)`). A `--seed` gives the same accuracies in every
 run (timings vary).
 
-Run: python examples/evaluate_premise.py            (about 24 minutes on 2 CPU cores)
-     python examples/evaluate_premise.py --head-seeds 1 (about 15 minutes; noisier)
-     python examples/evaluate_premise.py --views 4  (about 28 minutes: one more row, 4x its compute)
+Run: python examples/evaluate_premise.py            (about 28 minutes on 2 CPU cores)
+     python examples/evaluate_premise.py --head-seeds 1 (about a third less; noisier)
+     python examples/evaluate_premise.py --views 4  (about 5 minutes more: one more row, 4x its compute)
+     python examples/evaluate_premise.py --typo-draws 30 (about 42 minutes: resolves gaps of half a point)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
