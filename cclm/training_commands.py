@@ -196,6 +196,12 @@ def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, optio
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _pooling_argument(parser: argparse.ArgumentParser) -> None:
+    # `cclm.layers.sequence_pooling.POOLINGS`, written out so that `--help` does not import Keras.
+    parser.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean",
+                        help="how the head pools the towers' vectors over characters")
+
+
 def _augment_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=float, default=0.0, metavar="RATE", help="train with this rate of typos")
 
@@ -257,7 +263,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     )
     _data_arguments(categorical, labels=True)
     _training_arguments(categorical)
-    categorical.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean")
+    _pooling_argument(categorical)
     categorical.set_defaults(run=reporting_errors(_pretrain_categorical))
 
     distill = tasks.add_parser(
@@ -285,8 +291,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     compose.add_argument("--steps-per-epoch", type=int)
     compose.add_argument("--batch-size", type=int, default=32)
     compose.add_argument("--learning-rate", type=float, default=3e-3)
-    compose.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean",
-                         help="how the head pools the towers' vectors over characters")
+    _pooling_argument(compose)
     compose.add_argument("--views", type=int, default=1,
                          help="read each text this many times, shifted by 0..N-1 leading spaces, and average")
     _augment_argument(compose)
