@@ -171,6 +171,30 @@ def seed_average(per_seed: list[Scores]) -> Scores:
     return {key: float(np.mean([scores[key] for scores in per_seed])) for key in per_seed[0]}
 
 
+def crossed_standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of a (head seeds, typo draws) table, both taken as random.
+
+    Seeds and draws are crossed (every classifier is scored on every draw), so the mean's variance is
+    var_seed / S + var_draw / D + var_residual / (S * D), estimated from the two-way analysis of
+    variance as (MS_seeds + MS_draws - MS_residual) / (S * D). A single seed or draw gives the one-way
+    error over the other.
+
+    >>> crossed_standard_error(np.array([[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]))  # doctest: +ELLIPSIS
+    0.763...
+    """
+    seeds, draws = values.shape
+    if seeds == 1 or draws == 1:
+        flat = values.ravel()
+        return float(flat.std(ddof=1) / np.sqrt(flat.size)) if flat.size > 1 else float("nan")
+    grand = values.mean()
+    seed_means, draw_means = values.mean(axis=1), values.mean(axis=0)
+    ms_seeds = draws * np.sum((seed_means - grand) ** 2) / (seeds - 1)
+    ms_draws = seeds * np.sum((draw_means - grand) ** 2) / (draws - 1)
+    residual = values - seed_means[:, None] - draw_means[None, :] + grand
+    ms_residual = np.sum(residual**2) / ((seeds - 1) * (draws - 1))
+    return float(np.sqrt(max(ms_seeds + ms_draws - ms_residual, 0.0) / (seeds * draws)))
+
+
 def train_and_score(
     composed: ComposedModel, train_composition: bool, train: tuple[list[str], list[str]],
     tests: dict[tuple[float, int], tuple[list[str], list[str]]], args: argparse.Namespace, seed: int,
@@ -356,8 +380,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"(means over {args.head_seeds} classifiers per neural model (TF-IDF: one) and, with typos, over "
           f"{args.typo_draws} typo draws; 'per head seed': points lost at 10% by each classifier)")
     print()
-    # Typo draws move both models' losses together and a lot: the paired difference per draw, with
-    # its standard error over the draws, says whether "loses fewer points" is more than a draw's luck.
+    # Typo draws move both models' losses together and a lot, and head seeds move a classifier's loss:
+    # the paired difference per draw, with its standard error over the seeds and draws, says whether
+    # "loses fewer points" is more than luck.
     top_draws = [(NOISE_RATES[-1], draw) for draw in draws]
     for setting in settings:
         by_draw = {name: seed_average(per_seed) for name, s, per_seed in runs if s == setting}
@@ -376,11 +401,18 @@ def main(argv: list[str] | None = None) -> None:
             lost = [model[(0.0, 0)] - model[key] for key in top_draws]
             tfidf_lost = [tfidf[(0.0, 0)] - tfidf[key] for key in top_draws]
             difference = np.subtract(lost, tfidf_lost)
-            error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else float("nan")
+            draws_error = crossed_standard_error(difference[None, :])
+            # Per classifier and draw: the head seeds' spread counts too (their losses differ by a point).
+            per_classifier = np.array([
+                [scores[(0.0, 0)] - scores[key] - tfidf_loss for key, tfidf_loss in zip(top_draws, tfidf_lost)]
+                for scores in next(per_seed for n, s, per_seed in runs if n == name and s == setting)
+            ])
+            error = crossed_standard_error(per_classifier)
             print(f"{setting}, {name}: {gain * 100:+.1f} points vs {random_init} (clean); loses "
                   f"{points(np.mean(lost))} points at 10% typos, TF-IDF {points(np.mean(tfidf_lost))}; "
-                  f"difference {float(np.mean(difference)) * 100:+.1f} ± {error * 100:.1f} "
-                  f"(standard error over {len(difference)} typo draws)")
+                  f"difference {float(np.mean(difference)) * 100:+.1f} ± {error * 100:.1f} (standard error over "
+                  f"{len(per_classifier)} head seeds and {len(difference)} typo draws; draws alone ± "
+                  f"{draws_error * 100:.1f})")
 
     compared = ("TF-IDF char 1-4-grams + LR", "pretrained composition (frozen)", views_row, "distilled student (frozen)")
     by_kind = {name: seed_average(per_seed) for name, s, per_seed in runs if s == few_setting and name in compared}
