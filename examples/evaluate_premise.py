@@ -43,7 +43,10 @@ of characters), which shows where each loses. Each neural classifier is
 trained `--head-seeds` times (seeds `--seed`, `--seed` + 1, ...; from random
 initialization also a new random composition each time) and its scores are
 averaged: on the same frozen features, two head seeds lost 2.9 and 5.0
-points. Every classifier, the categorical tower and the student train with
+points. After the table, each composition's typo loss is compared with
+TF-IDF's draw by draw; the difference's standard error counts both the head
+seeds and the typo draws (a two-way crossed design), and the draws alone
+beside it. Every classifier, the categorical tower and the student train with
 `--augment` typos in their batches (0 turns that off); the MLM tower is a
 denoising one: it learns to restore the clean characters under `--denoise`
 typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`). With
