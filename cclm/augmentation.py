@@ -344,3 +344,30 @@ class Augmentor:
 def is_graph_augmentor(transform: Any) -> bool:
     """Whether `transform` runs in graph ops on code points (an `Augmentor`) rather than in Python."""
     return callable(getattr(transform, "augment_code_points", None))
+
+
+def length_keeping_noise(noise: Augmentor | dict[str, Any] | None, argument: str, reason: str) -> Augmentor | None:
+    """`noise` as an `Augmentor` that keeps lengths (a saved config is rebuilt), or None.
+
+    Denoising objectives compare each corrupted position with the clean one, so
+    their noise may not insert or delete characters. `argument` and `reason`
+    name the option and why it must keep lengths, for the error.
+
+    Example:
+    >>> length_keeping_noise({"substitution": 0.1}, "denoising", "targets are aligned")
+    Augmentor(substitution=0.1, seed=None)
+    >>> length_keeping_noise(Augmentor(deletion=0.1), "denoising", "targets are aligned")
+    Traceback (most recent call last):
+    ...
+    ValueError: denoising=Augmentor(deletion=0.1, seed=None): targets are aligned, so the noise must keep lengths; use e.g. Augmentor.typos(0.1, keep_length=True).
+    """
+    if noise is None:
+        return None
+    if isinstance(noise, dict):  # as saved in a component's config
+        noise = Augmentor.from_config(noise)
+    if not isinstance(noise, Augmentor) or not noise.preserves_length:
+        raise ValueError(
+            f"{argument}={noise!r}: {reason}, so the noise must keep lengths; "
+            "use e.g. Augmentor.typos(0.1, keep_length=True)."
+        )
+    return noise

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from cclm.augmentation import Augmentor, length_keeping_noise
 from cclm.component import register_component
 from cclm.distribution import Shard, TrainingModel
 from cclm.pipeline import character_windows
@@ -68,11 +69,21 @@ class DistillationPretrainer(Pretrainer):
     it (and its preprocessor) and leaves it fixed, so the student composes
     with the teacher's other towers.
 
+    With `denoising`, an `Augmentor` that keeps lengths (e.g.
+    `Augmentor.typos(0.1, keep_length=True)`), the student reads each window
+    with its typos and the teacher reads it clean: the student learns to give
+    on misspelt text what the teacher gives on the right spelling, as in
+    noisy-student training. Its noise is drawn afresh each pass; `distance`
+    measures the student on fixed noisy windows. The `Augmentor`s among
+    `transforms` apply before, to what both read.
+
     Args:
         teacher: what to learn from (see above). May be omitted when loading
             a saved student to compose it; `fit` needs one.
         objective: `"representations"`, `"soft_targets"` or `"both"`.
         temperature: for soft targets.
+        denoising: an `Augmentor` that keeps lengths: typos only the student
+            reads (see above); None: both read the same text.
         teacher_dim: the teacher's output width (found from the teacher).
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
@@ -94,6 +105,7 @@ class DistillationPretrainer(Pretrainer):
         teacher: Any = None,
         objective: str = "representations",
         temperature: float = 2.0,
+        denoising: Augmentor | dict[str, Any] | None = None,
         teacher_dim: int | None = None,
         **kwargs: Any,
     ):
@@ -103,6 +115,9 @@ class DistillationPretrainer(Pretrainer):
             raise ValueError(f"temperature={temperature!r}; use a positive number, e.g. 2.0.")
         self.objective = objective
         self.temperature = temperature
+        self.denoising = length_keeping_noise(
+            denoising, "denoising", "the student is matched to the teacher character by character"
+        )
         self.teacher = teacher
         self.teacher_model = None
         teacher_embedder = getattr(teacher, "embedder", None)
@@ -151,7 +166,10 @@ class DistillationPretrainer(Pretrainer):
         return any(layer is self.embedder for layer in self.teacher_model.layers)
 
     def task_config(self) -> dict[str, Any]:
-        return {"objective": self.objective, "temperature": self.temperature, "teacher_dim": self.teacher_dim}
+        return {
+            "objective": self.objective, "temperature": self.temperature, "teacher_dim": self.teacher_dim,
+            "denoising": self.denoising.get_config() if self.denoising is not None else None,
+        }
 
     def _build_head(self) -> keras.Model:
         features = keras.Input(shape=(None, self.tower.output_dim), name="features")
@@ -165,9 +183,14 @@ class DistillationPretrainer(Pretrainer):
         for layer in self.teacher_model.layers:
             if layer is not self.embedder:
                 layer.trainable = False  # the teacher only teaches
-        ids = self.model.input
-        pair = keras.layers.Concatenate(axis=-1, name="student_and_teacher")([self.model.output, self.teacher_model(ids)])
-        self.model = TrainingModel(ids, pair, name=f"{self.name}_training_model")
+        ids = self.model.input  # what the student reads
+        # With denoising the teacher reads the clean window, the student the same window with typos.
+        teacher_ids = keras.Input(shape=(None,), dtype="int32", name="clean_ids") if self.denoising else ids
+        pair = keras.layers.Concatenate(axis=-1, name="student_and_teacher")(
+            [self.model.output, self.teacher_model(teacher_ids)]
+        )
+        inputs = (ids, teacher_ids) if self.denoising else ids
+        self.model = TrainingModel(inputs, pair, name=f"{self.name}_training_model")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return DistillationLoss(self.teacher_dim, self.objective, self.temperature), []
@@ -180,16 +203,23 @@ class DistillationPretrainer(Pretrainer):
             transforms=self.transforms, filters=self.filters,
             shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
             stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
+            corruption=self.denoising,
         )
 
-        def with_weights(ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            real = tf.cast(ids != 0, tf.float32)
-            return ids, tf.zeros_like(real), real  # y_true is unused: the teacher runs in the model
+        def with_weights(*windows: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
+            # (ids,), or with denoising (corrupted ids, clean ids): the model's inputs either way.
+            real = tf.cast(windows[-1] != 0, tf.float32)
+            inputs = windows if self.denoising else windows[0]
+            return inputs, tf.zeros_like(real), real  # y_true is unused: the teacher runs in the model
 
         return windows.map(with_weights).prefetch(tf.data.AUTOTUNE)
 
     def distance(self, data: TextData, batch_size: int | None = None) -> float:
-        """The distillation loss on `data` (fixed windows): how far the student is from the teacher."""
+        """The distillation loss on `data` (fixed windows): how far the student is from the teacher.
+
+        With `denoising`, the student reads the windows with typos (the same ones in every call) and the
+        teacher reads them clean.
+        """
         self._compile()
         dataset = self._dataset(data, batch_size or self.batch_size, training=False)
         with warnings.catch_warnings():

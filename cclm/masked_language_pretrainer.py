@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm import special_ids
-from cclm.augmentation import Augmentor
+from cclm.augmentation import Augmentor, length_keeping_noise
 from cclm.component import register_component
 from cclm.masking import SpanMasking, WholeTokenMasking
 from cclm.distribution import Shard, shard_seed
@@ -89,14 +89,10 @@ class MaskedLanguagePretrainer(Pretrainer):
     ):
         if target not in TARGETS:
             raise ValueError(f"target={target!r}; use one of {TARGETS}.")
-        if isinstance(denoising, dict):  # as saved in a component's config
-            denoising = Augmentor.from_config(denoising)
+        denoising = length_keeping_noise(
+            denoising, "denoising", "the targets are the clean characters at the same positions"
+        )
         if denoising is not None:
-            if not isinstance(denoising, Augmentor) or not denoising.preserves_length:
-                raise ValueError(
-                    f"denoising={denoising!r}: the targets are the clean characters at the same positions, so "
-                    "the noise must keep lengths; use e.g. Augmentor.typos(0.1, keep_length=True)."
-                )
             if target != "characters":
                 raise ValueError("denoising works with target='characters' only; subword targets cannot be denoised.")
         self.denoising = denoising

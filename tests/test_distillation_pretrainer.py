@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
+from cclm.augmentation import Augmentor
 from cclm.composed_model import ComposedModel
 from cclm.distillation_pretrainer import DistillationPretrainer
 from cclm.embedder import Embedder
@@ -82,3 +83,28 @@ def test_bad_teachers_and_options_are_explained(teacher):
         DistillationPretrainer("teacher.h5")
     with pytest.raises(ValueError, match="training it would change the teacher too"):
         DistillationPretrainer(teacher, train_embedder=True, tower_options=options(8))
+    with pytest.raises(ValueError, match=r"denoising=Augmentor\(deletion=0.1, seed=None\): the student is matched"):
+        DistillationPretrainer(teacher, denoising=Augmentor(deletion=0.1))
+
+
+def test_a_denoising_student_reads_typos_where_the_teacher_reads_the_clean_text(tmp_path, teacher, texts):
+    keras.utils.set_random_seed(2)
+    student = DistillationPretrainer(
+        teacher, tower_options=options(8), name="student", batch_size=16, seed=0, learning_rate=5e-3,
+        denoising=Augmentor.typos(0.3, keep_length=True, seed=4),
+    )
+    (noisy, clean), _, weights = next(iter(student._dataset(texts[:16], 16, training=False)))
+    assert noisy.shape == clean.shape
+    assert np.array_equal(noisy.numpy() == 0, clean.numpy() == 0)  # typos keep lengths: the same padding
+    assert 0.15 < np.mean(noisy.numpy()[weights.numpy() > 0] != clean.numpy()[weights.numpy() > 0]) < 0.45
+    outputs = student.model((noisy, clean))
+    np.testing.assert_allclose(outputs[..., 32:], teacher.tower(teacher.embedder(clean)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        outputs[..., :32], student.head(student.tower(student.embedder(noisy))), rtol=1e-5, atol=1e-5
+    )
+    before = student.distance(texts[-32:])
+    assert student.distance(texts[-32:]) == before  # fixed typos for the distance
+    student.fit(texts[:-32], epochs=4, verbose=0)
+    assert student.distance(texts[-32:]) < 0.7 * before
+    loaded = DistillationPretrainer.load(student.save(tmp_path / "denoising_student"))
+    assert loaded.denoising.get_config() == student.denoising.get_config()
