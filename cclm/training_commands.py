@@ -108,14 +108,19 @@ def _fit_and_save(args: argparse.Namespace, pretrainer: Any, data: Any) -> None:
           f"parameters; {pretrainer.card.get('trained_on')}; {metrics}) to {path}")
 
 
-def _pretrain_mlm(args: argparse.Namespace) -> None:
+def _denoising(args: argparse.Namespace) -> Any:
+    """`--denoise RATE` as length-keeping typos (None for 0)."""
     from cclm.augmentation import Augmentor
+
+    return Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
+
+
+def _pretrain_mlm(args: argparse.Namespace) -> None:
     from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
 
     data = _data(args)
-    denoising = Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
     pretrainer = MaskedLanguagePretrainer(
-        target=args.target, mask_rate=args.mask_rate, denoising=denoising, name=args.name or "mlm",
+        target=args.target, mask_rate=args.mask_rate, denoising=_denoising(args), name=args.name or "mlm",
         **_shared_parts(args), **_common(args),
     )
     _fit_and_save(args, pretrainer, data)
@@ -140,7 +145,9 @@ def _pretrain_distill(args: argparse.Namespace) -> None:
     teacher = load_component(args.teacher)
     if not hasattr(teacher, "embedder"):
         raise ValueError(f"--teacher {args.teacher} is a {type(teacher).__name__}; give a saved pretrainer or composed model.")
-    student = DistillationPretrainer(teacher, objective=args.objective, name=args.name or "student", **_common(args))
+    student = DistillationPretrainer(
+        teacher, objective=args.objective, denoising=_denoising(args), name=args.name or "student", **_common(args)
+    )
     _fit_and_save(args, student, data)
     print(f"Teacher tower parameters: {sum(t.count_params() for t in _towers_of(teacher)):,}")
 
@@ -275,6 +282,8 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _training_arguments(distill, shares=False)
     distill.add_argument("--teacher", required=True, help="a saved pretrainer or composed model")
     distill.add_argument("--objective", choices=["representations", "soft_targets", "both"], default="representations")
+    distill.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
+                         help="the student reads this rate of length-keeping typos, the teacher the clean text")
     distill.set_defaults(run=reporting_errors(_pretrain_distill))
 
     compose = commands.add_parser(

@@ -52,13 +52,16 @@ denoising one: it learns to restore the clean characters under `--denoise`
 typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`). With
 `--views N` the frozen composition gets one more classifier per setting that
 reads each text N times, shifted by 0 to N-1 leading spaces, and averages
-(`TextClassifier(views=N)`). A `--seed` gives the same accuracies in every
+(`TextClassifier(views=N)`). With `--student-denoise RATE` the student reads
+that rate of length-keeping typos where the teacher reads the clean text
+(`DistillationPretrainer(denoising=...)`, in place of the training typos). A `--seed` gives the same accuracies in every
 run (timings vary).
 
 Run: python examples/evaluate_premise.py            (about 28 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --head-seeds 1 (about a third less; noisier)
      python examples/evaluate_premise.py --views 4  (about 5 minutes more: one more row, 4x its compute)
      python examples/evaluate_premise.py --typo-draws 30 (about 42 minutes: resolves gaps of half a point)
+     python examples/evaluate_premise.py --few-shot-only (the 32-per-class setting only: half the classifiers)
      python examples/evaluate_premise.py --quick    (under a minute: tiny models, few steps)
 """
 
@@ -141,12 +144,16 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
           f"training accuracy {categorical.card['metrics']['accuracy']:.3f}")
 
     teacher = ComposedModel(mlm.embedder, [mlm, categorical], preprocessor=preprocessor, name="pretrained")
+    # With --student-denoise the student reads typos the teacher does not: they are its noise.
+    noisy = Augmentor.typos(args.student_denoise, keep_length=True, seed=args.seed) if args.student_denoise else None
     student = DistillationPretrainer(
-        teacher, tower_options={**sizes.student_tower, "max_length": args.length}, name="student", **common,
+        teacher, tower_options={**sizes.student_tower, "max_length": args.length}, name="student",
+        denoising=noisy, **{**common, "transforms": [] if noisy else common["transforms"]},
     )
     started = time.perf_counter()
     student.fit(unlabelled, epochs=args.student_epochs, verbose=0)
-    print(f"  distilled student: {time.perf_counter() - started:.0f} s, distance to the teacher "
+    reads = f" (reading {args.student_denoise:.0%} length-keeping typos, the teacher the clean text)" if noisy else ""
+    print(f"  distilled student{reads}: {time.perf_counter() - started:.0f} s, distance to the teacher "
           f"{student.distance(unlabelled[:512]):.4f}")
     return preprocessor, mlm, categorical, student
 
@@ -266,12 +273,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="typo rate added to training batches (Augmentor.typos); 0 trains on clean text")
     parser.add_argument("--denoise", type=float, default=0.2,
                         help="rate of length-keeping typos the MLM tower learns to undo; 0: plain MLM")
+    parser.add_argument("--student-denoise", type=float, default=0.0,
+                        help="rate of length-keeping typos the student reads where its teacher reads the clean "
+                             "text (DistillationPretrainer(denoising=...)); 0: both read the same text")
     parser.add_argument("--typo-draws", type=int, default=5, help="independent typo draws each noisy score averages")
     parser.add_argument("--head-seeds", type=int, default=3,
                         help="classifiers trained (with different seeds) per neural model and setting, scores averaged")
     parser.add_argument("--views", type=int, default=1,
                         help="with N > 1, one more row: the frozen composition reading each text N times, "
                              "shifted by 0..N-1 leading spaces (TextClassifier(views=N))")
+    parser.add_argument("--few-shot-only", action="store_true",
+                        help="leave out the setting with all labels (about half the classifier training)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.views < 1:
@@ -312,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     few_setting = f"{args.few} per class"
     settings = {few_setting: per_class(pool_texts, pool_labels, args.few)}
-    if not args.quick:  # --quick checks the script; one setting runs every path
+    if not (args.quick or args.few_shot_only):  # --quick checks the script; one setting runs every path
         settings["all"] = (pool_texts, pool_labels)
 
     print("Pretraining:")

@@ -26,7 +26,8 @@ def test_pretrain_mlm_example_prints_the_comparison():
 
 def test_evaluate_premise_example_prints_the_table(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "evaluate_premise.py"), "--quick", "--views", "2"],
+        [sys.executable, str(EXAMPLES / "evaluate_premise.py"), "--quick", "--views", "2",
+         "--student-denoise", "0.2"],
         capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -55,6 +56,7 @@ def test_evaluate_premise_example_prints_the_table(tmp_path):
     assert any(line.startswith("4 per class, distilled student (frozen): ")
                and "points vs random init, student's architecture (clean)" in line for line in result.stdout.splitlines())
     assert "student / teacher:" in result.stdout
+    assert "distilled student (reading 20% length-keeping typos, the teacher the clean text): " in result.stdout
     assert "TF-IDF with fewer labels" in result.stdout and "1 per class: clean" in result.stdout
     # Points lost to each kind of typo alone: TF-IDF, the frozen composition, it with 2 views, the student.
     lines = result.stdout.splitlines()

@@ -10,6 +10,7 @@ import pytest
 from cclm import MaskedLanguagePretrainer, Preprocessor
 from cclm.augmentation import Augmentor
 from cclm.composed_model import ComposedModel
+from cclm.distillation_pretrainer import DistillationPretrainer
 from cclm.sample_text import language_sentences, python_docs_paragraphs
 from cclm.text_classifier import TextClassifier
 
@@ -43,7 +44,8 @@ def workflow(tmp_path_factory):
                   "--steps-per-epoch", "3", "--denoise", "0.1", *TINY, cwd=folder),
         "cat": ok("pretrain", "categorical", "labelled.jsonl", "--base", "mlm", "--output", "cat", *TINY, cwd=folder),
         "student": ok("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
-                      "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--quiet", cwd=folder),
+                      "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--denoise", "0.2", "--quiet",
+                      cwd=folder),
         "composed": ok("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
         # The categorical tower first: its embedder was saved frozen (`--base`), which is what gets loaded.
         "classifier": ok("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
@@ -76,6 +78,8 @@ def test_each_command_saves_a_component_that_loads(workflow):
     mlm = MaskedLanguagePretrainer.load(folder / "mlm")
     assert mlm.denoising.get_config() == Augmentor.typos(0.1, keep_length=True, seed=0).get_config()  # --denoise 0.1
     assert classifier.composed.embedder.fingerprint == mlm.embedder.fingerprint
+    student = DistillationPretrainer.load(folder / "student")
+    assert student.denoising.get_config() == Augmentor.typos(0.2, keep_length=True, seed=0).get_config()
     np.testing.assert_array_equal(classifier.composed.towers[1].get_weights()[0], mlm.tower.get_weights()[0])
 
 
