@@ -54,8 +54,8 @@ typos that keep lengths (`MaskedLanguagePretrainer(denoising=...)`). With
 reads each text N times, shifted by 0 to N-1 leading spaces, and averages
 (`TextClassifier(views=N)`). With `--student-denoise RATE` the student reads
 that rate of length-keeping typos where the teacher reads the clean text
-(`DistillationPretrainer(denoising=...)`, in place of the training typos). A `--seed` gives the same accuracies in every
-run (timings vary).
+(`DistillationPretrainer(denoising=...)`, in place of the training typos).
+A `--seed` gives the same accuracies in every run (timings vary).
 
 Run: python examples/evaluate_premise.py            (about 28 minutes on 2 CPU cores)
      python examples/evaluate_premise.py --head-seeds 1 (about a third less; noisier)
@@ -122,7 +122,7 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
     """The MLM tower (with the embedder), the categorical tower and the student; their preprocessor."""
     preprocessor = Preprocessor(sequence_length=args.length, downsample_factor=4).fit(unlabelled + related[0])
     common = {"preprocessor": preprocessor, "batch_size": 64, "seed": args.seed, "transforms": training_noise(args)}
-    denoising = Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
+    denoising = length_keeping_typos(args.denoise, args)
     mlm = MaskedLanguagePretrainer(
         embedder=Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder),
         tower_options={**sizes.mlm_tower, "max_length": args.length}, name="mlm", denoising=denoising,
@@ -145,7 +145,7 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
 
     teacher = ComposedModel(mlm.embedder, [mlm, categorical], preprocessor=preprocessor, name="pretrained")
     # With --student-denoise the student reads typos the teacher does not: they are its noise.
-    noisy = Augmentor.typos(args.student_denoise, keep_length=True, seed=args.seed) if args.student_denoise else None
+    noisy = length_keeping_typos(args.student_denoise, args)
     student = DistillationPretrainer(
         teacher, tower_options={**sizes.student_tower, "max_length": args.length}, name="student",
         denoising=noisy, **{**common, "transforms": [] if noisy else common["transforms"]},
@@ -156,6 +156,11 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
     print(f"  distilled student{reads}: {time.perf_counter() - started:.0f} s, distance to the teacher "
           f"{student.distance(unlabelled[:512]):.4f}")
     return preprocessor, mlm, categorical, student
+
+
+def length_keeping_typos(rate: float, args: argparse.Namespace) -> Augmentor | None:
+    """Typos that keep lengths at `rate` (a denoising objective's noise), None for 0."""
+    return Augmentor.typos(rate, keep_length=True, seed=args.seed) if rate else None
 
 
 def training_noise(args: argparse.Namespace) -> list[Augmentor]:
