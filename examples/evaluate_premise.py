@@ -70,11 +70,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from cclm.augmentation import Augmentor
 from cclm.categorical_pretrainer import CategoricalPretrainer
@@ -362,20 +364,29 @@ def main(argv: list[str] | None = None) -> None:
         with_kinds = tests | kind_tests if setting == few_setting else tests
         started = time.perf_counter()
         runs.append(("TF-IDF char 1-4-grams + LR", setting, [tfidf_scores(train, with_kinds)]))
-        runs.append(("random init, same architecture", setting, [train_and_score(
-            random_composition(seed), True, train, tests, args, seed) for seed in head_seeds]))
-        runs.append(("pretrained composition (frozen)", setting, [train_and_score(
-            pretrained, False, train, with_kinds, args, seed) for seed in head_seeds]))
+        # (row, the composition for a head seed, whether the head trains it, the test sets), in run order.
+        neural: list[tuple[str, Callable[[int], ComposedModel], bool, dict]] = [
+            ("random init, same architecture", random_composition, True, tests),
+            ("pretrained composition (frozen)", lambda seed: pretrained, False, with_kinds),
+        ]
         if args.views > 1:
-            runs.append((views_row, setting, [train_and_score(
-                pretrained, False, train, with_kinds, args, seed, views=args.views) for seed in head_seeds]))
-        runs.append(("pretrained composition, fine-tuned", setting, [train_and_score(
-            ComposedModel.load(saved), True, train, tests, args, seed) for seed in head_seeds]))
-        runs.append(("random init, student's architecture", setting, [train_and_score(
-            random_composition(seed, {"student": sizes.student_tower}), True, train, tests, args, seed)
-            for seed in head_seeds]))
-        runs.append(("distilled student (frozen)", setting, [train_and_score(
-            distilled, False, train, with_kinds, args, seed) for seed in head_seeds]))
+            neural.append((views_row, lambda seed: pretrained, False, with_kinds))
+        neural += [
+            ("pretrained composition, fine-tuned", lambda seed: ComposedModel.load(saved), True, tests),
+            ("random init, student's architecture",
+             lambda seed: random_composition(seed, {"student": sizes.student_tower}), True, tests),
+            ("distilled student (frozen)", lambda seed: distilled, False, with_kinds),
+        ]
+        with tqdm(total=len(neural) * len(head_seeds), desc=f"  {setting}", unit="classifier", leave=False) as bar:
+            for name, composition, train_composition, scored_on in neural:
+                per_seed = []
+                for seed in head_seeds:
+                    bar.set_postfix_str(f"{name}, seed {seed}")
+                    views = args.views if name == views_row else 1
+                    per_seed.append(train_and_score(
+                        composition(seed), train_composition, train, scored_on, args, seed, views=views))
+                    bar.update()
+                runs.append((name, setting, per_seed))
         print(f"  {setting}: {time.perf_counter() - started:.0f} s")
     scratch.cleanup()
     rows = [(name, setting, mean_scores(seed_average(per_seed))) for name, setting, per_seed in runs]
