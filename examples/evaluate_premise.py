@@ -364,25 +364,24 @@ def main(argv: list[str] | None = None) -> None:
         with_kinds = tests | kind_tests if setting == few_setting else tests
         started = time.perf_counter()
         runs.append(("TF-IDF char 1-4-grams + LR", setting, [tfidf_scores(train, with_kinds)]))
-        # (row, the composition for a head seed, whether the head trains it, the test sets), in run order.
-        neural: list[tuple[str, Callable[[int], ComposedModel], bool, dict]] = [
-            ("random init, same architecture", random_composition, True, tests),
-            ("pretrained composition (frozen)", lambda seed: pretrained, False, with_kinds),
+        # (row, the composition for a head seed, whether the head trains it, the test sets, views), in run order.
+        neural: list[tuple[str, Callable[[int], ComposedModel], bool, dict, int]] = [
+            ("random init, same architecture", random_composition, True, tests, 1),
+            ("pretrained composition (frozen)", lambda seed: pretrained, False, with_kinds, 1),
         ]
         if args.views > 1:
-            neural.append((views_row, lambda seed: pretrained, False, with_kinds))
+            neural.append((views_row, lambda seed: pretrained, False, with_kinds, args.views))
         neural += [
-            ("pretrained composition, fine-tuned", lambda seed: ComposedModel.load(saved), True, tests),
+            ("pretrained composition, fine-tuned", lambda seed: ComposedModel.load(saved), True, tests, 1),
             ("random init, student's architecture",
-             lambda seed: random_composition(seed, {"student": sizes.student_tower}), True, tests),
-            ("distilled student (frozen)", lambda seed: distilled, False, with_kinds),
+             lambda seed: random_composition(seed, {"student": sizes.student_tower}), True, tests, 1),
+            ("distilled student (frozen)", lambda seed: distilled, False, with_kinds, 1),
         ]
         with tqdm(total=len(neural) * len(head_seeds), desc=f"  {setting}", unit="classifier", leave=False) as bar:
-            for name, composition, train_composition, scored_on in neural:
+            for name, composition, train_composition, scored_on, views in neural:
                 per_seed = []
                 for seed in head_seeds:
                     bar.set_postfix_str(f"{name}, seed {seed}")
-                    views = args.views if name == views_row else 1
                     per_seed.append(train_and_score(
                         composition(seed), train_composition, train, scored_on, args, seed, views=views))
                     bar.update()
