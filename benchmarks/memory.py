@@ -32,7 +32,7 @@ SOURCES = {
 
 
 def write_corpus(path: Path, lines: int) -> int:
-    from cclm.sample_text import python_docs_paragraphs
+    from cclm.data.sample_text import python_docs_paragraphs
 
     paragraphs = [" ".join(p.split()) for p in python_docs_paragraphs() if p.strip()]
     with open(path, "w", encoding="utf-8") as handle:
@@ -47,8 +47,8 @@ def child(source: str, path: str) -> None:
     import keras
 
     from cclm import Preprocessor
-    from cclm.embedder import Embedder
-    from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
+    from cclm.models.embedder import Embedder
+    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 
     keras.utils.set_random_seed(0)
     if source == "file":

@@ -26,8 +26,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cclm import Preprocessor  # noqa: E402
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
-from cclm.sample_text import python_docs_paragraphs  # noqa: E402
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
+from cclm.data.sample_text import python_docs_paragraphs  # noqa: E402
 
 CHARACTERS_PER_STEP = 8192
 

@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from cclm import Preprocessor, special_ids  # noqa: E402
-from cclm.sample_text import python_docs_paragraphs  # noqa: E402
+from cclm.data.sample_text import python_docs_paragraphs  # noqa: E402
 
 
 def windows(length: int, copies: int) -> list[str]:

@@ -33,13 +33,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from cclm import Preprocessor
-from cclm.sample_text import python_docs_paragraphs
-from cclm.shelf import Shelf
+from cclm.data.sample_text import python_docs_paragraphs
+from cclm.shelf.shelf import Shelf
 
 CACHED_PROBE = textwrap.dedent("""
     import json, sys, time
     started = time.perf_counter()
-    from cclm.shelf import Shelf
+    from cclm.shelf.shelf import Shelf
     imported = time.perf_counter()
     shelf = Shelf(sys.argv[1], cache_dir=sys.argv[2])
     timings = {"fetch": [], "fetch_and_load": []}
@@ -47,7 +47,7 @@ CACHED_PROBE = textwrap.dedent("""
         t = time.perf_counter()
         path = shelf.fetch(sys.argv[3], sys.argv[4], version=sys.argv[5])
         timings["fetch"].append(time.perf_counter() - t)
-    from cclm.component import load_component
+    from cclm.components.component import load_component
     load_component(path)  # warm the loader's own imports once
     for _ in range(20):
         t = time.perf_counter()
@@ -90,7 +90,7 @@ def main() -> None:
     for index in tqdm(range(args.versions), desc="Saving components", unit="component"):
         texts = paragraphs[index * 7 % len(paragraphs):][:40]
         Preprocessor().fit(texts, progress=False).save(components / str(index))
-    from cclm.embedder import Embedder
+    from cclm.models.embedder import Embedder
 
     embedder = Embedder(vocab_size=300, hidden_dim=64, num_blocks=2, max_length=256)
     embedder.save(components / "embedder")

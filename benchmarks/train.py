@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cclm import Preprocessor  # noqa: E402
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
-from cclm.sample_text import python_docs_paragraphs  # noqa: E402
-from cclm.training import resolve_mixed_precision  # noqa: E402
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
+from cclm.data.sample_text import python_docs_paragraphs  # noqa: E402
+from cclm.training.fit import resolve_mixed_precision  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -58,7 +58,7 @@ def main() -> None:
     texts = [text for text in python_docs_paragraphs() if len(text) > 40][: 64 if args.quick else None]
     prep = Preprocessor(sequence_length=length, downsample_factor=4).fit(texts, progress=False)
     if args.quick:
-        from cclm.embedder import Embedder
+        from cclm.models.embedder import Embedder
 
         size["embedder"] = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=length)
     mixed = resolve_mixed_precision("auto")

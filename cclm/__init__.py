@@ -1,38 +1,39 @@
 """cclm: composable, character-level models.
 
-A `Preprocessor` turns text into character ids; an `Embedder` turns ids into a
-sequence of vectors that task towers share. Pretrainers (`MaskedLanguagePretrainer`,
-`CategoricalPretrainer`, `DistillationPretrainer`) each train a tower on one task;
-`ComposedModel` runs the embedder once and every tower on it; `TextClassifier`
-puts a label head on a composition; a `Shelf` publishes and fetches versioned
-components. Every component saves to its own directory and loads back from it alone.
-
-The classes below `Preprocessor` are imported on first use, so `import cclm`
-(and `cclm shelf list`) stays fast.
+The subpackages follow the data: `cclm.data` (where text comes from) ->
+`cclm.preprocessing` (text -> ids) -> `cclm.pipelines` (ids -> tf.data
+batches) -> `cclm.models` (Embedder, towers, ComposedModel, heads) ->
+`cclm.pretraining` (a tower per task) -> `cclm.classification`
+(TextClassifier) -> `cclm.shelf` (publish and fetch). `cclm.components` is
+the on-disk format they all save in. The classes below `Preprocessor` are
+imported on first use, so `import cclm` (and `cclm shelf list`) stays fast.
 
 Example:
 >>> import cclm
 >>> cclm.ComposedModel.__module__
-'cclm.composed_model'
+'cclm.models.composed_model'
 """
 
 import importlib
+from pathlib import Path
 from typing import Any
 
-from cclm import special_ids
-from cclm.component import load_component, read_manifest
-from cclm.preprocessor import Preprocessor
+from cclm.components import load_component, read_manifest, register_reference_scheme
+from cclm.components.loading import split_shelf_reference
+from cclm.preprocessing import special_ids
+from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.version import __version__
 
 _LAZY = {
-    "Embedder": "cclm.embedder",
-    "MaskedLanguagePretrainer": "cclm.masked_language_pretrainer",
-    "CategoricalPretrainer": "cclm.categorical_pretrainer",
-    "DistillationPretrainer": "cclm.distillation_pretrainer",
-    "ComposedModel": "cclm.composed_model",
-    "TextClassifier": "cclm.text_classifier",
-    "Augmentor": "cclm.augmentation",
-    "Shelf": "cclm.shelf",
+    "Embedder": "cclm.models.embedder",
+    "Tower": "cclm.models.tower",
+    "ComposedModel": "cclm.models.composed_model",
+    "MaskedLanguagePretrainer": "cclm.pretraining.masked_language_pretrainer",
+    "CategoricalPretrainer": "cclm.pretraining.categorical_pretrainer",
+    "DistillationPretrainer": "cclm.pretraining.distillation_pretrainer",
+    "TextClassifier": "cclm.classification.text_classifier",
+    "Augmentor": "cclm.pipelines.augmentation",
+    "Shelf": "cclm.shelf.shelf",
 }
 
 __all__ = ["Preprocessor", "load_component", "read_manifest", "special_ids", "__version__", *_LAZY]
@@ -42,3 +43,15 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'cclm' has no attribute {name!r}")
+
+
+def _fetch_from_default_shelf(reference: str) -> Path:
+    """Resolves "shelf:[item_type/]identifier[@version]" on the default shelf (`$CCLM_SHELF`)."""
+    from cclm.shelf.shelf import Shelf
+
+    item_type, identifier, version = split_shelf_reference(reference)
+    return Shelf().fetch(identifier, item_type, version=version)
+
+
+# Components never import the shelf; the package wires shelf references in.
+register_reference_scheme("shelf:", _fetch_from_default_shelf)

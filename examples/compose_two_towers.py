@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> Path:
     import tensorflow as tf
 
     from cclm import ComposedModel, Preprocessor
-    from cclm.categorical_pretrainer import CategoricalPretrainer
-    from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-    from cclm.sample_text import names_and_places, python_docs_paragraphs
+    from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+    from cclm.data.sample_text import names_and_places, python_docs_paragraphs
 
     keras.utils.set_random_seed(0)
     unlabelled = python_docs_paragraphs()[: args.texts]

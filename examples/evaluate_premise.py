@@ -5,7 +5,7 @@ a related labelled task) and composed on a shared embedder make a better
 start for a new task than training from scratch, especially with few labels
 and noisy text. This script tests it and prints one table.
 
-Data (all shipped with the Faker package, nothing downloaded; see `cclm.sample_text`):
+Data (all shipped with the Faker package, nothing downloaded; see `cclm.data.sample_text`):
 - target task: the language of a short sentence (`--words` words drawn from
   the real word lists of Faker's lorem providers) among 9 languages written
   in the Latin script. A training pool of `--pool` sentences per language
@@ -78,16 +78,16 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from cclm.augmentation import Augmentor
-from cclm.categorical_pretrainer import CategoricalPretrainer
-from cclm.composed_model import ComposedModel
-from cclm.distillation_pretrainer import DistillationPretrainer
-from cclm.embedder import Embedder
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.preprocessor import Preprocessor
-from cclm.sample_text import LANGUAGES, language_sentences, names_and_places
-from cclm.text_classifier import TextClassifier
-from cclm.tower import Tower
+from cclm.pipelines.augmentation import Augmentor
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.models.composed_model import ComposedModel
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
+from cclm.models.embedder import Embedder
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.data.sample_text import LANGUAGES, language_sentences, names_and_places
+from cclm.classification.text_classifier import TextClassifier
+from cclm.models.tower import Tower
 
 NOISE_RATES = (0.0, 0.05, 0.10)
 
@@ -126,7 +126,7 @@ def pretrain(args: argparse.Namespace, sizes: Sizes, unlabelled: list[str], rela
     common = {"preprocessor": preprocessor, "batch_size": 64, "seed": args.seed, "transforms": training_noise(args)}
     denoising = length_keeping_typos(args.denoise, args)
     mlm = MaskedLanguagePretrainer(
-        embedder=Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder),
+        embedder=Embedder(vocab_size=preprocessor.vocab_size, max_length=args.length, **sizes.embedder),
         tower_options={**sizes.mlm_tower, "max_length": args.length}, name="mlm", denoising=denoising,
         # Denoising is the MLM tower's noise; without it, the common training typos.
         **{**common, "transforms": [] if denoising else common["transforms"]},
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     def random_composition(seed: int, towers: dict[str, dict] = teacher_towers) -> ComposedModel:
         """A fresh embedder and towers (the teacher's, or those given) of the pretrained sizes."""
         keras.utils.set_random_seed(seed)
-        embedder = Embedder(preprocessor.vocab_size, max_length=args.length, **sizes.embedder)
+        embedder = Embedder(vocab_size=preprocessor.vocab_size, max_length=args.length, **sizes.embedder)
         return ComposedModel(embedder, [
             Tower(input_dim=embedder.hidden_dim, max_length=args.length, name=name, **options)
             for name, options in towers.items()

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> float:
 
     from cclm import ComposedModel
     from cclm.layers.sequence_pooling import SequencePooling
-    from cclm.sample_text import LANGUAGES, language_sentences, split_texts
+    from cclm.data.sample_text import LANGUAGES, language_sentences, split_texts
 
     keras.utils.set_random_seed(0)
     texts, labels = language_sentences(per_language=args.per_language, words=6)

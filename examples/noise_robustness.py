@@ -11,7 +11,7 @@ the other with `Augmentor.typos(--augment)` in every training pipeline
 
 Data (shipped with Faker, nothing downloaded): the language of 4-word
 sentences drawn from the real lorem word lists of 9 Latin-script languages
-(`cclm.sample_text.language_sentences`).
+(`cclm.data.sample_text.language_sentences`).
 
 Run: python examples/noise_robustness.py [--output DIR]   (about 5 minutes on 2 CPU cores)
      python examples/noise_robustness.py --quick          (seconds: checks the script only)
@@ -25,14 +25,14 @@ from pathlib import Path
 
 import keras
 
-from cclm.augmentation import Augmentor
-from cclm.composed_model import ComposedModel
-from cclm.embedder import Embedder
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.noise_report import NoiseReport, noise_report
-from cclm.preprocessor import Preprocessor
-from cclm.sample_text import language_sentences
-from cclm.text_classifier import TextClassifier
+from cclm.pipelines.augmentation import Augmentor
+from cclm.models.composed_model import ComposedModel
+from cclm.models.embedder import Embedder
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.classification.noise_report import NoiseReport, noise_report
+from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.data.sample_text import language_sentences
+from cclm.classification.text_classifier import TextClassifier
 
 
 def train_and_report(args, augment: bool, unlabelled, train, test) -> NoiseReport:
@@ -42,7 +42,7 @@ def train_and_report(args, augment: bool, unlabelled, train, test) -> NoiseRepor
     tower = {"hidden_dim": args.width, "num_layers": 2, "num_heads": 4, "intermediate_dim": 2 * args.width,
              "max_length": args.length}
     mlm = MaskedLanguagePretrainer(
-        embedder=Embedder(preprocessor.vocab_size, hidden_dim=args.width // 2, num_blocks=2, max_length=args.length),
+        embedder=Embedder(vocab_size=preprocessor.vocab_size, hidden_dim=args.width // 2, num_blocks=2, max_length=args.length),
         preprocessor=preprocessor, tower_options=tower, batch_size=64, seed=args.seed,
         transforms=transforms, name="mlm",
     )

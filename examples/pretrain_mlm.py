@@ -28,10 +28,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cclm import special_ids
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.masking import SpanMasking
-from cclm.sample_text import python_docs_paragraphs, split_texts
+from cclm.preprocessing import special_ids
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pipelines.masking import SpanMasking
+from cclm.data.sample_text import python_docs_paragraphs, split_texts
 
 
 class TimeBudget(keras.callbacks.Callback):

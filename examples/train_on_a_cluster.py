@@ -70,10 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     import keras
 
     from cclm import Preprocessor
-    from cclm.distribution import is_chief
-    from cclm.embedder import Embedder
-    from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-    from cclm.sample_text import python_docs_paragraphs
+    from cclm.training.distribution import is_chief
+    from cclm.models.embedder import Embedder
+    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+    from cclm.data.sample_text import python_docs_paragraphs
 
     if args.data is not None:
         data = args.data

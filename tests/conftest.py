@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from cclm.sample_text import python_docs_paragraphs  # noqa: E402
+from cclm.data.sample_text import python_docs_paragraphs  # noqa: E402
 
 # Faker's word lists are real words; these locales cover right-to-left scripts
 # (Hebrew, Arabic, Persian), combining marks (Thai, Bengali, and Vietnamese

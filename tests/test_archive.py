@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from cclm.archive import UnsafeArchiveError, file_sha256, pack, unpack
+from cclm.shelf.archive import UnsafeArchiveError, file_sha256, pack, unpack
 
 
 def _component(directory):

@@ -3,9 +3,9 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor
-from cclm.augmentation import Augmentor, _keyboard_neighbours
-from cclm.categorical_pretrainer import CategoricalPretrainer
-from cclm.pipeline import character_windows
+from cclm.pipelines.augmentation import Augmentor, _keyboard_neighbours
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.pipelines.windows import character_windows
 
 LETTERS = "the quick brown fox jumps over the lazy dog " * 40
 

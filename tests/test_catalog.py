@@ -2,7 +2,7 @@
 
 import pytest
 
-from cclm.catalog import CatalogEntry, CatalogError, check_name, next_version, read_catalog, version_key
+from cclm.shelf.catalog import CatalogEntry, CatalogError, check_name, next_version, read_catalog, version_key
 
 
 def _entry(**overrides):

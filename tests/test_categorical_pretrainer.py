@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
-from cclm.categorical_pretrainer import CategoricalPretrainer
-from cclm.embedder import Embedder
-from cclm.sample_text import language_sentences
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.models.embedder import Embedder
+from cclm.data.sample_text import language_sentences
 
 TINY_TOWER = {"hidden_dim": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "max_length": 64}
 LANGUAGES = ("de_DE", "fr_FR", "pl_PL", "nl_NL")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cclm.character_vocabulary import CharacterVocabulary
-from cclm.special_ids import FIRST_CHARACTER_ID, UNKNOWN_ID
+from cclm.preprocessing.character_vocabulary import CharacterVocabulary
+from cclm.preprocessing.special_ids import FIRST_CHARACTER_ID, UNKNOWN_ID
 
 
 def counts_of(text: str) -> np.ndarray:

@@ -52,8 +52,8 @@ def test_demo_runs_the_workflow_offline_and_round_trips_through_the_shelf(demo_r
 
 
 def test_demo_twice_is_safe_and_publishes_new_versions(demo_run):
-    from cclm.demo import run_demo
-    from cclm.shelf import Shelf
+    from cclm.cli.demo import run_demo
+    from cclm.shelf.shelf import Shelf
 
     output, env, _ = demo_run
     # The second run in this process, on the same output directory and shelf as the first.

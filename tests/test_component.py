@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, load_component, read_manifest
-from cclm.component import ComponentError, fingerprint, registered_kinds, to_json_value, write_component
+from cclm.components.component import ComponentError, fingerprint, registered_kinds, to_json_value, write_component
 
 
 @pytest.fixture()

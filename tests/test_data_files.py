@@ -3,8 +3,8 @@ import json
 import datasets
 import pytest
 
-from cclm.data_files import DataFileError, open_data
-from cclm.texts import iter_labelled, iter_texts
+from cclm.data.files import DataFileError, open_data
+from cclm.data.texts import iter_labelled, iter_texts
 
 
 @pytest.fixture()

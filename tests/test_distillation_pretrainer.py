@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
-from cclm.augmentation import Augmentor
-from cclm.composed_model import ComposedModel
-from cclm.distillation_pretrainer import DistillationPretrainer
-from cclm.embedder import Embedder
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pipelines.augmentation import Augmentor
+from cclm.models.composed_model import ComposedModel
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
+from cclm.models.embedder import Embedder
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 
 
 def options(width):

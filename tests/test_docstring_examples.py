@@ -9,7 +9,7 @@ import pytest
 import cclm
 
 MODULES = sorted(
-    name for _, name, _ in pkgutil.walk_packages(cclm.__path__, prefix="cclm.") if name != "cclm.cli"
+    name for _, name, _ in pkgutil.walk_packages(cclm.__path__, prefix="cclm.") if name != "cclm.cli.__main__"
 )
 
 

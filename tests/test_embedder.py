@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, load_component
-from cclm.component import ComponentError
-from cclm.embedder import Embedder
-from cclm.freezing import set_trainable
-from cclm.tower import Tower
+from cclm.components.component import ComponentError
+from cclm.models.embedder import Embedder
+from cclm.models.freezing import set_trainable
+from cclm.models.tower import Tower
 
 
 @pytest.fixture(scope="module")

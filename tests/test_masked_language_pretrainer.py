@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, special_ids
-from cclm.augmentation import Augmentor
-from cclm.component import ComponentError
-from cclm.embedder import Embedder
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.pipeline import NoUsableTextError
+from cclm.pipelines.augmentation import Augmentor
+from cclm.components.component import ComponentError
+from cclm.models.embedder import Embedder
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pipelines.windows import NoUsableTextError
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 

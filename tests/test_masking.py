@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cclm import special_ids
-from cclm.masking import SpanMasking, WholeTokenMasking
+from cclm.preprocessing import special_ids
+from cclm.pipelines.masking import SpanMasking, WholeTokenMasking
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from cclm.sample_text import language_sentences
-from cclm.text_classifier import TextClassifier
+from cclm.data.sample_text import language_sentences
+from cclm.classification.text_classifier import TextClassifier
 from tests.test_text_classifier import composition
 
 

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from cclm.augmentation import Augmentor
-from cclm.noise_report import NoiseReport, noise_report, parse_rates
+from cclm.pipelines.augmentation import Augmentor
+from cclm.classification.noise_report import NoiseReport, noise_report, parse_rates
 
 
 class ExactMatch:

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor, special_ids
-from cclm.augmentation import Augmentor
-from cclm.pipeline import MAX_UNUSABLE_BEFORE_TEXT, NoUsableTextError, TextStats, character_windows, random_windows
+from cclm.pipelines.augmentation import Augmentor
+from cclm.pipelines.windows import MAX_UNUSABLE_BEFORE_TEXT, NoUsableTextError, TextStats, character_windows, random_windows
 
 
 @pytest.fixture(scope="module")

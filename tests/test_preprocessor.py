@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cclm import Preprocessor, load_component, special_ids
-from cclm.special_ids import CLS_ID, PAD_ID, UNKNOWN_ID
+from cclm.preprocessing.special_ids import CLS_ID, PAD_ID, UNKNOWN_ID
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cclm import Preprocessor, load_component
-from cclm.callbacks import NonFiniteLossError
-from cclm.component import ComponentError
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.text_classifier import TextClassifier
+from cclm.training.callbacks import NonFiniteLossError
+from cclm.components.component import ComponentError
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.classification.text_classifier import TextClassifier
 from tests.test_text_classifier import composition
 
 SURROGATE = re.compile("[\ud800-\udfff]")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections import Counter
 
-from cclm.sample_text import LANGUAGES, language_sentences, names_and_places, python_docs_paragraphs, split_texts
+from cclm.data.sample_text import LANGUAGES, language_sentences, names_and_places, python_docs_paragraphs, split_texts
 
 
 def test_language_sentences_are_reproducible_and_balanced():
@@ -38,7 +38,7 @@ def test_split_texts_is_a_disjoint_reproducible_partition():
 def test_names_and_places_are_the_same_in_every_process():
     """Python salts string hashes per process: a set-ordered Faker list (it_IT's cities) must not leak through."""
     script = (
-        "import json, sys; from cclm.sample_text import names_and_places; "
+        "import json, sys; from cclm.data.sample_text import names_and_places; "
         "json.dump(names_and_places(languages=('it_IT', 'de_DE'), per_language=40, seed=2), sys.stdout)"
     )
     runs = [

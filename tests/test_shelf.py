@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
-from cclm.shelf import (
+from cclm.shelf.shelf import (
     ChecksumMismatchError,
     GitLfsMissingError,
     MissingContentError,
@@ -54,7 +54,7 @@ def _lfs_object(shelf, sha256):
 
 
 def test_round_trip_gives_identical_model_outputs(shelf, tmp_path):
-    from cclm.embedder import Embedder
+    from cclm.models.embedder import Embedder
 
     prep = Preprocessor(sequence_length=16).fit(["composable character level models"])
     embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=8, num_blocks=1, max_length=32)
@@ -154,7 +154,7 @@ def test_an_unsafe_archive_on_the_shelf_is_refused(shelf, tmp_path):
         info.type = tarfile.SYMTYPE
         info.linkname = "/etc/passwd"
         tar.addfile(info)
-    from cclm.archive import file_sha256
+    from cclm.shelf.archive import file_sha256
 
     fields = json.loads((work / entry.entry_path).read_text())
     fields.update(version="1.0.1", sha256=file_sha256(archive), size=archive.stat().st_size)
@@ -189,7 +189,7 @@ def test_cached_versions_load_without_git_or_remote(shelf, tmp_path):
     os.rename(shelf.remote, moved)
     code = textwrap.dedent(f"""
         import sys
-        from cclm.shelf import Shelf
+        from cclm.shelf.shelf import Shelf
         shelf = Shelf({shelf.remote!r}, cache_dir={str(shelf.cache_dir)!r})
         print(shelf.fetch("docs", "preprocessor", version="1.0.0"))
         assert "git" not in sys.modules, "GitPython was imported"
@@ -213,7 +213,7 @@ def test_cached_versions_load_without_git_or_remote(shelf, tmp_path):
 
 def test_two_processes_fetching_at_once_both_succeed(shelf):
     shelf.publish(_prep(), "docs")
-    code = (f"from cclm.shelf import Shelf; "
+    code = (f"from cclm.shelf.shelf import Shelf; "
             f"print(Shelf({shelf.remote!r}, cache_dir={str(shelf.cache_dir)!r}).fetch('docs', 'preprocessor'))")
     processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(2)]
@@ -252,7 +252,7 @@ def test_a_killed_publish_leaves_the_shelf_as_it_was(shelf, tmp_path):
     hook.write_text(f"#!/bin/sh\necho $$ > {started}\nsleep 60\n")
     code = f"""
 from cclm import Preprocessor
-from cclm.shelf import Shelf
+from cclm.shelf.shelf import Shelf
 Shelf({shelf.remote!r}, cache_dir={str(shelf.cache_dir)!r}).publish(Preprocessor().fit(['new']), 'docs')
 """
     process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
@@ -289,7 +289,7 @@ def test_missing_git_lfs_says_how_to_install_it(tmp_path):
     bin_dir.mkdir()
     os.symlink(shutil.which("git"), bin_dir / "git")
     code = f"""
-from cclm.shelf import Shelf
+from cclm.shelf.shelf import Shelf
 try:
     Shelf.init({str(tmp_path / 'shelf.git')!r})
 except Exception as error:
@@ -302,7 +302,7 @@ except Exception as error:
 
 
 def test_shelf_references_work_wherever_a_component_directory_does(shelf, monkeypatch):
-    from cclm.component import load_component
+    from cclm.components.component import load_component
 
     shelf.publish(_prep("first text"), "docs")
     shelf.publish(_prep("second text"), "docs")

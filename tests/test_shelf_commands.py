@@ -32,7 +32,7 @@ def published(tmp_path):
 
 def test_list_and_info_answer_without_tensorflow(published):
     remote, cache, _ = published
-    code = ("import sys; from cclm.cli import main; "
+    code = ("import sys; from cclm.cli.main import main; "
             f"code = main(['shelf', 'list', '--remote', {str(remote)!r}]); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'; "
             "sys.exit(code)")

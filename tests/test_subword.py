@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cclm.subword import SubwordTokenizer
+from cclm.preprocessing.subword import SubwordTokenizer
 
 
 @pytest.fixture(scope="module", params=["bpe", "wordpiece"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cclm.subword_head import SampledSoftmaxLoss, SubwordAccuracy, SubwordHead
+from cclm.pretraining.subword_head import SampledSoftmaxLoss, SubwordAccuracy, SubwordHead
 
 VOCAB = 300
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from cclm.texts import check_batch, iter_texts, utf8_bytes
+from cclm.data.texts import check_batch, iter_texts, utf8_bytes
 
 
 def test_lists_datasets_and_files_give_the_same_texts(tmp_path):

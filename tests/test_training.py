@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cclm.training import build_optimizer, run_fit
+from cclm.training.fit import build_optimizer, run_fit
 
 
 def counting_model():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from cclm import MaskedLanguagePretrainer, Preprocessor
-from cclm.augmentation import Augmentor
-from cclm.composed_model import ComposedModel
-from cclm.distillation_pretrainer import DistillationPretrainer
-from cclm.sample_text import language_sentences, python_docs_paragraphs
-from cclm.text_classifier import TextClassifier
+from cclm.pipelines.augmentation import Augmentor
+from cclm.models.composed_model import ComposedModel
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
+from cclm.data.sample_text import language_sentences, python_docs_paragraphs
+from cclm.classification.text_classifier import TextClassifier
 
 TINY = ("--width", "16", "--layers", "1", "--quiet")
 

@@ -1,6 +1,6 @@
 """Keras layers of cclm, each registered for Keras serialization."""
 
-from cclm.layers.character_encoder import CharacterEncoder
+from cclm.preprocessing.character_encoder import CharacterEncoder
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.position_embedding import PositionEmbedding

@@ -26,7 +26,7 @@ class ShiftedViews(keras.layers.Layer):
 
     A tower that downsamples by 4 reads a text shifted by 1, 2 or 3
     positions through different stride windows; pooled features averaged
-    over the shifts (`cclm.categorical_pretrainer.LabelHead(views=...)`)
+    over the shifts (`cclm.pretraining.categorical_pretrainer.LabelHead(views=...)`)
     are an ensemble of those readings. `TextClassifier(views=...)` puts the
     two together, with leading spaces as the fill.
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from cclm import Preprocessor
 from cclm.layers import CharacterEncoder
-from cclm.texts import utf8_bytes
+from cclm.data.texts import utf8_bytes
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cclm.embedder import Embedder
+from cclm.models.embedder import Embedder
 from cclm.layers import DownsamplingTransformer, TransformerBlock
 
 

@@ -16,9 +16,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 
 from cclm import Preprocessor  # noqa: E402
-from cclm.embedder import Embedder  # noqa: E402
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
-from cclm.sample_text import python_docs_paragraphs  # noqa: E402
+from cclm.models.embedder import Embedder  # noqa: E402
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer  # noqa: E402
+from cclm.data.sample_text import python_docs_paragraphs  # noqa: E402
 
 texts = python_docs_paragraphs()[:64]
 target = sys.argv[2] if len(sys.argv) > 2 else "characters"

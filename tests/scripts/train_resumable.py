@@ -12,10 +12,10 @@ import sys
 import keras
 
 from cclm import Preprocessor
-from cclm.component import fingerprint
-from cclm.embedder import Embedder
-from cclm.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.sample_text import python_docs_paragraphs
+from cclm.components.component import fingerprint
+from cclm.models.embedder import Embedder
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.data.sample_text import python_docs_paragraphs
 
 backup_dir, result_path = sys.argv[1], sys.argv[2]
 kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else None

@@ -1,0 +1,116 @@
+"""`noise_report`: a classifier's accuracy as typos are added to its test texts.
+
+The same seeded `Augmentor` corrupts the test texts at each rate, so two
+models measured with the same seed see the very same noisy texts.
+
+Example:
+>>> class FirstLetter:  # anything with predict(texts) -> (labels, probabilities)
+...     def predict(self, texts):
+...         return [t[:1] or "?" for t in texts], None
+>>> report = noise_report(FirstLetter(), (["apple", "banana"], ["a", "b"]), rates=(0.0, 1.0))
+>>> report.accuracy[0], report.accuracy[1] < 1.0
+(1.0, True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cclm.shelf.archive import atomic_file
+from cclm.data.texts import LabelledData, iter_labelled
+
+
+@dataclass
+class NoiseReport:
+    """Accuracy at each noise rate (per-character typo rate) on the same test texts."""
+
+    model: str
+    texts: int
+    rates: list[float]
+    accuracy: list[float]
+    noise: str = "Augmentor.typos"
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> str:
+        """A plain-text table: one row per rate."""
+        lines = [f"{self.model}: {self.texts:,} texts, noise {self.noise} (seed {self.seed})",
+                 f"{'noise rate':>10}  {'accuracy':>8}  {'lost':>8}"]
+        for rate, accuracy in zip(self.rates, self.accuracy):
+            lost = (self.accuracy[0] - accuracy) * 100
+            lines.append(f"{rate:>10.0%}  {accuracy:>8.3f}  {lost:>6.1f}pt")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the report as JSON (atomically: a failure leaves no partial file)."""
+        with atomic_file(path) as stream:
+            stream.write(self.to_json().encode("utf-8") + b"\n")
+
+
+def parse_rates(text: str) -> list[float]:
+    """`"0,0.05,0.1"` -> `[0.0, 0.05, 0.1]`, with a clear error for anything else."""
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"noise rates {text!r} are not numbers; write e.g. 0,0.05,0.1") from None
+    if not rates or any(not 0.0 <= rate <= 1.0 for rate in rates):
+        raise ValueError(f"noise rates {text!r}: give one or more rates between 0 and 1, e.g. 0,0.05,0.1")
+    return rates
+
+
+def noise_report(
+    classifier: Any,
+    data: LabelledData,
+    rates: Sequence[float] = (0.0, 0.05, 0.1),
+    seed: int = 0,
+    noise: Callable[..., Any] | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    name: str | None = None,
+) -> NoiseReport:
+    """Accuracy of `classifier` on `data` with typos at each rate.
+
+    Args:
+        classifier: anything with `predict(texts) -> (labels, probabilities)`:
+            a `TextClassifier`, a `CategoricalPretrainer`, ...
+        data: labelled test data: `(texts, labels)` or a `datasets` dataset.
+        rates: per-character noise rates; 0 is the clean text.
+        seed: the noise seed; the same seed gives the same noisy texts.
+        noise: `rate, seed -> Augmentor`; default `Augmentor.typos`.
+            (`cclm.pipelines.augmentation`, imported here: it brings TensorFlow.)
+        text_column: the text column of `datasets` data.
+        label_column: the label column of `datasets` data.
+        name: the model's name in the report (default: its `name`).
+    """
+    if noise is None:
+        from cclm.pipelines.augmentation import Augmentor
+
+        noise = Augmentor.typos
+    texts, labels = [], []
+    for text, label in iter_labelled(data, text_column, label_column):
+        texts.append(text)
+        labels.append(label)
+    if not texts:
+        raise ValueError("The test data is empty; give labelled texts to measure accuracy on.")
+    accuracy = []
+    for rate in rates:
+        noisy = noise(rate, seed=seed)(texts) if rate else texts
+        predicted, _ = classifier.predict(noisy)
+        accuracy.append(float(np.mean([p == t for p, t in zip(predicted, labels)])))
+    return NoiseReport(
+        model=name or getattr(classifier, "name", type(classifier).__name__),
+        texts=len(texts), rates=[float(r) for r in rates], accuracy=accuracy,
+        noise=getattr(noise, "__qualname__", repr(noise)), seed=seed,
+    )

@@ -1,0 +1,7 @@
+"""`python -m cclm.cli` runs the `cclm` command."""
+
+import sys
+
+from cclm.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""The `cclm` command line: `demo`, `preprocessor fit`, `pretrain ...`, `compose`, `evaluate`, `predict`, `shelf ...`, `info`, `version`.
+
+TensorFlow is imported only by the commands that need it, so `cclm --help`,
+`cclm version` and `cclm info` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from cclm.version import __version__
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cclm.cli.demo import run_demo
+
+    try:
+        run_demo(args.output, quick=args.quick)
+    except ImportError as error:
+        print(f"cclm demo: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from cclm.components import CARD_NAME, ComponentError, read_manifest
+
+    try:
+        manifest = read_manifest(args.path)
+    except ComponentError as error:
+        print(f"cclm info: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    else:
+        from pathlib import Path
+
+        print(Path(args.path, CARD_NAME).read_text(encoding="utf-8"))
+    return 0
+
+
+def _version(args: argparse.Namespace) -> int:
+    print(f"cclm {__version__}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cclm", description="Composable, character-level text models."
+    )
+    parser.add_argument("--version", action="version", version=f"cclm {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole workflow, offline: pretrain, compose, evaluate, publish to the shelf and fetch back",
+        description="Fits a preprocessor; pretrains a masked-language tower, a categorical tower and a "
+        "distilled student; composes them with a language-identification head; evaluates it clean and "
+        "with typos; publishes every component to the default local shelf and fetches them back into a "
+        "fresh composition that must predict the same. Real text only: Python's documentation and Faker's "
+        "word lists (pip install 'cclm[demo]'). About 4 minutes on a 2-core CPU.",
+    )
+    demo.add_argument("--output", default="cclm-demo", help="where to write (default: ./cclm-demo)")
+    demo.add_argument("--quick", action="store_true", help="tiny sizes: checks the workflow in about a minute")
+    demo.set_defaults(run=_demo)
+
+    info = commands.add_parser("info", help="describe a saved component directory")
+    info.add_argument("path", help="a component directory")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    info.set_defaults(run=_info)
+
+    from cclm.cli.model_commands import add_model_commands
+    from cclm.cli.shelf_commands import add_shelf_commands
+    from cclm.cli.training_commands import add_training_commands
+
+    add_training_commands(commands)
+    add_model_commands(commands)
+    add_shelf_commands(commands)
+
+    version = commands.add_parser("version", help="print the cclm version")
+    version.set_defaults(run=_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cclm` console script; returns the exit code."""
+    # TensorFlow's C++ info and warning lines bury the command's own output;
+    # errors still show. Set TF_CPP_MIN_LOG_LEVEL=0 to see everything.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

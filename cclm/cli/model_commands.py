@@ -1,0 +1,135 @@
+"""`cclm evaluate` and `cclm predict`: a saved classifier from a shell.
+
+A classifier is a saved `TextClassifier` or `CategoricalPretrainer`
+directory (or a shelf reference, `shelf:identifier[@version]`). Errors print
+one line to stderr and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+_CLASSIFIER_KINDS = ("text_classifier", "categorical_pretrainer")
+
+
+def _classifier_path(source: str) -> Path:
+    """The classifier's directory, checked from its manifest alone (no TensorFlow yet)."""
+    from cclm.components import ComponentError, component_path, read_manifest
+
+    path = component_path(source)
+    kind = read_manifest(path)["kind"]
+    if kind not in _CLASSIFIER_KINDS:
+        raise ComponentError(
+            f"{source} is a {kind!r} component, which does not predict labels; give a saved "
+            "text_classifier or categorical_pretrainer."
+        )
+    return path
+
+
+def _load_classifier(path: Path) -> Any:
+    from cclm.components import load_component
+
+    return load_component(path)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from cclm.data.files import open_data
+    from cclm.classification.noise_report import noise_report, parse_rates
+
+    default = [0.0, 0.05, 0.1, 0.2] if args.plot else [0.0]  # a curve needs points
+    rates = parse_rates(args.noise) if args.noise is not None else default
+    if args.plot:
+        from cclm.classification.plots import pyplot
+
+        pyplot()  # no matplotlib: say so before any work
+    path = _classifier_path(args.model)
+    data = open_data(args.data, args.text_column, args.label_column)
+    classifier = _load_classifier(path)
+    report = noise_report(
+        classifier, data, rates=rates, seed=args.seed, text_column=args.text_column,
+        label_column=args.label_column, name=Path(args.model).name,
+    )
+    print(report.table())
+    if args.json:
+        report.save(args.json)
+        print(f"Wrote {args.json}")
+    if args.plot:
+        from cclm.classification.plots import plot_noise, plot_training
+
+        figures = [plot_noise(report, Path(args.plot) / "accuracy_vs_typos.png")]
+        if classifier.card.get("history"):
+            figures.append(plot_training(classifier.card, Path(args.plot) / "training.png", title=Path(args.model).name))
+        print("Wrote " + ", ".join(map(str, figures)))
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from cclm.data.files import open_data
+    from cclm.data.texts import iter_texts
+
+    path = _classifier_path(args.model)
+    texts = list(args.texts)
+    if args.input:
+        texts += list(iter_texts(open_data(args.input, args.text_column), args.text_column))
+    if not texts:
+        raise ValueError("no texts to predict; give them as arguments or with --input FILE.")
+    classifier = _load_classifier(path)
+    labels, probabilities = classifier.predict(texts)
+    for text, label, row in zip(texts, labels, probabilities):
+        if args.json:
+            scores = {str(name): round(float(p), 5) for name, p in zip(classifier.labels, row)}
+            print(json.dumps({"text": text, "label": label, "probabilities": scores}, ensure_ascii=False))
+        else:
+            print(f"{label}\t{row.max():.3f}\t{text}")
+
+
+def reporting_errors(handler):
+    """A command runner: `handler(args)`, with a bad value or file reported as one stderr line and exit code 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from cclm.components import ComponentError
+        from cclm.data.files import DataFileError
+
+        try:
+            handler(args)
+        except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
+            command = " ".join(part for part in (args.command, getattr(args, "subcommand", None)) if part)
+            print(f"cclm {command}: {error}", file=sys.stderr)
+            return 2
+        return 0
+
+    return run
+
+
+def add_model_commands(commands: argparse._SubParsersAction) -> None:
+    """Adds `evaluate` and `predict` to the `cclm` command line."""
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="accuracy of a saved classifier on labelled data, optionally under typos",
+        description="Prints a classifier's accuracy on labelled data (JSONL, CSV, Parquet or a saved "
+        "dataset). With --noise, also at each typo rate (cclm.pipelines.augmentation.Augmentor.typos, seeded).",
+    )
+    evaluate.add_argument("model", help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
+    evaluate.add_argument("data", help="labelled test data: .jsonl, .csv, .tsv, .parquet or a saved dataset directory")
+    evaluate.add_argument("--noise", metavar="RATES", help="per-character typo rates, e.g. 0,0.05,0.1")
+    evaluate.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    evaluate.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    evaluate.add_argument("--plot", metavar="DIR", help="also write PNG figures: accuracy against typo rate "
+                          "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs cclm[plot])")
+    evaluate.add_argument("--text-column", default="text")
+    evaluate.add_argument("--label-column", default="label")
+    evaluate.set_defaults(run=reporting_errors(_evaluate))
+
+    predict = commands.add_parser(
+        "predict", help="labels for texts from a saved classifier",
+        description="Prints label, probability and text, one line per text (or JSON Lines with --json).",
+    )
+    predict.add_argument("model", help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
+    predict.add_argument("texts", nargs="*", help="texts to label")
+    predict.add_argument("--input", metavar="FILE", help="texts from a file (.txt lines, .jsonl, .csv, ...)")
+    predict.add_argument("--text-column", default="text")
+    predict.add_argument("--json", action="store_true", help="JSON Lines with every label's probability")
+    predict.set_defaults(run=reporting_errors(_predict))

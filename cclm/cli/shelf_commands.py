@@ -1,0 +1,122 @@
+"""`cclm shelf init|publish|fetch|list|info`: the Shelf from a shell.
+
+None of these imports TensorFlow: a shelf is git, git-lfs and JSON.
+Errors print one line to stderr and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+
+def _shelf(args: argparse.Namespace) -> Any:
+    from cclm.shelf.shelf import Shelf
+
+    return Shelf(args.remote, cache_dir=args.cache_dir)
+
+
+def _init(args: argparse.Namespace) -> None:
+    from cclm.shelf.shelf import Shelf
+
+    shelf = Shelf.init(args.path, cache_dir=args.cache_dir)
+    print(f"Created an empty shelf at {shelf.remote}.")
+    print(f"Use it with: export CCLM_SHELF={shelf.remote}  (or Shelf({str(shelf.remote)!r}))")
+
+
+def _publish(args: argparse.Namespace) -> None:
+    entry = _shelf(args).publish(
+        args.path, args.identifier, item_type=args.type, version=args.version, description=args.description
+    )
+    print(f"Published {entry.tag} ({entry.size:,} bytes, sha256 {entry.sha256[:12]}).")
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    print(_shelf(args).fetch(args.identifier, args.type, version=args.version))
+
+
+def _list(args: argparse.Namespace) -> None:
+    entries = _shelf(args).list(item_type=args.type)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(e) for e in entries], indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        print("The shelf is empty. Publish with: cclm shelf publish PATH IDENTIFIER")
+        return
+    rows = [("TYPE", "IDENTIFIER", "VERSION", "SIZE", "CREATED", "DESCRIPTION")] + [
+        (e.item_type, e.identifier, e.version, f"{e.size:,}", e.created[:10], e.description) for e in entries
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+
+
+def _info(args: argparse.Namespace) -> None:
+    entry = _shelf(args).info(args.identifier, args.type, version=args.version)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(entry), indent=2, ensure_ascii=False))
+        return
+    for key, value in dataclasses.asdict(entry).items():
+        print(f"{key:>16}: {value}")
+    print(f"{'tag':>16}: {entry.tag}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cclm.shelf.catalog import CatalogError
+    from cclm.components import ComponentError
+    from cclm.shelf.shelf import ShelfError
+
+    try:
+        args.shelf_run(args)
+    except (ShelfError, CatalogError, ComponentError, FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"cclm shelf {args.shelf_command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_shelf_commands(commands: Any) -> None:
+    """Adds `shelf` and its subcommands to the `cclm` parser's subcommands."""
+    shelf = commands.add_parser(
+        "shelf", help="publish and fetch versioned components (git + git-lfs)",
+        description="A shelf is a git repository of versioned components, archives in git-lfs. "
+        "The default is a local repository ($CCLM_SHELF overrides it); see shelf/README.md.",
+    )
+    shelf.set_defaults(run=lambda args: shelf.print_help() or 2)
+    sub = shelf.add_subparsers(dest="shelf_command", metavar="SUBCOMMAND")
+
+    def command(name: str, help: str, run: Any, remote: bool = True) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+        if remote:
+            parser.add_argument("--remote", help="shelf git URL or path (default: $CCLM_SHELF, else the local shelf)")
+        parser.add_argument("--cache-dir", help="cache directory (default: $CCLM_CACHE, else the user cache)")
+        parser.set_defaults(run=_run, shelf_run=run)
+        return parser
+
+    init = command("init", "create an empty shelf repository at PATH (bare, with the immutability hook)",
+                   _init, remote=False)
+    init.add_argument("path", help="where to create it (a new or empty directory)")
+
+    publish = command("publish", "publish a saved component directory as a new version", _publish)
+    publish.add_argument("path", help="the component directory (saved with .save(path))")
+    publish.add_argument("identifier", help="its name on the shelf, e.g. docs-en")
+    publish.add_argument("--version", help="e.g. 1.0.0 (default: the next version)")
+    publish.add_argument("--type", help="the component kind (default: from its manifest)")
+    publish.add_argument("--description", help="one line for the catalog (default: from the model card)")
+
+    fetch = command("fetch", "fetch a version into the cache and print its directory", _fetch)
+    fetch.add_argument("identifier")
+    fetch.add_argument("--type", help="the component kind, when the identifier exists as several")
+    fetch.add_argument("--version", help="default: the newest")
+
+    listing = command("list", "list every published version", _list)
+    listing.add_argument("--type", help="only this component kind")
+    listing.add_argument("--json", action="store_true", help="print the catalog entries as JSON")
+
+    info = command("info", "show the catalog entry of one version", _info)
+    info.add_argument("identifier")
+    info.add_argument("--type", help="the component kind, when the identifier exists as several")
+    info.add_argument("--version", help="default: the newest")
+    info.add_argument("--json", action="store_true", help="print it as JSON")

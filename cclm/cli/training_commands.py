@@ -1,0 +1,309 @@
+"""`cclm preprocessor fit`, `cclm pretrain mlm|categorical|distill` and `cclm compose`: building components from a shell.
+
+Each command reads data through `cclm.data.files.open_data` (text files,
+JSONL, CSV/TSV, Parquet or a saved `datasets` directory), trains with a
+progress bar, and saves one component directory. Towers trained after the
+first share its embedder and preprocessor (`--base`), so they compose.
+Errors print one line to stderr and exit with 2.
+
+    cclm preprocessor fit corpus.txt --output prep
+    cclm pretrain mlm corpus.txt --preprocessor prep --output mlm --epochs 3
+    cclm pretrain categorical labelled.jsonl --base mlm --output topic --label-column topic
+    cclm pretrain distill corpus.txt --teacher mlm --output student --width 32
+    cclm compose mlm topic --output composed
+    cclm compose mlm topic --train labelled.jsonl --output classifier   # with a label head
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cclm.cli.model_commands import reporting_errors
+
+_WRITES = "where to save the component directory"
+
+
+def _data(args: argparse.Namespace, label_column: str | None = None) -> Any:
+    from cclm.data.files import open_data
+
+    return open_data(args.data, args.text_column, label_column, streaming=args.streaming)
+
+
+def _verbose(args: argparse.Namespace) -> int:
+    return 0 if args.quiet else 1
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message)
+
+
+def _preprocessor_fit(args: argparse.Namespace) -> None:
+    from cclm.preprocessing.preprocessor import Preprocessor
+
+    data = _data(args)
+    preprocessor = Preprocessor(
+        sequence_length=args.sequence_length, downsample_factor=args.downsample_factor,
+        subword_model=None if args.subwords == "none" else args.subwords, subword_vocab_size=args.subword_vocab_size,
+        lowercase=args.lowercase, name=args.name or "preprocessor",
+    ).fit(data, text_column=args.text_column, progress=not args.quiet)
+    path = preprocessor.save(args.output)
+    print(f"Saved a preprocessor of {preprocessor.vocab_size:,} ids ({preprocessor.card['trained_on']}) to {path}")
+
+
+def _shared_parts(args: argparse.Namespace) -> dict[str, Any]:
+    """The embedder and preprocessor a new tower trains on: a base pretrainer's, or a saved preprocessor."""
+    from cclm.components import component_path, read_manifest
+    from cclm.models.embedder import Embedder
+    from cclm.preprocessing.preprocessor import Preprocessor
+
+    if args.base:
+        base = component_path(args.base)
+        kind = read_manifest(base)["kind"]
+        if not (base / "embedder").is_dir():
+            raise ValueError(f"--base {args.base} is a {kind!r} component with no embedder; give a saved pretrainer.")
+        # The base's embedder stays as its towers know it, so they compose.
+        return {
+            "embedder": Embedder.load(base / "embedder"),
+            "preprocessor": Preprocessor.load(base / "preprocessor"),
+            "train_embedder": False,
+        }
+    if args.preprocessor:
+        return {"preprocessor": Preprocessor.load(component_path(args.preprocessor))}
+    return {}
+
+
+def _tower_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if args.width:
+        options.update(hidden_dim=args.width, intermediate_dim=2 * args.width)
+    if args.layers:
+        options["num_layers"] = args.layers
+    return options
+
+
+def _training_typos(args: argparse.Namespace) -> list[Any]:
+    """`--augment RATE` as the transforms list: `Augmentor.typos(RATE)`, or nothing."""
+    from cclm.pipelines.augmentation import Augmentor
+
+    return [Augmentor.typos(args.augment, seed=args.seed)] if args.augment else []
+
+
+def _common(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "tower_options": _tower_options(args), "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "seed": args.seed, "text_column": args.text_column,
+        "transforms": _training_typos(args),
+        "mixed_precision": args.mixed_precision,
+    }
+
+
+def _fit_and_save(args: argparse.Namespace, pretrainer: Any, data: Any) -> None:
+    pretrainer.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
+    path = pretrainer.save(args.output)
+    metrics = ", ".join(f"{key} {value:.4g}" for key, value in pretrainer.card.get("metrics", {}).items())
+    print(f"Saved {pretrainer.component_kind} {pretrainer.name!r} ({pretrainer.tower.count_params():,} tower "
+          f"parameters; {pretrainer.card.get('trained_on')}; {metrics}) to {path}")
+
+
+def _denoising(args: argparse.Namespace) -> Any:
+    """`--denoise RATE` as length-keeping typos (None for 0)."""
+    from cclm.pipelines.augmentation import Augmentor
+
+    return Augmentor.typos(args.denoise, keep_length=True, seed=args.seed) if args.denoise else None
+
+
+def _pretrain_mlm(args: argparse.Namespace) -> None:
+    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+
+    data = _data(args)
+    pretrainer = MaskedLanguagePretrainer(
+        target=args.target, mask_rate=args.mask_rate, denoising=_denoising(args), name=args.name or "mlm",
+        **_shared_parts(args), **_common(args),
+    )
+    _fit_and_save(args, pretrainer, data)
+
+
+def _pretrain_categorical(args: argparse.Namespace) -> None:
+    from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+
+    data = _data(args, args.label_column)
+    pretrainer = CategoricalPretrainer(
+        label_column=args.label_column, pooling=args.pooling, name=args.name or "categorical",
+        **_shared_parts(args), **_common(args),
+    )
+    _fit_and_save(args, pretrainer, data)
+
+
+def _pretrain_distill(args: argparse.Namespace) -> None:
+    from cclm.components import load_component
+    from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
+
+    data = _data(args)
+    teacher = load_component(args.teacher)
+    if not hasattr(teacher, "embedder"):
+        raise ValueError(f"--teacher {args.teacher} is a {type(teacher).__name__}; give a saved pretrainer or composed model.")
+    student = DistillationPretrainer(
+        teacher, objective=args.objective, denoising=_denoising(args), name=args.name or "student", **_common(args)
+    )
+    _fit_and_save(args, student, data)
+    print(f"Teacher tower parameters: {sum(t.count_params() for t in _towers_of(teacher)):,}")
+
+
+def _towers_of(component: Any) -> list:
+    return list(getattr(component, "towers", None) or [component.tower])
+
+
+def _compose(args: argparse.Namespace) -> None:
+    from cclm.components import component_path
+    from cclm.models.composed_model import ComposedModel
+    from cclm.models.embedder import Embedder
+    from cclm.preprocessing.preprocessor import Preprocessor
+    from cclm.classification.text_classifier import TextClassifier
+
+    first = component_path(args.towers[0])
+    if not (first / "embedder").is_dir():
+        raise ValueError(f"{args.towers[0]} holds no embedder; give saved pretrainers (cclm pretrain ...) as towers.")
+    embedder, preprocessor = Embedder.load(first / "embedder"), Preprocessor.load(first / "preprocessor")
+    composed = ComposedModel(embedder, [component_path(t) for t in args.towers], preprocessor=preprocessor,
+                             name=args.name or "composed_model")
+    widths = " + ".join(str(t.output_dim) for t in composed.towers)
+    if not args.data:
+        path = composed.save(args.output)
+        print(f"Saved a composition of {len(composed.towers)} towers (widths {widths}) to {path}")
+        return
+    data = _data(args, args.label_column)
+    classifier = TextClassifier(
+        composed, preprocessor=preprocessor, pooling=args.pooling, train_composition=args.fine_tune,
+        views=args.views, learning_rate=args.learning_rate, batch_size=args.batch_size,
+        transforms=_training_typos(args), seed=args.seed,
+        text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
+    )
+    classifier.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
+    path = classifier.save(args.output)
+    accuracy = classifier.card.get("metrics", {}).get("accuracy")
+    print(f"Saved a text classifier over {len(composed.towers)} towers (widths {widths}; labels "
+          f"{', '.join(map(str, classifier.labels))}; training accuracy {accuracy}) to {path}")
+
+
+def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, option: str | None = None) -> None:
+    """The data argument (positional, or the optional `option`) and the options for reading it."""
+    kind = "labelled data: .jsonl, .csv, .tsv, .parquet or a saved dataset" if labels else (
+        "text: .txt (one text per line), .jsonl, .csv, .tsv, .parquet or a saved dataset")
+    if option is None:
+        parser.add_argument("data", help=kind)
+    else:
+        parser.add_argument(option, metavar="DATA", dest="data", help=kind)
+    parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
+    if labels:
+        parser.add_argument("--label-column", default="label", help="the column holding labels (default: label)")
+    parser.add_argument("--streaming", action="store_true", help="stream tables instead of loading them")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _pooling_argument(parser: argparse.ArgumentParser) -> None:
+    # `cclm.layers.sequence_pooling.POOLINGS`, written out so that `--help` does not import Keras.
+    parser.add_argument("--pooling", choices=["mean", "max", "cls"], default="mean",
+                        help="how the head pools the towers' vectors over characters")
+
+
+def _augment_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--augment", type=float, default=0.0, metavar="RATE", help="train with this rate of typos")
+
+
+def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
+    parser.add_argument("--output", required=True, help=_WRITES)
+    if shares:
+        parser.add_argument("--base", metavar="PRETRAINER",
+                            help="a saved pretrainer whose embedder and preprocessor this tower shares (kept fixed)")
+        parser.add_argument("--preprocessor", metavar="DIR", help="a saved preprocessor (when there is no --base)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--width", type=int, help="the tower's hidden width (default 128)")
+    parser.add_argument("--layers", type=int, help="the tower's transformer layers (default 2)")
+    _augment_argument(parser)
+    parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", help="the component's name")
+
+
+def add_training_commands(commands: argparse._SubParsersAction) -> None:
+    """Adds `preprocessor fit`, `pretrain mlm|categorical|distill` and `compose` to the `cclm` command line."""
+    preprocessor = commands.add_parser("preprocessor", help="fit a preprocessor (character vocabulary, subwords)")
+    preprocessor_commands = preprocessor.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    fit = preprocessor_commands.add_parser(
+        "fit", help="fit a preprocessor on text and save it",
+        description="Builds the character vocabulary (and a subword tokenizer) from text, streaming, and saves it.",
+    )
+    _data_arguments(fit)
+    fit.add_argument("--output", required=True, help=_WRITES)
+    fit.add_argument("--sequence-length", type=int, default=256)
+    fit.add_argument("--downsample-factor", type=int, default=4, help="the towers' downsampling factor")
+    fit.add_argument("--subwords", choices=["bpe", "wordpiece", "none"], default="none",
+                     help="also train a subword tokenizer, for subword MLM targets")
+    fit.add_argument("--subword-vocab-size", type=int, default=8000)
+    fit.add_argument("--lowercase", action="store_true")
+    fit.add_argument("--name", help="the component's name")
+    fit.set_defaults(run=reporting_errors(_preprocessor_fit))
+
+    pretrain = commands.add_parser("pretrain", help="train a tower: mlm, categorical or distill")
+    tasks = pretrain.add_subparsers(dest="subcommand", metavar="TASK", required=True)
+    mlm = tasks.add_parser(
+        "mlm", help="masked-language modelling on unlabelled text",
+        description="Trains a tower to restore hidden characters (or subwords) and saves the pretrainer.",
+    )
+    _data_arguments(mlm)
+    _training_arguments(mlm)
+    mlm.add_argument("--target", choices=["characters", "subwords"], default="characters")
+    mlm.add_argument("--mask-rate", type=float, default=0.15)
+    mlm.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
+                     help="also learn to undo this rate of length-keeping typos (a denoising MLM; characters only)")
+    mlm.set_defaults(run=reporting_errors(_pretrain_mlm))
+
+    categorical = tasks.add_parser(
+        "categorical", help="classification on labelled text",
+        description="Trains a tower on labelled text (labels are read from the data) and saves the pretrainer.",
+    )
+    _data_arguments(categorical, labels=True)
+    _training_arguments(categorical)
+    _pooling_argument(categorical)
+    categorical.set_defaults(run=reporting_errors(_pretrain_categorical))
+
+    distill = tasks.add_parser(
+        "distill", help="a small student tower that learns from a teacher",
+        description="Trains a student tower to match a saved teacher (pretrainer or composed model) on "
+        "unlabelled text; it shares the teacher's embedder, so it composes with the teacher's towers.",
+    )
+    _data_arguments(distill)
+    _training_arguments(distill, shares=False)
+    distill.add_argument("--teacher", required=True, help="a saved pretrainer or composed model")
+    distill.add_argument("--objective", choices=["representations", "soft_targets", "both"], default="representations")
+    distill.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
+                         help="the student reads this rate of length-keeping typos, the teacher the clean text")
+    distill.set_defaults(run=reporting_errors(_pretrain_distill))
+
+    compose = commands.add_parser(
+        "compose", help="compose saved towers; with --train, also fit a label head",
+        description="Composes saved pretrainers that share an embedder into one model (the embedder runs once, "
+        "tower outputs are concatenated). With --train DATA it also fits a classification head and saves a "
+        "text classifier, ready for `cclm predict` and `cclm evaluate`.",
+    )
+    compose.add_argument("towers", nargs="+", help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
+    compose.add_argument("--output", required=True, help=_WRITES)
+    _data_arguments(compose, labels=True, option="--train")  # labelled data for a classification head
+    compose.add_argument("--fine-tune", action="store_true", help="also train the towers and embedder")
+    compose.add_argument("--epochs", type=int, default=3)
+    compose.add_argument("--steps-per-epoch", type=int)
+    compose.add_argument("--batch-size", type=int, default=32)
+    compose.add_argument("--learning-rate", type=float, default=3e-3)
+    _pooling_argument(compose)
+    compose.add_argument("--views", type=int, default=1,
+                         help="read each text this many times, shifted by 0..N-1 leading spaces, and average")
+    _augment_argument(compose)
+    compose.add_argument("--seed", type=int, default=0)
+    compose.add_argument("--name", help="the component's name")
+    compose.set_defaults(run=reporting_errors(_compose))

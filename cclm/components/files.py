@@ -1,0 +1,135 @@
+"""Every file name in a component directory, and the atomic writes that put files there.
+
+A component directory holds `MANIFEST_NAME` (what it is), `CARD_NAME` (its
+model card) and its payload: Keras weights under the `*_WEIGHTS` names,
+and the directories of the components it is made of under the `*_DIR`
+names. Writes go to a temporary name and are renamed into place, so a
+failure never leaves a half-written file or directory.
+
+Example:
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+>>> with atomic_file(path) as stream:
+...     _ = stream.write(b"hello")
+>>> path.read_bytes(), len(file_sha256(path))
+(b'hello', 64)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from cclm.errors import ComponentError
+
+FORMAT_VERSION = 1
+"""The newest component format this library writes and reads."""
+MANIFEST_NAME = "manifest.json"
+CARD_NAME = "README.md"
+WEIGHTS_NAME = "model.weights.h5"
+TOWER_WEIGHTS = "tower.weights.h5"
+HEAD_WEIGHTS = "head.weights.h5"
+SUBWORD_FILE = "subword_tokenizer.json"
+EMBEDDER_DIR = "embedder"
+PREPROCESSOR_DIR = "preprocessor"
+COMPOSED_DIR = "composed"
+TOWERS_DIR = "towers"
+LEGACY_CONFIG_NAME = "cclm_config.json"
+"""What the original cclm called a component's config file; `load` accepts a path to it."""
+
+_CHUNK = 1 << 20
+
+
+def tower_weights_name(index: int) -> str:
+    """The weights file of a composition's `index`-th tower, inside `TOWERS_DIR`."""
+    return f"{index}.weights.h5"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 (hex) of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary stream to a temporary file beside `path`, renamed onto `path` when the block succeeds.
+
+    On any failure the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _replace_directory(source: Path, target: Path, overwrite: bool) -> None:
+    if not target.exists():
+        os.rename(source, target)
+        return
+    if not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a directory.")
+    if any(target.iterdir()) and not (target / MANIFEST_NAME).is_file():
+        raise FileExistsError(
+            f"{target} is a non-empty directory that is not a cclm component; "
+            "refusing to replace it. Choose a new or empty directory."
+        )
+    if not overwrite and (target / MANIFEST_NAME).is_file():
+        raise FileExistsError(f"{target} already holds a component; pass overwrite=True.")
+    backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(target, backup)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        os.rename(backup, target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def write_directory(
+    directory: str | os.PathLike, write: Callable[[Path], None], overwrite: bool = True
+) -> Path:
+    """Runs `write(tmp)` on a temporary sibling of `directory`, then renames it into place.
+
+    On any failure the temporary directory is removed and an existing
+    component at `directory` is left as it was. Returns the absolute path.
+    """
+    target = Path(directory).expanduser().absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        write(staging)
+        _replace_directory(staging, target, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def load_weights_checked(model: Any, path: Path) -> None:
+    """`model.load_weights(path)` (a Keras model), with a clear error for missing or damaged files."""
+    if not path.is_file():
+        raise ComponentError(f"{path} is missing; the component directory is incomplete.")
+    try:
+        model.load_weights(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise ComponentError(
+            f"{path} could not be read as Keras weights ({type(error).__name__}: {error}). "
+            "The file is damaged or truncated; save or fetch the component again."
+        ) from None

@@ -1,0 +1,92 @@
+"""Data on disk for the command line: text files, JSON Lines, CSV, or a saved `datasets` directory.
+
+`open_data` gives what every `fit` reads: a `pathlib.Path` for plain text
+(one text per line) and a Hugging Face `datasets` dataset for the rest,
+read by `datasets` itself (streamed when asked, so corpora larger than
+memory work). Missing files, unknown formats and missing columns fail at
+once, naming the columns that do exist.
+
+Example:
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "reviews.jsonl"
+>>> _ = path.write_text('{"text": "great", "label": "pos"}\\n{"text": "awful", "label": "neg"}\\n')
+>>> data = open_data(path, label_column="label")
+>>> data.column_names, len(data)
+(['text', 'label'], 2)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from cclm.errors import DataFileError  # noqa: F401  (re-exported)
+
+_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+TEXT_SUFFIXES = (".txt", ".text", ".md", "")
+
+
+def open_data(
+    path: str | os.PathLike,
+    text_column: str = "text",
+    label_column: str | None = None,
+    streaming: bool = False,
+) -> Any:
+    """Opens `path` for training or evaluation.
+
+    Args:
+        path: a text file (`.txt`, one text per line), a `.jsonl`/`.json`,
+            `.csv`/`.tsv` or `.parquet` file, or a directory written by
+            `datasets.Dataset.save_to_disk`.
+        text_column: the column holding the texts (tables and datasets).
+        label_column: the column holding labels, when labels are needed.
+        streaming: read tables as a `datasets.IterableDataset`, never all in memory.
+
+    Raises:
+        DataFileError: the path is missing, its format unknown, a column
+            missing, or labels asked of plain text.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path} does not exist; give a text, JSONL, CSV or Parquet file, or a saved dataset directory.")
+    if path.is_dir():
+        if not (path / "dataset_info.json").is_file() and not (path / "dataset_dict.json").is_file():
+            raise DataFileError(f"{path} is a directory but not a saved `datasets` dataset (no dataset_info.json).")
+        import datasets
+
+        data = datasets.load_from_disk(str(path))
+        if isinstance(data, datasets.DatasetDict):
+            raise DataFileError(f"{path} holds several splits {list(data)}; give the directory of one split.")
+        if streaming:
+            data = data.to_iterable_dataset()
+    elif path.suffix.lower() in _BUILDERS:
+        import datasets
+
+        suffix = path.suffix.lower()
+        options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+        try:
+            data = datasets.load_dataset(
+                _BUILDERS[suffix], data_files=str(path), split="train", streaming=streaming, **options
+            )
+        except Exception as error:  # datasets raises many kinds for unreadable files
+            raise DataFileError(f"{path} could not be read as {_BUILDERS[suffix].upper()}: {error}") from None
+    elif path.suffix.lower() in TEXT_SUFFIXES:
+        if label_column is not None:
+            raise DataFileError(
+                f"{path} is plain text, which has no labels; give a JSONL or CSV file with "
+                f"{text_column!r} and {label_column!r} columns."
+            )
+        return path
+    else:
+        raise DataFileError(
+            f"{path}: unknown format {path.suffix!r}; use .txt (one text per line), .jsonl, .csv, .tsv, "
+            ".parquet, or a saved dataset directory."
+        )
+    columns = data.column_names
+    for column in (text_column, label_column):
+        if column is not None and columns is not None and column not in columns:
+            raise DataFileError(
+                f"{path} has no column {column!r}; its columns are {columns}. "
+                "Name the right one with --text-column / --label-column."
+            )
+    return data

@@ -1,0 +1,260 @@
+"""`ComposedModel`: one shared embedder, several pretrained towers, outputs side by side."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import keras
+
+from cclm.components import built_from, ComponentError, build_manifest, component_path, read_manifest, register_component
+from cclm.models.embedder import Embedder, load_weights_checked
+from cclm.models.freezing import set_trainable
+from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.pretraining.pretrainer import TOWER_WEIGHTS, Pretrainer
+from cclm.models.tower import Tower
+
+TowerSource = Union[Pretrainer, Tower, str, "os.PathLike[str]"]
+_PRETRAINER_KINDS = ("masked_language_pretrainer", "categorical_pretrainer", "distillation_pretrainer")
+
+
+def _tower_from_directory(path: Path) -> Tower:
+    """Only the tower of a saved pretrainer (its embedder and head are not needed)."""
+    manifest = read_manifest(path)
+    if manifest["kind"] not in _PRETRAINER_KINDS:
+        raise ComponentError(
+            f"{path} holds a {manifest['kind']!r} component, not a pretrainer; a tower comes from a "
+            f"saved pretrainer ({', '.join(_PRETRAINER_KINDS)})."
+        )
+    with built_from(path):
+        tower = Tower.from_config(manifest["config"]["tower_options"])
+    load_weights_checked(tower, path / TOWER_WEIGHTS)
+    tower.embedder_fingerprint = manifest.get("embedder_fingerprint")
+    return tower
+
+
+@register_component("composed_model")
+class ComposedModel:
+    """The shared embedder runs once; every tower runs on its output; outputs are concatenated.
+
+    `model` is one Keras functional model: ids (batch, length) -> vectors
+    (batch, length, sum of the towers' widths), with the padding mask kept.
+    Put any Keras head on it:
+    `keras.Model(composed.model.input, head(composed.model.output))`, or use
+    `cclm.models.heads.sequence_classifier` / `character_tagger`.
+
+    Each tower must have been trained on this very embedder: its recorded
+    embedder fingerprint must match the embedder's, else the tower would read
+    vectors it never learned from. A tower never trained (no fingerprint) is
+    accepted, as a random initialization. Lengths must be multiples of every
+    tower's downsampling factor (`downsample_factor` here is their least
+    common multiple).
+
+    Args:
+        embedder: the shared `Embedder`.
+        towers: pretrainers, `Tower` models, or directories of saved pretrainers.
+        preprocessor: when given, `model` takes raw strings (`tf.string`,
+            shape (batch,)) and `id_model` takes ids; both give the same outputs.
+        name: the model's name.
+
+    Example:
+    >>> from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+    >>> from cclm.data.sample_text import python_docs_paragraphs
+    >>> texts = python_docs_paragraphs()[:32]
+    >>> small = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2}
+    >>> first = MaskedLanguagePretrainer(tower_options=small, name="first", seed=0)
+    >>> _ = first.fit(texts, verbose=0)
+    >>> second = MaskedLanguagePretrainer(
+    ...     embedder=first.embedder, preprocessor=first.preprocessor, train_embedder=False,
+    ...     tower_options={**small, "hidden_dim": 8}, name="second", seed=0)
+    >>> _ = second.fit(texts, verbose=0)
+    >>> composed = ComposedModel(first.embedder, [first, second], preprocessor=first.preprocessor)
+    >>> import tensorflow as tf
+    >>> tuple(composed.model(tf.constant(["An example"])).shape)
+    (1, 256, 24)
+    """
+
+    component_kind = "composed_model"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        towers: Sequence[TowerSource],
+        preprocessor: Preprocessor | None = None,
+        name: str = "composed_model",
+    ):
+        if isinstance(towers, (Pretrainer, Tower, str, os.PathLike)):
+            towers = [towers]
+        if not towers:
+            raise ValueError("towers is empty; compose at least one tower.")
+        self.embedder = embedder
+        self.preprocessor = preprocessor
+        self.name = name
+        self.towers: list[Tower] = [self._resolve(source) for source in towers]
+        self._check()
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        self.id_model = keras.Model(ids, self._compose(ids), name=f"{name}_ids")
+        if preprocessor is None:
+            self.model = self.id_model
+        else:
+            texts = keras.Input(shape=(), dtype="string", name="texts")
+            self.model = keras.Model(texts, self._compose(preprocessor.as_layer()(texts)), name=name)
+
+    # ------------------------------------------------------------ building
+    @staticmethod
+    def _resolve(source: TowerSource) -> Tower:
+        if isinstance(source, Pretrainer):
+            if not source.is_built:
+                raise ValueError(f"The pretrainer {source.name!r} is not built yet; fit it (or load it) first.")
+            return source.tower
+        if isinstance(source, Tower):
+            return source
+        if isinstance(source, (str, os.PathLike)):
+            return _tower_from_directory(component_path(source))
+        raise TypeError(
+            f"A tower is given as {type(source).__name__}; pass a Pretrainer, a cclm Tower, or the "
+            "directory of a saved pretrainer."
+        )
+
+    def _check(self) -> None:
+        names = [tower.name for tower in self.towers]
+        for index, tower in enumerate(self.towers):
+            label = f"Tower {tower.name!r} (towers[{index}])"
+            if names.count(tower.name) > 1:
+                raise ValueError(
+                    f"{label}: {names.count(tower.name)} towers are named {tower.name!r}; Keras needs "
+                    "distinct names. Create the pretrainers with distinct name=... values."
+                )
+            if tower.input_dim != self.embedder.hidden_dim:
+                raise ValueError(
+                    f"{label} takes vectors of width {tower.input_dim}, but the embedder gives "
+                    f"{self.embedder.hidden_dim}. Compose it with the embedder it was trained on."
+                )
+            trained_on = getattr(tower, "embedder_fingerprint", None)
+            if trained_on is not None and trained_on != self.embedder.fingerprint:
+                raise ValueError(
+                    f"{label} was trained on a different embedder (fingerprint {trained_on[:12]}, this "
+                    f"one is {self.embedder.fingerprint[:12]}), so it would read vectors it never "
+                    "learned from. Compose it with the embedder saved beside it, or train it again on "
+                    "this embedder (with train_embedder=False, so the other towers stay valid)."
+                )
+            prep = self.preprocessor
+            if prep is not None and prep.downsample_factor % tower.downsample_factor:
+                raise ValueError(
+                    f"{label} downsamples by {tower.downsample_factor}, but the preprocessor pads to "
+                    f"multiples of {prep.downsample_factor}, so lengths would not line up. Create the "
+                    f"preprocessor with downsample_factor={self.downsample_factor}."
+                )
+            if prep is not None and prep.sequence_length and prep.sequence_length > tower.max_length:
+                raise ValueError(
+                    f"{label} reads at most {tower.max_length} positions, but the preprocessor makes "
+                    f"{prep.sequence_length}. Use a preprocessor with sequence_length <= {tower.max_length}."
+                )
+
+    def _compose(self, ids: Any) -> Any:
+        vectors = self.embedder(ids)
+        outputs = [tower(vectors) for tower in self.towers]
+        if len(outputs) == 1:
+            return outputs[0]
+        return keras.layers.Concatenate(axis=-1, name="concatenate_towers")(outputs)
+
+    @property
+    def output_dim(self) -> int:
+        """The width of the composed vectors: the sum of the towers' widths."""
+        return sum(tower.output_dim for tower in self.towers)
+
+    @property
+    def downsample_factor(self) -> int:
+        """Id sequences must have lengths that are multiples of this."""
+        return math.lcm(*(tower.downsample_factor for tower in self.towers))
+
+    # ------------------------------------------------------ freezing parts
+    def _parts(self, parts: tuple[str | int, ...]) -> list[keras.Model]:
+        if not parts:
+            return [self.embedder, *self.towers]
+        chosen = []
+        names = {tower.name: tower for tower in self.towers}
+        for part in parts:
+            if part == "embedder":
+                chosen.append(self.embedder)
+            elif isinstance(part, int) and -len(self.towers) <= part < len(self.towers):
+                chosen.append(self.towers[part])
+            elif part in names:
+                chosen.append(names[part])
+            else:
+                raise ValueError(f"{part!r} is not a part of this composition; use 'embedder', {sorted(names)} or a tower index.")
+        return chosen
+
+    def freeze(self, *parts: str | int) -> None:
+        """Stops weights from changing: of `parts` ("embedder", tower names or indices), or of all.
+
+        As always in Keras, compile a model again after changing what is trainable.
+        """
+        for part in self._parts(parts):
+            set_trainable(part, False)
+
+    def unfreeze(self, *parts: str | int) -> None:
+        """Lets weights change again: of `parts` ("embedder", tower names or indices), or of all."""
+        for part in self._parts(parts):
+            set_trainable(part, True)
+
+    # ---------------------------------------------------- saving & loading
+    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Saves embedder, towers (and preprocessor) as one component; `load` gives identical outputs."""
+        fingerprint = self.embedder.fingerprint
+        for tower in self.towers:
+            # Composed and possibly trained together: from here on they belong to this embedder.
+            tower.embedder_fingerprint = fingerprint
+        manifest = build_manifest(
+            kind=self.component_kind,
+            name=self.name,
+            config={
+                "name": self.name,
+                "towers": [tower.get_config() for tower in self.towers],
+                "preprocessor": self.preprocessor is not None,
+            },
+            inputs={"ids": {"dtype": "int32", "shape": [None, None]}},
+            outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.output_dim]}},
+            card={"towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]},
+            embedder_fingerprint=fingerprint,
+            parameters={"embedder": self.embedder.count_params(), **{t.name: t.count_params() for t in self.towers}},
+        )
+
+        def write_payload(path: Path) -> None:
+            self.embedder.save(path / "embedder")
+            (path / "towers").mkdir()
+            for index, tower in enumerate(self.towers):
+                tower.save_weights(path / "towers" / f"{index}.weights.h5")
+            if self.preprocessor is not None:
+                self.preprocessor.save(path / "preprocessor")
+
+        return write_component(directory, manifest, write_payload, overwrite)
+
+    from_shelf = classmethod(from_shelf)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "ComposedModel":
+        """Loads a composition saved by `save`."""
+        path = component_path(directory)
+        manifest = read_manifest(path, kind=cls.component_kind)
+        config = manifest["config"]
+        embedder = Embedder.load(path / "embedder")
+        if embedder.fingerprint != manifest.get("embedder_fingerprint"):
+            raise ComponentError(f"{path}: the embedder's weights are not the ones saved with the towers; save it again.")
+        towers = []
+        for index, tower_config in enumerate(config["towers"]):
+            with built_from(path):
+                tower = Tower.from_config(tower_config)
+            load_weights_checked(tower, path / "towers" / f"{index}.weights.h5")
+            tower.embedder_fingerprint = embedder.fingerprint
+            towers.append(tower)
+        preprocessor = Preprocessor.load(path / "preprocessor") if config["preprocessor"] else None
+        with built_from(path):
+            return cls(embedder, towers, preprocessor=preprocessor, name=config["name"])
+
+    def __repr__(self) -> str:
+        towers = ", ".join(f"{t.name} ({t.output_dim})" for t in self.towers)
+        return f"ComposedModel(embedder={self.embedder.hidden_dim}, towers=[{towers}], output_dim={self.output_dim})"

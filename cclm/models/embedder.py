@@ -1,0 +1,147 @@
+"""`Embedder`: the shared base model, character ids -> a sequence of vectors."""
+
+from __future__ import annotations
+
+import numbers
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from cclm.components import Component, ComponentError, WEIGHTS_NAME, built_from, fingerprint, load_weights_checked, register_component
+from cclm.models.freezing import set_trainable
+from cclm.layers.global_broadcast import GlobalBroadcast
+from cclm.layers.position_embedding import PositionEmbedding
+from cclm.layers.residual_conv_block import ResidualConvBlock
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+@register_component("embedder")
+class Embedder(keras.Model, Component):
+    """Character embeddings -> (batch, length, hidden_dim), shared by all towers.
+
+    Character embedding + learned position embedding, then residual
+    convolution blocks, then the original cclm "broadcast" feature (a masked
+    max-pool over the text, projected and added to every position). Id 0 is
+    padding: it carries a Keras mask through the model, never enters the pool,
+    and its output vectors are zero, so towers and heads (e.g.
+    `keras.layers.GlobalAveragePooling1D`) ignore it.
+
+    Args:
+        max_length: the longest sequence accepted (size of the position
+            table): `Preprocessor.max_example_len` or longer.
+        vocab_size: number of ids, `Preprocessor.vocab_size` (`n_chars`).
+            The two come first, in the original cclm's order; every other
+            argument is keyword-only.
+        hidden_dim: width of every output vector.
+        num_blocks: number of residual convolution blocks.
+        kernel_size: convolution width in characters.
+        dropout: dropout rate inside the blocks.
+
+    Example:
+    >>> from cclm import Preprocessor
+    >>> prep = Preprocessor(sequence_length=16).fit(["some text", "more text"])
+    >>> embedder = Embedder(prep.max_example_len, prep.n_chars, hidden_dim=32)
+    >>> embedder(prep.encode(["text"])).shape
+    TensorShape([1, 16, 32])
+    """
+
+    component_kind = "embedder"
+
+    def __init__(
+        self,
+        max_length: int = 2048,
+        vocab_size: int | None = None,
+        *,
+        hidden_dim: int = 128,
+        num_blocks: int = 3,
+        kernel_size: int = 5,
+        dropout: float = 0.1,
+        **kwargs: Any,
+    ):
+        if vocab_size is None:
+            raise TypeError(
+                f"Embedder needs vocab_size (the preprocessor's vocab_size); got only max_length="
+                f"{max_length!r}. The positional order is the original cclm's, Embedder(max_length, "
+                "vocab_size), e.g. Embedder(prep.max_example_len, prep.n_chars); or pass keywords."
+            )
+        for argument, value in (("max_length", max_length), ("vocab_size", vocab_size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"Embedder {argument}={value!r}; use a positive int.")
+        max_length, vocab_size = int(max_length), int(vocab_size)
+        trainable = kwargs.pop("trainable", True)
+        kwargs.setdefault("name", "embedder")
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        vectors = keras.layers.Embedding(
+            vocab_size, hidden_dim, mask_zero=True, name="character_embedding"
+        )(ids)
+        vectors = PositionEmbedding(max_length, name="position_embedding")(vectors)
+        for index in range(num_blocks):
+            vectors = ResidualConvBlock(
+                hidden_dim, kernel_size, dropout, name=f"conv_block_{index}"
+            )(vectors)
+        vectors = GlobalBroadcast(hidden_dim, name="global_broadcast")(vectors)
+        super().__init__(inputs=ids, outputs=vectors, **kwargs)
+        set_trainable(self, trainable)  # Keras alone leaves the layers trainable (cclm.models.freezing)
+        self.vocab_size = vocab_size
+        self.hidden_dim = hidden_dim
+        self.num_blocks = num_blocks
+        self.kernel_size = kernel_size
+        self.max_length = max_length
+        self.dropout = dropout
+        self.card: dict[str, Any] = {}
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (keras-hub style), plain JSON values."""
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocab_size": self.vocab_size,
+            "hidden_dim": self.hidden_dim,
+            "num_blocks": self.num_blocks,
+            "kernel_size": self.kernel_size,
+            "max_length": self.max_length,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Embedder":
+        return cls(**config)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of config and weights; changes whenever a weight changes."""
+        config = {k: v for k, v in self.get_config().items() if k != "trainable"}
+        return fingerprint(config, self.get_weights())
+
+    def save(self, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> Any:
+        """Saves as a component directory; a path ending in `.keras` or `.h5`
+        uses Keras' own `Model.save` instead (as `ModelCheckpoint` does)."""
+        if str(filepath).endswith((".keras", ".h5")):
+            return keras.Model.save(self, filepath, overwrite=overwrite, **kwargs)
+        return Component.save(self, filepath, overwrite=overwrite)
+
+    def _interface(self) -> tuple[dict, dict]:
+        return (
+            {"ids": {"dtype": "int32", "shape": [None, None]}},
+            {"vectors": {"dtype": self.compute_dtype, "shape": [None, None, self.hidden_dim]}},
+        )
+
+    def _manifest_fields(self) -> dict[str, Any]:
+        return {"fingerprint": self.fingerprint, "parameters": self.count_params()}
+
+    def _save_payload(self, directory: Path) -> None:
+        self.save_weights(directory / WEIGHTS_NAME)
+
+    @classmethod
+    def _from_saved(cls, directory: Path, manifest: dict) -> "Embedder":
+        with built_from(directory):
+            embedder = cls.from_config(manifest["config"])
+        load_weights_checked(embedder, directory / WEIGHTS_NAME)
+        if manifest.get("fingerprint") not in (None, embedder.fingerprint):
+            raise ComponentError(
+                f"{directory}: the weights do not match the manifest's fingerprint; the "
+                "component was modified or damaged. Save or fetch it again."
+            )
+        return embedder

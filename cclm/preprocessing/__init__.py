@@ -1,0 +1,10 @@
+"""Text -> character ids: `Preprocessor`, its vocabulary, the special ids, subword tokenizers.
+
+`Preprocessor.as_layer` gives the in-graph encoder (`CharacterEncoder`), for
+`tf.data` pipelines and models that take raw strings.
+"""
+
+from cclm.preprocessing import special_ids
+from cclm.preprocessing.preprocessor import Preprocessor
+
+__all__ = ["Preprocessor", "special_ids"]

@@ -1,0 +1,242 @@
+"""`CategoricalPretrainer`: a tower learns from labelled text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+from keras import ops
+import numpy as np
+import tensorflow as tf
+
+from cclm.components import register_component
+from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
+from cclm.layers.shifted_views import check_views
+from cclm.pipelines.sharding import Shard
+from cclm.pipelines.windows import character_windows
+from cclm.pretraining.pretrainer import Pretrainer
+from cclm.data.texts import LabelledData, TextData, check_batch, iter_labelled, texts_of
+
+Label = int | str
+
+
+def check_labels(labels: list[Label]) -> None:
+    """Raises ValueError unless `labels` are two or more distinct labels of one kind (int or str)."""
+    if len(labels) < 2:
+        raise ValueError(f"labels={labels!r}; a classifier needs at least two labels.")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels={labels!r} repeats a label; name each label once.")
+    if len({type(label) for label in labels}) > 1:
+        raise ValueError(f"labels={labels[:10]!r} mix ints and strings; use one kind.")
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class LabelHead(keras.Model):
+    """Character vectors (batch, length, dim) -> label logits (batch, labels), padding masked.
+
+    Args:
+        num_labels: the number of labels.
+        pooling: `"max"`, `"mean"` or `"cls"` (see `SequencePooling`).
+        normalize: standardize the pooled features (`BatchNormalization`)
+            before the logits. Concatenated towers give features of very
+            different scales; standardized, each counts by what it tells,
+            not by its scale.
+        views: the input holds this many readings of each text, view-major
+            (`cclm.layers.ShiftedViews`); their pooled features are averaged
+            before the logits, so the output has one row per text.
+    """
+
+    def __init__(
+        self, num_labels: int, pooling: str = "max", normalize: bool = False, views: int = 1, **kwargs: Any
+    ):
+        check_views(views)
+        super().__init__(**kwargs)
+        self.num_labels = num_labels
+        self.pooling = pooling
+        self.normalize = normalize
+        self.views = views
+        self.pool = SequencePooling(pooling, name="pool")
+        self.norm = keras.layers.BatchNormalization(name="pooled_norm") if normalize else None
+        self.logits = keras.layers.Dense(num_labels, name="label_logits")
+        self.supports_masking = True
+
+    def build(self, input_shape: tuple) -> None:
+        if self.norm is not None:
+            self.norm.build((input_shape[0], input_shape[-1]))
+        self.logits.build((input_shape[0], input_shape[-1]))
+
+    def call(self, features: Any, mask: Any = None, training: bool | None = None) -> Any:
+        pooled = self.pool(features, mask=mask)
+        if self.views > 1:  # (views * texts, dim) -> (texts, dim)
+            pooled = ops.mean(ops.reshape(pooled, (self.views, -1, ops.shape(pooled)[-1])), axis=0)
+        if self.norm is not None:
+            pooled = self.norm(pooled, training=training)
+        return self.logits(pooled)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None  # one output per text
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        texts = None if input_shape[0] is None else input_shape[0] // self.views
+        return (texts, self.num_labels)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {"num_labels": self.num_labels, "pooling": self.pooling, "normalize": self.normalize, "views": self.views}
+        )
+        return config
+
+
+@register_component("categorical_pretrainer")
+class CategoricalPretrainer(Pretrainer):
+    """Text classification: the tower's character vectors, pooled, predict a label.
+
+    The head pools the tower's output over characters (`pooling`: max, mean
+    or cls; padding is masked) into a softmax over the labels. Training
+    reads labelled data: `(texts, labels)`, or a `datasets.Dataset` /
+    `IterableDataset` with `text_column` and `label_column`. Long texts give
+    a random window per pass while training and their start when evaluating
+    or predicting, as `Preprocessor.encode` cuts them.
+
+    Args:
+        labels: every label (ints or strings), in the order of the outputs.
+            Found in the first training data when omitted (sorted); saved
+            with the pretrainer.
+        pooling: `"max"`, `"mean"` or `"cls"`.
+        class_weight: `None`, `"balanced"` (weights inversely proportional
+            to label counts in the first training data), a mapping from label
+            to weight, or a sequence of weights in the order of `labels`.
+        label_column: the label column of `datasets` data.
+        **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
+            train_embedder, tower_options, optimizer, batch_size, ...).
+
+    Example:
+    >>> texts = ["def f(x): return x", "The cat sat on the mat."] * 16
+    >>> kinds = ["code", "prose"] * 16
+    >>> pretrainer = CategoricalPretrainer(
+    ...     tower_options={"hidden_dim": 16, "num_layers": 1, "num_heads": 2}, seed=0)
+    >>> history = pretrainer.fit((texts, kinds), epochs=1, batch_size=8, verbose=0)
+    >>> pretrainer.labels
+    ['code', 'prose']
+    >>> labels, probabilities = pretrainer.predict(["import os"])
+    >>> probabilities.shape
+    (1, 2)
+    """
+
+    metrics_use_sample_weights = False  # class weights steer the loss; accuracy stays plain
+
+    def __init__(
+        self,
+        labels: Sequence[Label] | None = None,
+        pooling: str = "mean",
+        class_weight: str | Mapping[Label, float] | Sequence[float] | None = None,
+        label_column: str = "label",
+        **kwargs: Any,
+    ):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
+        if isinstance(class_weight, str) and class_weight != "balanced":
+            raise ValueError(f"class_weight={class_weight!r}; use 'balanced', a dict of label -> weight, or None.")
+        self.labels = list(labels) if labels is not None else None
+        if self.labels is not None:
+            check_labels(self.labels)
+        self.pooling = pooling
+        self.class_weight = class_weight
+        self.label_column = label_column
+        super().__init__(**kwargs)
+
+    def task_config(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "pooling": self.pooling,
+            "class_weight": self.class_weights,
+            "label_column": self.label_column,
+        }
+
+    @property
+    def class_weights(self) -> list[float] | None:
+        """The weight of each label, in the order of `labels` (None: all equal)."""
+        weight = self.class_weight
+        if weight is None or isinstance(weight, str) or self.labels is None:
+            return None  # "balanced" is resolved into weights by the first fit
+        if isinstance(weight, Mapping):
+            unknown = [label for label in weight if label not in self.labels]
+            if unknown:
+                raise ValueError(f"class_weight names {unknown[0]!r}, which is not one of the labels {self.labels}.")
+            return [float(weight.get(label, 1.0)) for label in self.labels]
+        if len(weight) != len(self.labels):
+            raise ValueError(f"class_weight has {len(weight)} weights for {len(self.labels)} labels; give one per label.")
+        return [float(w) for w in weight]
+
+    @property
+    def label_index(self) -> dict[Label, int]:
+        """Each label's output index."""
+        return {label: index for index, label in enumerate(self.labels)}
+
+    # ------------------------------------------------------------ the task
+    def _texts(self, data: LabelledData) -> TextData:
+        return texts_of(data)
+
+    def _prepare(self, data: LabelledData) -> None:
+        if self.labels is None or self.class_weight == "balanced":
+            counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
+            if self.labels is None:
+                self.labels = sorted(counts)
+                check_labels(self.labels)
+            if self.class_weight == "balanced":
+                total = sum(counts[label] for label in self.labels)
+                self.class_weight = [
+                    total / (len(self.labels) * counts[label]) if counts[label] else 1.0 for label in self.labels
+                ]
+        super()._prepare(data)
+
+    def _build(self) -> None:
+        if self.labels is not None:
+            super()._build()  # without labels, the first fit builds the model
+
+    def _build_head(self) -> keras.Model:
+        return LabelHead(len(self.labels), self.pooling, name=f"{self.name}_head")
+
+    def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return loss, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
+        # Wrong kinds of data and missing columns fail here, plainly, not inside tf.data.
+        next(iter_labelled(data, self.text_column, self.label_column), None)
+        batches = character_windows(
+            data, self.preprocessor, batch_size, text_column=self.text_column,
+            transforms=self.transforms, filters=self.filters,
+            shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
+            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
+            labels=self.label_index, label_column=self.label_column, random_crop=training,
+        )
+        weights = self.class_weights
+        if weights is not None and training:
+            table = tf.constant(weights, tf.float32)
+            batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
+        super()._record_training(history, seconds)
+        self.card["labels"] = self.labels
+
+    # --------------------------------------------------------- prediction
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
+        """The most likely label of each text, and every label's probability.
+
+        Returns:
+            `(labels, probabilities)`: a list with one label per text, and a
+            float array (texts, labels) in the order of `self.labels`.
+        """
+        if not self.is_built:
+            raise ValueError("The pretrainer is not built yet; fit it (or load a saved one) first.")
+        texts = check_batch(texts)
+        if not texts:
+            return [], np.zeros((0, len(self.labels)), np.float32)
+        logits = self.model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
+        probabilities = np.asarray(keras.ops.softmax(logits, axis=-1))
+        return [self.labels[i] for i in probabilities.argmax(axis=-1)], probabilities

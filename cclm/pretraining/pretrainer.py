@@ -1,0 +1,371 @@
+"""`Pretrainer`: one training API for every task tower.
+
+A pretrainer owns a `Tower` (the composable part), a task head (used only
+while pretraining, as keras-hub keeps Backbone and Task apart), and a Keras
+training model: ids -> shared embedder -> tower -> head. Subclasses say what
+the head is, how batches are made, and which loss and metrics apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import keras
+import tensorflow as tf
+
+from cclm.pipelines.augmentation import is_graph_augmentor
+from cclm.components import built_from, ComponentError, build_manifest, component_path, read_manifest
+from cclm.pipelines.sharding import Shard
+from cclm.training.distribution import TrainingModel, fit_pipelines, is_chief
+from cclm.models.embedder import Embedder, load_weights_checked
+from cclm.models.freezing import set_trainable
+from cclm.pipelines.windows import TextStats
+from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Preprocessor
+from cclm.data.texts import TextData
+from cclm.models.tower import Tower
+from cclm.training.fit import compute_precision, make_optimizer, record_fit, resolve_mixed_precision, run_fit
+
+TOWER_WEIGHTS = "tower.weights.h5"
+HEAD_WEIGHTS = "head.weights.h5"
+# Sized to learn within minutes on a 2-core CPU (examples/pretrain_mlm.py: 48% held-out
+# masked-character accuracy after 4 minutes); pass larger ones for more data and time.
+DEFAULT_EMBEDDER_OPTIONS = {"hidden_dim": 64, "num_blocks": 2, "dropout": 0.0}
+DEFAULT_TOWER_OPTIONS = {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "intermediate_dim": 256, "dropout": 0.0}
+
+
+class Pretrainer:
+    """The shared API of every task pretrainer.
+
+    Args:
+        embedder: the shared `Embedder`. Created with `DEFAULT_EMBEDDER_OPTIONS`
+            when omitted, once the preprocessor knows its vocabulary.
+        preprocessor: a `Preprocessor`. When omitted, or not yet fitted, the
+            first `fit` fits it on the training data.
+        train_embedder: whether the embedder's weights change while this
+            tower trains. Set False to keep an embedder other towers share.
+        tower: the `Tower` to train; built from `tower_options` when omitted.
+        tower_options: keyword arguments for the `Tower`, over `DEFAULT_TOWER_OPTIONS`.
+        optimizer: a Keras optimizer name (e.g. "adamw", "adafactor") or object.
+        learning_rate: used when `optimizer` is a name.
+        batch_size: documents per batch.
+        transforms: `str -> str` functions applied to every training text, and
+            `cclm.pipelines.augmentation.Augmentor`s, which add noise (typos, case
+            changes) inside the `tf.data` pipeline, to training batches only.
+        filters: `str -> bool` functions; texts for which any says False are skipped.
+        text_column: the text column of `datasets` data.
+        seed: makes shuffling, windows and masks reproducible.
+        name: a name for saved components and model cards.
+        mixed_precision: None (float32, the default), "mixed_float16" (GPUs),
+            "mixed_bfloat16" (CPUs with bfloat16 units, TPUs) or "auto" (the
+            one for this machine). The embedder and tower compute in 16 bits
+            while training; weights stay float32, so saved components are the
+            same either way. `benchmarks/train.py` measures the effect.
+        jit_compile: XLA for the training step: True, False, or "auto"
+            (Keras' choice: on where a GPU or TPU is visible, off on CPUs).
+
+    Training on several devices or machines needs no option: build the
+    pretrainer inside a `tf.distribute` strategy's `scope()` and call `fit`.
+    `batch_size` is then the global batch; each worker reads its own shard
+    of the data, and only the chief writes `save`'s directory
+    (`cclm.training.distribution`).
+    """
+
+    component_kind: ClassVar[str]
+    # Whether the metrics count sample weights (masked positions) like the loss does.
+    metrics_use_sample_weights: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        preprocessor: Preprocessor | None = None,
+        train_embedder: bool = True,
+        tower: Tower | None = None,
+        tower_options: dict[str, Any] | None = None,
+        optimizer: str | keras.optimizers.Optimizer = "adamw",
+        learning_rate: float = 2e-3,
+        batch_size: int = 32,
+        transforms: Sequence[Callable[[str], str]] = (),
+        filters: Sequence[Callable[[str], bool]] = (),
+        text_column: str = "text",
+        seed: int | None = None,
+        name: str | None = None,
+        mixed_precision: str | None = None,
+        jit_compile: bool | str = "auto",
+    ):
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile={jit_compile!r}; use True, False or 'auto'.")
+        self.mixed_precision = mixed_precision
+        self.precision_policy = resolve_mixed_precision(mixed_precision)
+        self.jit_compile = jit_compile
+        self.embedder = embedder
+        self.preprocessor = preprocessor or Preprocessor(
+            sequence_length=DEFAULT_SEQUENCE_LENGTH, downsample_factor=DEFAULT_DOWNSAMPLE_FACTOR
+        )
+        self.train_embedder = train_embedder
+        self.tower = tower
+        self.tower_options = dict(tower_options or {})
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.transforms = tuple(transforms)
+        self.filters = tuple(filters)
+        self.text_column = text_column
+        self.seed = seed
+        self.name = name or self.component_kind
+        self.head: keras.Model | None = None
+        self.model: keras.Model | None = None
+        self.card: dict[str, Any] = {}
+        self.stats = TextStats()
+        self._compiled_for: tuple | None = None
+        if self.preprocessor.characters:
+            self._build()
+
+    # ------------------------------------------------------------ subclasses
+    def _build_head(self) -> keras.Model:
+        raise NotImplementedError
+
+    def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
+        raise NotImplementedError
+
+    def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
+        raise NotImplementedError
+
+    def task_config(self) -> dict[str, Any]:
+        """The task-specific constructor arguments."""
+        return {}
+
+    def _jit_compile(self) -> bool | str:
+        """Keras' `jit_compile` for the training model; "auto" uses XLA where Keras would."""
+        return self.jit_compile
+
+    # ------------------------------------------------------------- building
+    @property
+    def is_built(self) -> bool:
+        return self.model is not None
+
+    def _build(self) -> None:
+        prep = self.preprocessor
+        if self.embedder is None:
+            self.embedder = Embedder(
+                vocab_size=prep.vocab_size, max_length=max(2048, prep.sequence_length or 0),
+                **DEFAULT_EMBEDDER_OPTIONS,
+            )
+        if self.embedder.vocab_size != prep.vocab_size:
+            raise ValueError(
+                f"The embedder takes {self.embedder.vocab_size} ids but the preprocessor makes "
+                f"{prep.vocab_size}; build the embedder with vocab_size=preprocessor.vocab_size."
+            )
+        if self.tower is None:
+            options = {"downsample_factor": prep.downsample_factor, **DEFAULT_TOWER_OPTIONS, **self.tower_options}
+            self.tower = Tower(input_dim=self.embedder.hidden_dim, name=f"{self.name}_tower", **options)
+        if self.tower.input_dim != self.embedder.hidden_dim:
+            raise ValueError(
+                f"The tower takes vectors of width {self.tower.input_dim} but the embedder gives "
+                f"{self.embedder.hidden_dim}; build the tower with input_dim=embedder.hidden_dim."
+            )
+        if prep.downsample_factor % self.tower.downsample_factor:
+            raise ValueError(
+                f"The tower downsamples by {self.tower.downsample_factor} but the preprocessor pads "
+                f"to multiples of {prep.downsample_factor}; create the preprocessor with "
+                f"downsample_factor={self.tower.downsample_factor}."
+            )
+        length = prep.sequence_length
+        for part in (self.embedder, self.tower):
+            if length is not None and length > part.max_length:
+                raise ValueError(
+                    f"The preprocessor makes sequences of {length} but the {part.name} takes at "
+                    f"most {part.max_length}; build it with max_length >= {length}."
+                )
+        self.head = self._build_head()
+        self.head.supports_masking = True  # padding stays masked through the head
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        outputs = self.head(self.tower(self.embedder(ids)))
+        self.model = TrainingModel(ids, outputs, name=f"{self.name}_training_model")
+
+    def _texts(self, data: Any) -> TextData:
+        """The texts in `data`, for fitting the preprocessor (labelled tasks override this)."""
+        return data
+
+    def _prepare(self, data: Any) -> None:
+        if not self.preprocessor.characters:
+            self.preprocessor.fit(self._texts(data), text_column=self.text_column)
+        if not self.is_built:
+            self._build()
+
+    def _compile(self) -> None:
+        set_trainable(self.embedder, self.train_embedder)
+        state = (self.train_embedder, self.tower.trainable)
+        if self._compiled_for == state:
+            return
+        # A new set of trainable weights needs a fresh optimizer state.
+        loss, metrics = self._loss_and_metrics()
+        self.model.compile(
+            optimizer=make_optimizer(self.optimizer, self.learning_rate, self.precision_policy),
+            loss=loss, jit_compile=self._jit_compile(),
+            **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
+        )
+        self._compiled_for = state
+
+    # ------------------------------------------------------------- training
+    def fit(
+        self,
+        data: TextData,
+        epochs: int = 1,
+        steps_per_epoch: int | None = None,
+        batch_size: int | None = None,
+        validation_data: TextData | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        verbose: str | int = "auto",
+    ) -> keras.callbacks.History:
+        """Trains the tower (and the embedder if `train_embedder`) on `data`.
+
+        Args:
+            data: `list[str]`, a `datasets.Dataset` / `IterableDataset`, or text
+                file paths (`pathlib.Path`). Long documents give a random
+                window of the preprocessor's length per pass; short ones are padded.
+            epochs: passes over the data (or over `steps_per_epoch` batches).
+            steps_per_epoch: batches per epoch; the data repeats as needed, so
+                unbounded streams work.
+            batch_size: documents per batch (default: the constructor's).
+            validation_data: held-out texts, evaluated with fixed masks.
+            callbacks: Keras callbacks (TensorBoard, ModelCheckpoint, BackupAndRestore, ...).
+                A NaN or infinite loss raises `cclm.training.callbacks.NonFiniteLossError`
+                at once, before these callbacks save anything.
+            verbose: Keras' verbosity ("auto", 0, 1, 2).
+
+        Returns:
+            The Keras `History`.
+        """
+        self._prepare(data)
+        self._compile()
+        self.stats = TextStats()  # counts for this fit only
+        batch_size = batch_size or self.batch_size
+        train, validation = fit_pipelines(
+            self.model.distribute_strategy, self._dataset, data, validation_data, batch_size, steps_per_epoch
+        )
+        # The head keeps float32, so losses and their gradients are computed at full precision.
+        with compute_precision([self.embedder, self.tower], self.precision_policy):
+            history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
+        self._record_training(history, seconds)
+        # Compositions check that the tower meets the embedder it was trained on.
+        self.tower.embedder_fingerprint = self.embedder.fingerprint
+        return history
+
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
+        training = record_fit(self.card, history, seconds)
+        passes = max(self.stats.passes, 1)
+        training["documents per pass"] = self.stats.used // passes
+        training["empty documents skipped per pass"] = self.stats.empty // passes
+        if self.precision_policy:
+            training["mixed precision"] = self.precision_policy
+        replicas = self.model.distribute_strategy.num_replicas_in_sync
+        if replicas > 1:
+            training["replicas"] = replicas
+        self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
+
+    @property
+    def trained_on_fingerprint(self) -> str:
+        """The fingerprint of the embedder the tower was last trained on (the current one if never trained)."""
+        return getattr(self.tower, "embedder_fingerprint", None) or self.embedder.fingerprint
+
+    def freeze(self) -> None:
+        """Stops the tower's weights from changing (in this pretrainer and in compositions)."""
+        set_trainable(self.tower, False)
+
+    def unfreeze(self) -> None:
+        """Lets the tower's weights change again."""
+        set_trainable(self.tower, True)
+
+    # ------------------------------------------------------- saving & loading
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments that are plain values (components are saved beside them)."""
+        return {
+            "train_embedder": self.train_embedder,
+            "tower_options": self.tower.get_config() if self.tower is not None else self.tower_options,
+            "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "text_column": self.text_column,
+            "seed": self.seed,
+            "name": self.name,
+            "mixed_precision": self.mixed_precision,
+            "jit_compile": self.jit_compile,
+            **self.task_config(),
+        }
+
+    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Saves tower, head, embedder and preprocessor in one component directory.
+
+        The manifest records the fingerprint of the embedder the tower was
+        trained on, so compositions can refuse a mismatched embedder.
+
+        Under a multi-worker strategy every worker calls `save`: the chief
+        writes `directory`, the others a temporary directory they delete.
+        """
+        if not self.is_built:
+            raise ValueError("Nothing to save yet: fit the pretrainer (or give it a fitted preprocessor).")
+        if self.trained_on_fingerprint != self.embedder.fingerprint:
+            raise ValueError(
+                f"{self.name}: the embedder changed after this tower was trained (another pretrainer "
+                "trained it), so they no longer belong together. Fit this pretrainer again, or train "
+                "the others with train_embedder=False."
+            )
+        augmentors = [t for t in self.transforms if is_graph_augmentor(t)]
+        if augmentors:
+            self.card.setdefault("training", {})["augmentation"] = [repr(a) for a in augmentors]
+        others = len(self.transforms) - len(augmentors) + len(self.filters)
+        if others:
+            self.card.setdefault("training", {})["transforms and filters (not saved)"] = others
+        manifest = build_manifest(
+            kind=self.component_kind,
+            name=self.name,
+            config=self.get_config(),
+            inputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.input_dim]}},
+            outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.output_dim]}},
+            card=self.card,
+            embedder_fingerprint=self.trained_on_fingerprint,
+            parameters={"tower": self.tower.count_params(), "head": self.head.count_params()},
+        )
+
+        def write_payload(path: Path) -> None:
+            self.tower.save_weights(path / TOWER_WEIGHTS)
+            self.head.save_weights(path / HEAD_WEIGHTS)
+            self.embedder.save(path / "embedder")
+            self.preprocessor.save(path / "preprocessor")
+
+        if is_chief(self.model.distribute_strategy):
+            return write_component(directory, manifest, write_payload, overwrite)
+        scratch = Path(tempfile.mkdtemp(prefix="cclm-worker-save-"))
+        try:
+            write_component(scratch / "component", manifest, write_payload, overwrite)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return Path(directory).expanduser().absolute()
+
+    from_shelf = classmethod(from_shelf)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "Pretrainer":
+        """Loads a saved pretrainer, ready to predict or to continue training."""
+        path = component_path(directory)
+        manifest = read_manifest(path, kind=cls.component_kind)
+        preprocessor = Preprocessor.load(path / "preprocessor")
+        embedder = Embedder.load(path / "embedder")
+        if embedder.fingerprint != manifest.get("embedder_fingerprint"):
+            raise ComponentError(
+                f"{path}: the embedder saved beside the tower is not the one it was trained on "
+                "(fingerprints differ). Save the pretrainer again."
+            )
+        config = dict(manifest["config"])
+        with built_from(path):
+            tower = Tower.from_config(config.pop("tower_options"))
+            pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
+        load_weights_checked(pretrainer.tower, path / TOWER_WEIGHTS)
+        load_weights_checked(pretrainer.head, path / HEAD_WEIGHTS)
+        pretrainer.tower.embedder_fingerprint = manifest["embedder_fingerprint"]
+        pretrainer.card = manifest.get("card", {})
+        return pretrainer

@@ -1,0 +1,10 @@
+"""Publishing: a `Shelf` of versioned components in a git repository, archives in git-lfs.
+
+`catalog` describes what a shelf holds, `archive` packs and unpacks
+component directories; `Shelf` publishes, lists and fetches.
+"""
+
+from cclm.shelf.catalog import CatalogEntry
+from cclm.shelf.shelf import Shelf
+
+__all__ = ["CatalogEntry", "Shelf"]

@@ -1,0 +1,203 @@
+"""Deterministic packing and safe unpacking of component directories.
+
+`pack` writes a gzip-compressed tar whose bytes depend only on the files'
+relative paths and contents: entries are sorted, and times, owners and
+permissions are fixed. The same component therefore always gives the same
+archive and the same sha256, which is what a shelf records and checks.
+
+`unpack` accepts regular files and directories only. It refuses absolute
+paths, `..`, links, devices and archives whose total size passes a cap
+(decompression bombs), and checks everything before it writes anything.
+
+Example:
+>>> import pathlib, tempfile
+>>> source = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (source / "manifest.json").write_text("{}")
+>>> first = pack(source, pathlib.Path(tempfile.mkdtemp()) / "a.tar.gz")
+>>> second = pack(source, pathlib.Path(tempfile.mkdtemp()) / "b.tar.gz")
+>>> first.sha256 == second.sha256
+True
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "unpacked"
+>>> sorted(p.name for p in unpack(first.path, target).iterdir())
+['manifest.json']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gzip
+import hashlib
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+from cclm.errors import UnsafeArchiveError  # noqa: F401  (re-exported)
+
+MAX_UNPACKED_BYTES = 4 * 1024**3
+"""Unpacking stops before writing anything when the members add up to more than this."""
+MAX_MEMBERS = 10_000
+
+_CHUNK = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveInfo:
+    """Where an archive was written, its sha256 (hex) and its size in bytes."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 (hex) of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary stream to a temporary file beside `path`, renamed onto `path` when the block succeeds.
+
+    On any failure the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _members(directory: Path) -> list[tuple[str, Path]]:
+    found = []
+    for root, directories, files in os.walk(directory):
+        for name in directories + files:
+            path = Path(root, name)
+            relative = path.relative_to(directory).as_posix()
+            if path.is_symlink():
+                raise UnsafeArchiveError(f"{path} is a symbolic link; components hold regular files only.")
+            if not (path.is_dir() or path.is_file()):
+                raise UnsafeArchiveError(f"{path} is not a regular file or directory.")
+            found.append((relative, path))
+    return sorted(found)
+
+
+def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel: int = 6) -> ArchiveInfo:
+    """Packs `directory` into the gzip tar `archive`, byte for byte reproducibly.
+
+    The archive is written to a temporary name beside `archive` and renamed
+    into place, so a failure never leaves a partial file.
+
+    Args:
+        directory: the component directory to pack (its contents go at the archive's root).
+        archive: the `.tar.gz` file to write.
+        compresslevel: gzip level; part of what the bytes depend on.
+
+    Returns:
+        `ArchiveInfo` with the archive's path, sha256 and size.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise NotADirectoryError(f"{directory} is not a directory; pack a saved component directory.")
+    archive = Path(archive)
+    members = _members(directory)
+    # filename="" and mtime=0 keep the gzip header free of names and times.
+    with atomic_file(archive) as raw, gzip.GzipFile(
+        filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
+    ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for relative, path in members:
+            info = tarfile.TarInfo(relative)
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if path.is_dir():
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+            else:
+                info.mode = 0o644
+                info.size = path.stat().st_size
+                with open(path, "rb") as stream:
+                    tar.addfile(info, stream)
+    return ArchiveInfo(archive, file_sha256(archive), archive.stat().st_size)
+
+
+def _check_member(member: tarfile.TarInfo) -> str:
+    name = member.name
+    if not (member.isfile() or member.isdir()):
+        kind = "a symbolic link" if member.issym() else "a hard link" if member.islnk() else "not a regular file"
+        raise UnsafeArchiveError(f"The archive member {name!r} is {kind}; only regular files and directories are unpacked.")
+    if not name or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchiveError(f"The archive member {name!r} has an absolute path; refusing to unpack it.")
+    normalized = posixpath.normpath(name.replace("\\", "/"))
+    if normalized == ".." or normalized.startswith("../") or "/../" in f"/{normalized}/":
+        raise UnsafeArchiveError(f"The archive member {name!r} leads outside the target directory ('..').")
+    return normalized
+
+
+def unpack(
+    archive: str | os.PathLike, target: str | os.PathLike, max_bytes: int = MAX_UNPACKED_BYTES
+) -> Path:
+    """Unpacks `archive` into the new directory `target`, safely.
+
+    Every member is checked before anything is written; the files go to a
+    temporary directory beside `target` that is renamed into place.
+
+    Raises:
+        UnsafeArchiveError: a link, device, absolute or escaping path, too
+            many members, or more than `max_bytes` in all.
+        FileExistsError: `target` exists.
+    """
+    target = Path(target)
+    if target.exists():
+        raise FileExistsError(f"{target} exists; unpack into a new directory.")
+    with contextlib.ExitStack() as stack:
+        try:
+            tar = stack.enter_context(tarfile.open(archive, mode="r:gz"))
+            members = tar.getmembers()  # reads the whole archive once; extraction then seeks
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise UnsafeArchiveError(f"{archive} is not a readable .tar.gz archive ({error}).") from None
+        _unpack_members(tar, members, archive, target, max_bytes)
+    return target
+
+
+def _unpack_members(
+    tar: tarfile.TarFile, members: list[tarfile.TarInfo], archive: object, target: Path, max_bytes: int
+) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise UnsafeArchiveError(f"{archive} has {len(members):,} members, more than {MAX_MEMBERS:,}.")
+    total = sum(member.size for member in members if member.isfile())
+    if total > max_bytes:
+        raise UnsafeArchiveError(
+            f"{archive} would unpack to {total:,} bytes, more than the cap of {max_bytes:,}; "
+            "raise max_bytes if you trust it."
+        )
+    names = [_check_member(member) for member in members]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        for member, name in zip(members, names):
+            path = staging / name
+            if member.isdir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as source, open(path, "wb") as stream:
+                shutil.copyfileobj(source, stream, _CHUNK)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,163 @@
+"""The catalog of a shelf: one small JSON file per published component version.
+
+A shelf repository holds, for each version, an archive (tracked by git-lfs)
+and a catalog entry (plain git):
+
+    components/<item_type>/<identifier>/<version>.tar.gz   the packed component
+    catalog/<item_type>/<identifier>/<version>.json        its CatalogEntry
+    catalog/<item_type>/<identifier>/<version>.md          its model card
+
+One file per version means two people publishing different versions never
+conflict, and immutability is simple to enforce: a push may only add files
+under `components/` and `catalog/` (see `shelf/hooks/pre-receive`). The
+format is documented for people in `shelf/CATALOG.md`.
+
+Example:
+>>> entry = CatalogEntry(identifier="docs-en", item_type="preprocessor", version="1.0.0",
+...     sha256="0" * 64, size=10, created="2026-01-01T00:00:00+00:00", library_version="0.1.0")
+>>> entry.archive_path, entry.tag
+('components/preprocessor/docs-en/1.0.0.tar.gz', 'preprocessor/docs-en/1.0.0')
+>>> CatalogEntry.from_json(entry.to_json()) == entry
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+from cclm.errors import CatalogError  # noqa: F401  (re-exported)
+
+CATALOG_FORMAT_VERSION = 1
+CATALOG_DIR = "catalog"
+COMPONENTS_DIR = "components"
+ARCHIVE_SUFFIX = ".tar.gz"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def check_name(value: Any, what: str) -> str:
+    """`value` if it is a valid identifier, item type or version, else a CatalogError.
+
+    Valid: 1 to 100 of letters, digits, `.`, `_` and `-`, starting with a
+    letter or digit, and no `..` (names become paths and git tags).
+    """
+    if not isinstance(value, str) or not _NAME.match(value) or ".." in value or value.endswith((".", ".lock")):
+        raise CatalogError(
+            f"{what}={value!r} is not valid: use 1-100 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit (e.g. 'docs-en' or '1.0.0')."
+        )
+    return value
+
+
+def version_key(version: str) -> tuple:
+    """Sorts versions naturally: "1.2.10" after "1.2.9", numbers before words."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[._-]", version))
+
+
+def next_version(versions: list[str]) -> str:
+    """"1.0.0" for a new identifier, else the newest version with its last number raised by one."""
+    if not versions:
+        return "1.0.0"
+    newest = max(versions, key=version_key)
+    numbers = list(re.finditer(r"\d+", newest))
+    if not numbers:
+        return f"{newest}.1"
+    last = numbers[-1]
+    return f"{newest[: last.start()]}{int(last.group()) + 1}{newest[last.end():]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogEntry:
+    """What the catalog records about one published version.
+
+    Attributes:
+        identifier: the component's name on the shelf (e.g. "docs-en").
+        item_type: its kind ("preprocessor", "embedder", "masked_language_pretrainer", ...).
+        version: immutable once published (e.g. "1.0.0").
+        sha256: of the archive, as in its git-lfs pointer.
+        size: of the archive in bytes.
+        created: when it was published (ISO 8601, UTC).
+        library_version: the cclm version that published it.
+        description: the first line of its model card.
+        name: the component's own name (from its manifest).
+    """
+
+    identifier: str
+    item_type: str
+    version: str
+    sha256: str
+    size: int
+    created: str
+    library_version: str
+    description: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.identifier, "identifier")
+        check_name(self.item_type, "item_type")
+        check_name(self.version, "version")
+        if not re.fullmatch(r"[0-9a-f]{64}", str(self.sha256)):
+            raise CatalogError(f"sha256={self.sha256!r} is not a sha256 hex digest.")
+        if not isinstance(self.size, int) or self.size < 0:
+            raise CatalogError(f"size={self.size!r} is not a byte count.")
+
+    @property
+    def directory(self) -> str:
+        return f"{self.item_type}/{self.identifier}"
+
+    @property
+    def archive_path(self) -> str:
+        """The archive's path in the shelf repository (git-lfs)."""
+        return f"{COMPONENTS_DIR}/{self.directory}/{self.version}{ARCHIVE_SUFFIX}"
+
+    @property
+    def entry_path(self) -> str:
+        """This entry's path in the shelf repository."""
+        return f"{CATALOG_DIR}/{self.directory}/{self.version}.json"
+
+    @property
+    def card_path(self) -> str:
+        return f"{CATALOG_DIR}/{self.directory}/{self.version}.md"
+
+    @property
+    def tag(self) -> str:
+        """The git tag marking the commit that published it."""
+        return f"{self.item_type}/{self.identifier}/{self.version}"
+
+    def to_json(self) -> str:
+        fields = {"format_version": CATALOG_FORMAT_VERSION, **dataclasses.asdict(self)}
+        return json.dumps(fields, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "catalog entry") -> "CatalogEntry":
+        try:
+            fields = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CatalogError(f"{source} is not valid JSON ({error}).") from None
+        if not isinstance(fields, dict):
+            raise CatalogError(f"{source} is not a JSON object.")
+        version = fields.pop("format_version", None)
+        if not isinstance(version, int) or version > CATALOG_FORMAT_VERSION:
+            raise CatalogError(
+                f"{source} uses catalog format {version!r}; this library reads format "
+                f"{CATALOG_FORMAT_VERSION} and older. Upgrade cclm."
+            )
+        known = {field.name for field in dataclasses.fields(cls)}
+        missing = {field.name for field in dataclasses.fields(cls) if field.default is dataclasses.MISSING} - set(fields)
+        if missing:
+            raise CatalogError(f"{source} lacks {sorted(missing)}.")
+        return cls(**{key: value for key, value in fields.items() if key in known})
+
+
+def read_catalog(root: str | Path) -> list[CatalogEntry]:
+    """Every entry under `root/catalog`, sorted by item type, identifier and version."""
+    entries = []
+    for path in Path(root, CATALOG_DIR).glob("*/*/*.json"):
+        entry = CatalogEntry.from_json(path.read_text(encoding="utf-8"), source=str(path))
+        if Path(root, entry.entry_path) != path:
+            raise CatalogError(f"{path} describes {entry.tag}; it belongs at {entry.entry_path}.")
+        entries.append(entry)
+    return sorted(entries, key=lambda e: (e.item_type, e.identifier, version_key(e.version)))

@@ -1,0 +1,152 @@
+"""What every `fit` in cclm shares: the optimizer by name, mixed precision, the Keras fit call, the model card's training record.
+
+Pretrainers and `TextClassifier` build their own `tf.data` pipelines and
+models; these helpers make them train, stop on a bad loss, and report alike.
+
+Example:
+>>> make_optimizer("adam", 1e-3).learning_rate.numpy().round(4)
+np.float32(0.001)
+>>> resolve_mixed_precision("mixed_bfloat16"), resolve_mixed_precision(None)
+('mixed_bfloat16', None)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from cclm.training.callbacks import StopOnNonFiniteLoss
+from cclm.pipelines.windows import NoUsableTextError
+
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def resolve_mixed_precision(mixed_precision: str | bool | None) -> str | None:
+    """The Keras dtype policy to train with, or None for float32.
+
+    `"auto"` (or True) picks `mixed_float16` where a GPU is visible and
+    `mixed_bfloat16` elsewhere (CPUs with bfloat16 units, TPUs).
+    """
+    if mixed_precision in (None, False):
+        return None
+    if mixed_precision in (True, "auto"):
+        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    if mixed_precision in MIXED_PRECISION_POLICIES:
+        return mixed_precision
+    raise ValueError(
+        f"mixed_precision={mixed_precision!r} is not a mixed precision policy; use None (float32), "
+        "'auto', 'mixed_float16' (GPUs) or 'mixed_bfloat16' (CPUs, TPUs)."
+    )
+
+
+@contextlib.contextmanager
+def compute_precision(models: Sequence[keras.Layer], policy: str | None) -> Iterator[None]:
+    """Runs every layer inside `models` under the dtype `policy` for the duration; float32 again after.
+
+    Variables stay float32 under mixed policies, so weights, saved files and
+    fingerprints are the same as without; only the arithmetic is cheaper.
+    """
+    if policy is None:
+        yield
+        return
+    layers = [layer for model in models for layer in model._flatten_layers(include_self=True, recursive=True)]
+    previous = [layer.dtype_policy for layer in layers]
+    for layer in layers:
+        layer.dtype_policy = policy
+    try:
+        yield
+    finally:
+        for layer, old in zip(layers, previous):
+            layer.dtype_policy = old
+
+
+def make_optimizer(
+    optimizer: str | keras.optimizers.Optimizer, learning_rate: float, mixed_precision: str | None = None
+) -> keras.optimizers.Optimizer:
+    """`optimizer` itself, or the Keras optimizer it names with `learning_rate`.
+
+    Under `mixed_float16` it is wrapped in a `LossScaleOptimizer`, which
+    keeps small float16 gradients from vanishing.
+    """
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        try:
+            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+        except ValueError:
+            raise ValueError(
+                f"optimizer={optimizer!r} is not a Keras optimizer name; use e.g. 'adamw', "
+                "'adam', 'adafactor', 'sgd', or pass a keras.optimizers.Optimizer."
+            ) from None
+    if mixed_precision == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def build_optimizer(model: keras.Model) -> None:
+    """Creates the compiled optimizer's variables now, under the model's strategy.
+
+    With no `tf.distribute` strategy set, Keras leaves this to the first
+    traced training step; a `tf.function` that creates variables is traced a
+    second time, so every `fit` paid for two traces of its training step.
+    """
+    optimizer = model.optimizer
+    if optimizer is not None and not optimizer.built:
+        with model.distribute_strategy.scope():
+            optimizer.build(model.trainable_variables)
+
+
+def run_fit(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    epochs: int,
+    steps_per_epoch: int | None,
+    validation: tf.data.Dataset | None,
+    callbacks: list[keras.callbacks.Callback] | None,
+    verbose: str | int,
+) -> tuple[keras.callbacks.History, float]:
+    """`model.fit` on a pipeline that shuffles itself; returns the `History` and the seconds it took.
+
+    `train` comes from `cclm.training.distribution.input_pipeline` (repeated when
+    training by `steps_per_epoch`). `StopOnNonFiniteLoss` runs before the
+    user's callbacks, so a NaN loss stops training before any of them saves.
+
+    Raises:
+        NoUsableTextError: the data gave no usable text (raised inside
+            `tf.data`, re-raised here as itself).
+    """
+    started = time.perf_counter()
+    build_optimizer(model)
+    with warnings.catch_warnings():
+        if steps_per_epoch is None:
+            # A stream's length is unknown until it ends; Keras warns when it does.
+            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        try:
+            history = model.fit(
+                train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
+                callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose, shuffle=False,
+            )
+        except tf.errors.OpError as error:
+            found = re.search(r"NoUsableTextError: (.+)", str(error))
+            if found is None:
+                raise
+            raise NoUsableTextError(found.group(1).strip()) from None
+    return history, time.perf_counter() - started
+
+
+def record_fit(card: dict[str, Any], history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
+    """Adds a fit's epochs, time, last metrics and per-epoch history to a model card; returns its "training" section."""
+    training = card.setdefault("training", {})
+    training["epochs"] = training.get("epochs", 0) + len(history.epoch)
+    training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
+    card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+    # Every epoch's metrics, over all fits: the training curves of `cclm evaluate --plot`.
+    curves = card.setdefault("history", {})
+    for key, values in history.history.items():
+        curves.setdefault(key, []).extend(round(float(value), 5) for value in values)
+    return training
