@@ -47,7 +47,7 @@ CACHED_PROBE = textwrap.dedent("""
         t = time.perf_counter()
         path = shelf.fetch(sys.argv[3], sys.argv[4], version=sys.argv[5])
         timings["fetch"].append(time.perf_counter() - t)
-    from cclm.components.component import load_component
+    from cclm.components import load_component
     load_component(path)  # warm the loader's own imports once
     for _ in range(20):
         t = time.perf_counter()

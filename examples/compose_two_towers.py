@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> Path:
     import tensorflow as tf
 
     from cclm import ComposedModel, Preprocessor
-    from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
-    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+    from cclm.pretraining import CategoricalPretrainer
+    from cclm.pretraining import MaskedLanguagePretrainer
     from cclm.data.sample_text import names_and_places, python_docs_paragraphs
 
     keras.utils.set_random_seed(0)

@@ -78,16 +78,16 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from cclm.pipelines.augmentation import Augmentor
-from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
-from cclm.models.composed_model import ComposedModel
-from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
-from cclm.models.embedder import Embedder
-from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.pipelines import Augmentor
+from cclm.pretraining import CategoricalPretrainer
+from cclm.models import ComposedModel
+from cclm.pretraining import DistillationPretrainer
+from cclm.models import Embedder
+from cclm.pretraining import MaskedLanguagePretrainer
+from cclm.preprocessing import Preprocessor
 from cclm.data.sample_text import LANGUAGES, language_sentences, names_and_places
-from cclm.classification.text_classifier import TextClassifier
-from cclm.models.tower import Tower
+from cclm.classification import TextClassifier
+from cclm.models import Tower
 
 NOISE_RATES = (0.0, 0.05, 0.10)
 

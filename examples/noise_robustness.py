@@ -25,14 +25,14 @@ from pathlib import Path
 
 import keras
 
-from cclm.pipelines.augmentation import Augmentor
-from cclm.models.composed_model import ComposedModel
-from cclm.models.embedder import Embedder
-from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pipelines import Augmentor
+from cclm.models import ComposedModel
+from cclm.models import Embedder
+from cclm.pretraining import MaskedLanguagePretrainer
 from cclm.classification.noise_report import NoiseReport, noise_report
-from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.preprocessing import Preprocessor
 from cclm.data.sample_text import language_sentences
-from cclm.classification.text_classifier import TextClassifier
+from cclm.classification import TextClassifier
 
 
 def train_and_report(args, augment: bool, unlabelled, train, test) -> NoiseReport:

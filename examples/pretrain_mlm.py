@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.preprocessing import special_ids
-from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pretraining import MaskedLanguagePretrainer
 from cclm.pipelines.masking import SpanMasking
 from cclm.data.sample_text import python_docs_paragraphs, split_texts
 
@@ -118,7 +118,7 @@ def main() -> None:
     hits = collections.Counter()
     total = 0
     for inputs, targets, hidden in evaluation_batches(pretrainer, test):
-        logits = np.array(pretrainer.model(inputs, training=False))
+        logits = np.array(pretrainer.training_model(inputs, training=False))
         logits[..., : special_ids.FIRST_CHARACTER_ID] = -np.inf
         predicted = logits.argmax(-1)
         hits["model"] += int((predicted[hidden] == targets[hidden]).sum())

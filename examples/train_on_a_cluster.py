@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from cclm import Preprocessor
     from cclm.training.distribution import is_chief
-    from cclm.models.embedder import Embedder
-    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+    from cclm.models import Embedder
+    from cclm.pretraining import MaskedLanguagePretrainer
     from cclm.data.sample_text import python_docs_paragraphs
 
     if args.data is not None:
@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         before = None
         if pretrainer.is_built:
-            before = [w.numpy().copy() for w in pretrainer.model.weights]
+            before = [w.numpy().copy() for w in pretrainer.training_model.weights]
         history = pretrainer.fit(
             data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=2 if is_chief(strategy) else 0
         )
-    weights = [w.numpy() for w in pretrainer.model.weights]
+    weights = [w.numpy() for w in pretrainer.training_model.weights]
     path = pretrainer.save(args.output)  # every worker calls save; only the chief's copy stays
     report = {
         "strategy": type(strategy).__name__,
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     if report["chief"]:
         loaded = MaskedLanguagePretrainer.load(path)
         ids = pretrainer.preprocessor.encode(["A check that the saved component predicts the same."])
-        report["reloaded predicts the same"] = bool((loaded.model(ids).numpy() == pretrainer.model(ids).numpy()).all())
+        report["reloaded predicts the same"] = bool((loaded.training_model(ids).numpy() == pretrainer.training_model(ids).numpy()).all())
         print(f"{report['strategy']} over {report['replicas']} replicas; saved {path}; "
               f"reloaded predicts the same: {report['reloaded predicts the same']}")
     if args.report:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, load_component, read_manifest
-from cclm.components.component import ComponentError, fingerprint, registered_kinds, to_json_value, write_component
+from cclm.components import ComponentError, fingerprint, registered_kinds, to_json_value, write_directory
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def test_failed_write_leaves_the_old_component_and_no_temporary_files(saved):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        write_component(saved, {"kind": "preprocessor"}, failing_payload)
+        write_directory(saved, failing_payload)
     assert (saved / "manifest.json").read_text() == before
     assert sorted(p.name for p in saved.parent.iterdir()) == ["prep"]
 

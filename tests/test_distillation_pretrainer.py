@@ -97,7 +97,7 @@ def test_a_denoising_student_reads_typos_where_the_teacher_reads_the_clean_text(
     assert noisy.shape == clean.shape
     assert np.array_equal(noisy.numpy() == 0, clean.numpy() == 0)  # typos keep lengths: the same padding
     assert 0.15 < np.mean(noisy.numpy()[weights.numpy() > 0] != clean.numpy()[weights.numpy() > 0]) < 0.45
-    outputs = student.model((noisy, clean))
+    outputs = student.training_model((noisy, clean))
     np.testing.assert_allclose(outputs[..., 32:], teacher.tower(teacher.embedder(clean)), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
         outputs[..., :32], student.head(student.tower(student.embedder(noisy))), rtol=1e-5, atol=1e-5

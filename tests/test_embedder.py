@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, load_component
-from cclm.components.component import ComponentError
+from cclm.components import ComponentError
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.models.tower import Tower

@@ -4,7 +4,7 @@ import pytest
 
 from cclm import Preprocessor, special_ids
 from cclm.pipelines.augmentation import Augmentor
-from cclm.components.component import ComponentError
+from cclm.components import ComponentError
 from cclm.models.embedder import Embedder
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.pipelines.windows import NoUsableTextError
@@ -46,7 +46,7 @@ def test_fit_returns_a_keras_history(texts):
 
 def test_defaults_fit_the_preprocessor_and_build_the_embedder(texts):
     pretrainer = MaskedLanguagePretrainer(tower_options={**TINY_TOWER, "max_length": 256}, seed=0)
-    assert pretrainer.model is None  # nothing to build before the vocabulary is known
+    assert pretrainer.training_model is None  # nothing to build before the vocabulary is known
     pretrainer.fit(texts[:32], steps_per_epoch=1, verbose=0)
     assert pretrainer.preprocessor.characters and pretrainer.embedder.vocab_size == pretrainer.preprocessor.vocab_size
 
@@ -56,12 +56,12 @@ def test_loss_counts_only_masked_positions(texts):
     pretrainer._compile()
     inputs, targets, weights = (t.numpy() for t in one_batch(pretrainer, texts))
     assert 0 < weights.sum() < (inputs != 0).sum()
-    loss = pretrainer.model.evaluate(inputs, targets, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    loss = pretrainer.training_model.evaluate(inputs, targets, sample_weight=weights, verbose=0, return_dict=True)["loss"]
     scrambled = np.where(weights > 0, targets, (targets + 7) % pretrainer.preprocessor.vocab_size)
-    same = pretrainer.model.evaluate(inputs, scrambled, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    same = pretrainer.training_model.evaluate(inputs, scrambled, sample_weight=weights, verbose=0, return_dict=True)["loss"]
     assert loss == pytest.approx(same, rel=1e-6)  # unmasked and padded targets never count
     wrong = np.where(weights > 0, (targets + 7) % pretrainer.preprocessor.vocab_size, targets)
-    other = pretrainer.model.evaluate(inputs, wrong, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+    other = pretrainer.training_model.evaluate(inputs, wrong, sample_weight=weights, verbose=0, return_dict=True)["loss"]
     assert other != pytest.approx(loss, rel=1e-3)
 
 
@@ -94,7 +94,7 @@ def test_save_load_identical_outputs_then_continue_training(tmp_path, texts):
     }
     loaded = MaskedLanguagePretrainer.load(path)
     ids = pretrainer.preprocessor.encode(texts[:8])
-    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
     assert loaded.get_config() == pretrainer.get_config()
     before = weights_of(loaded.tower)
     history = loaded.fit(texts, steps_per_epoch=2, verbose=0)
@@ -118,7 +118,7 @@ def test_optimizer_by_name_or_object(texts, optimizer):
     assert np.isfinite(history.history["loss"]).all()
     if isinstance(optimizer, str):
         # Keras numbers repeated names ("sgd_1") when another test made one first.
-        assert type(pretrainer.model.optimizer) is type(keras.optimizers.get(optimizer))
+        assert type(pretrainer.training_model.optimizer) is type(keras.optimizers.get(optimizer))
 
 
 def test_unknown_optimizer_names_the_choices(texts):
@@ -186,7 +186,7 @@ def test_subword_target_learns_which_subword_covers_each_character(docs_texts):
     pretrainer._compile()
     validation = pretrainer._dataset(held_out, 16, training=False)
     history = pretrainer.fit(train, epochs=5, steps_per_epoch=100, verbose=0)
-    accuracy = pretrainer.model.evaluate(validation, verbose=0, return_dict=True)["accuracy"]
+    accuracy = pretrainer.training_model.evaluate(validation, verbose=0, return_dict=True)["accuracy"]
     assert history.history["loss"][-1] < history.history["loss"][0]
     # Always naming the most frequent hidden subword, on the same masks:
     targets = np.concatenate([t.numpy()[w.numpy() > 0] for _, t, w in validation])
@@ -201,7 +201,7 @@ def test_subword_target_saves_loads_and_fills_masks_with_subwords(tmp_path, text
     loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
     assert loaded.target == "subwords" and loaded.get_config() == pretrainer.get_config()
     ids = pretrainer.preprocessor.encode(texts[:8])
-    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
     candidates = loaded.fill_mask("for x [MASK][MASK] range(10):", top_k=5)
     assert candidates == pretrainer.fill_mask("for x [MASK][MASK] range(10):", top_k=5)
     vocabulary = loaded.preprocessor.subword_tokenizer.tokenizer.get_vocab()
@@ -227,7 +227,7 @@ def test_the_same_seed_trains_the_same_weights_and_another_seed_does_not(texts):
         pretrainer = tiny(texts)  # same initial weights each time
         pretrainer.seed = seed
         history = pretrainer.fit(texts, epochs=2, verbose=0)
-        return history.history["loss"], weights_of(pretrainer.model)
+        return history.history["loss"], weights_of(pretrainer.training_model)
 
     loss, weights = trained(3)
     again_loss, again_weights = trained(3)
@@ -248,18 +248,18 @@ def test_mixed_bfloat16_trains_in_16_bits_and_saves_float32_weights(tmp_path, te
     assert set(seen) == {"bfloat16"} and np.isfinite(history.history["loss"]).all()
     # Afterwards the model computes in float32 again, and weights were float32 all along.
     assert pretrainer.tower.layers[-1].compute_dtype == "float32"
-    assert {w.dtype for w in pretrainer.model.weights} == {"float32"}
+    assert {w.dtype for w in pretrainer.training_model.weights} == {"float32"}
     loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
     assert loaded.mixed_precision == "mixed_bfloat16"
     assert "mixed precision: mixed_bfloat16" in (tmp_path / "mlm" / "README.md").read_text()
     ids = pretrainer.preprocessor.encode(texts[:4])
-    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
 
 
 def test_mixed_float16_scales_the_loss_and_bad_speed_options_are_named(texts):
     pretrainer = tiny(texts, mixed_precision="mixed_float16")
     pretrainer._compile()
-    assert isinstance(pretrainer.model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(pretrainer.training_model.optimizer, keras.optimizers.LossScaleOptimizer)
     with pytest.raises(ValueError, match="mixed_precision='float8'.*'mixed_bfloat16'"):
         tiny(texts, mixed_precision="float8")
     with pytest.raises(ValueError, match="jit_compile='yes'"):
@@ -288,7 +288,7 @@ def test_denoising_is_saved_and_loaded_and_trains_on(tmp_path, texts):
     loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "denoising"))
     assert loaded.denoising.get_config() == pretrainer.denoising.get_config()
     ids = pretrainer.preprocessor.encode(texts[:8])
-    np.testing.assert_array_equal(np.asarray(loaded.model(ids)), np.asarray(pretrainer.model(ids)))
+    np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
     history = loaded.fit(texts, steps_per_epoch=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
 

@@ -14,7 +14,7 @@ from cclm.preprocessing.special_ids import CLS_ID, PAD_ID, UNKNOWN_ID
 
 @pytest.fixture(scope="module")
 def prep(docs_texts):
-    return Preprocessor(downsample_factor=4).fit(docs_texts[:500], progress=False)
+    return Preprocessor(sequence_length=None, downsample_factor=4).fit(docs_texts[:500], progress=False)
 
 
 def test_fit_accepts_every_kind_of_data_and_ids_are_deterministic(tmp_path, docs_texts):
@@ -113,7 +113,7 @@ def test_character_id_is_the_id_encode_gives():
 
 def test_decode_inverts_encode_for_vocabulary_text(docs_texts):
     texts = docs_texts[:50]
-    prep = Preprocessor().fit(texts, progress=False)
+    prep = Preprocessor(sequence_length=None).fit(texts, progress=False)
     assert prep.decode(prep.encode(texts)) == texts
     assert prep.decode(prep.encode(texts)[0]) == texts[0]
     with pytest.raises(ValueError, match="must lie in"):
@@ -122,7 +122,16 @@ def test_decode_inverts_encode_for_vocabulary_text(docs_texts):
 
 def test_string_to_array_keeps_the_original_api(prep):
     array = prep.string_to_array("hello", 8)
-    assert array.shape == (8,) and np.array_equal(array, prep.encode(["hello"], length=8)[0])
+    assert array.shape == (1, 8) and np.array_equal(array, prep.encode(["hello"], length=8))
+    with pytest.raises(TypeError, match="encode\\(texts\\)"):
+        prep.string_to_array(["hello"], 8)
+
+
+def test_defaults_serve_the_default_towers_and_the_original_names_work():
+    prep = Preprocessor().fit(["hello world"], progress=False)
+    assert (prep.sequence_length, prep.downsample_factor) == (256, 4)
+    assert prep.max_example_len == 256 and prep.n_chars == prep.vocab_size
+    assert prep.encode(["hi"]).shape == (1, 256)
 
 
 @pytest.mark.parametrize("bad", [None, b"bytes", 7, ["nested"], {"a": 1}])

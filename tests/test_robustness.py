@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cclm import Preprocessor, load_component
 from cclm.training.callbacks import NonFiniteLossError
-from cclm.components.component import ComponentError
+from cclm.components import ComponentError
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.classification.text_classifier import TextClassifier
 from tests.test_text_classifier import composition
@@ -121,8 +121,8 @@ def test_a_nan_loss_stops_training_and_the_last_good_checkpoint_survives(docs_te
     with pytest.raises(NonFiniteLossError, match=r"became nan at epoch 2, batch 1 .*checkpoints written earlier are intact"):
         pretrainer.fit(docs_texts[:64], epochs=3, callbacks=[diverge, saver], verbose=0)
     assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == diverge.digest
-    pretrainer.model.load_weights(checkpoint)
-    assert all(np.isfinite(w).all() for w in pretrainer.model.get_weights())
+    pretrainer.training_model.load_weights(checkpoint)
+    assert all(np.isfinite(w).all() for w in pretrainer.training_model.get_weights())
     assert np.isfinite(pretrainer.fit(docs_texts[:64], epochs=1, verbose=0).history["loss"]).all()
 
 

@@ -302,7 +302,7 @@ except Exception as error:
 
 
 def test_shelf_references_work_wherever_a_component_directory_does(shelf, monkeypatch):
-    from cclm.components.component import load_component
+    from cclm.components import load_component
 
     shelf.publish(_prep("first text"), "docs")
     shelf.publish(_prep("second text"), "docs")

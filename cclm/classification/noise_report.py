@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from cclm.shelf.archive import atomic_file
+from cclm.components.files import atomic_file
 from cclm.data.texts import LabelledData, iter_labelled
 
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cclm.shelf.archive import atomic_file
+from cclm.components.files import atomic_file
 
 
 def pyplot() -> Any:

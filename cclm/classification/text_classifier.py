@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections import Counter
@@ -15,12 +14,12 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.preprocessing import special_ids
-from cclm.pretraining.categorical_pretrainer import Label, LabelHead, check_labels
-from cclm.components import built_from, ComponentError, build_manifest, component_path, read_manifest, register_component
+from cclm.models.label_head import Label, LabelHead, check_labels
+from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
+from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR
 from cclm.models.composed_model import ComposedModel
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel, fit_pipelines
-from cclm.models.embedder import load_weights_checked
 from cclm.models.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.layers.shifted_views import ShiftedViews, check_views
@@ -29,11 +28,10 @@ from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.data.texts import LabelledData, check_batch, iter_labelled
 from cclm.training.fit import make_optimizer, record_fit, run_fit
 
-HEAD_WEIGHTS = "head.weights.h5"
 
 
 @register_component("text_classifier")
-class TextClassifier:
+class TextClassifier(Component):
     """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
 
     The composition runs as it is (frozen) unless `train_composition`, which
@@ -264,45 +262,39 @@ class TextClassifier:
             "name": self.name,
         }
 
-    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
-        """Saves composition, preprocessor, head and labels as one component directory."""
+    def manifest(self) -> dict:
         self._require_built()
         self.card["labels"] = self.labels
-        manifest = build_manifest(
-            kind=self.component_kind,
-            name=self.name,
-            config=self.get_config(),
-            inputs={"texts": {"dtype": "string", "shape": [None]}},
-            outputs={"logits": {"dtype": "float32", "shape": [None, len(self.labels)]}},
-            card=self.card,
-            embedder_fingerprint=self.composed.embedder.fingerprint,
-            parameters={"composition": self.composed.id_model.count_params(), "head": self.head.count_params()},
+        return super().manifest()
+
+    def _interface(self) -> tuple[dict, dict]:
+        return (
+            {"texts": {"dtype": "string", "shape": [None]}},
+            {"logits": {"dtype": "float32", "shape": [None, len(self.labels)]}},
         )
 
-        def write_payload(path: Path) -> None:
-            self.composed.save(path / "composed")
-            self.preprocessor.save(path / "preprocessor")
-            self.head.save_weights(path / HEAD_WEIGHTS)
+    def _manifest_fields(self) -> dict[str, Any]:
+        return {
+            "embedder_fingerprint": self.composed.embedder.fingerprint,
+            "parameters": {"composition": self.composed.id_model.count_params(), "head": self.head.count_params()},
+        }
 
-        return write_component(directory, manifest, write_payload, overwrite)
-
-    from_shelf = classmethod(from_shelf)
+    def _save_payload(self, directory: Path) -> None:
+        self.composed.save(directory / COMPOSED_DIR)
+        self.preprocessor.save(directory / PREPROCESSOR_DIR)
+        self.head.save_weights(directory / HEAD_WEIGHTS)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "TextClassifier":
-        """Loads a classifier saved by `save`; it predicts exactly as before."""
-        path = component_path(directory)
-        manifest = read_manifest(path, kind=cls.component_kind)
-        composed = ComposedModel.load(path / "composed")
+    def _from_saved(cls, directory: Path, manifest: dict) -> "TextClassifier":
+        composed = ComposedModel.load(directory / COMPOSED_DIR)
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
-            raise ComponentError(f"{path}: the composition is not the one the head was trained on; save it again.")
-        preprocessor = Preprocessor.load(path / "preprocessor")
+            raise ComponentError(f"{directory}: the composition is not the one the head was trained on; save it again.")
+        preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
         # Classifiers saved before `normalize` existed have heads without it.
         config = {"normalize": False, **manifest["config"]}
-        with built_from(path):
+        with built_from(directory):
             classifier = cls(composed, preprocessor=preprocessor, **config)
-        load_weights_checked(classifier.head, path / HEAD_WEIGHTS)
-        classifier.card = manifest.get("card", {})
+        load_weights_checked(classifier.head, directory / HEAD_WEIGHTS)
         return classifier
 
     def __repr__(self) -> str:

@@ -17,7 +17,6 @@ Errors print one line to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from cclm.cli.model_commands import reporting_errors

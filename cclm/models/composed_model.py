@@ -10,15 +10,21 @@ from typing import Any, Union
 
 import keras
 
-from cclm.components import built_from, ComponentError, build_manifest, component_path, read_manifest, register_component
-from cclm.models.embedder import Embedder, load_weights_checked
+from cclm.components import Component, ComponentError, built_from, component_path, load_weights_checked, read_manifest, register_component
+from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
+from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.pretraining.pretrainer import TOWER_WEIGHTS, Pretrainer
 from cclm.models.tower import Tower
 
-TowerSource = Union[Pretrainer, Tower, str, "os.PathLike[str]"]
+TowerSource = Union[Tower, str, "os.PathLike[str]", Any]
+"""A `Tower` (e.g. `pretrainer.model`), a pretrainer, or the directory of a saved pretrainer."""
 _PRETRAINER_KINDS = ("masked_language_pretrainer", "categorical_pretrainer", "distillation_pretrainer")
+
+
+def _is_pretrainer(source: Any) -> bool:
+    """A `cclm.pretraining` pretrainer (models never import pretraining: it is the layer above)."""
+    return isinstance(getattr(source, "tower", None), (Tower, type(None))) and hasattr(source, "is_built")
 
 
 def _tower_from_directory(path: Path) -> Tower:
@@ -37,7 +43,7 @@ def _tower_from_directory(path: Path) -> Tower:
 
 
 @register_component("composed_model")
-class ComposedModel:
+class ComposedModel(Component):
     """The shared embedder runs once; every tower runs on its output; outputs are concatenated.
 
     `model` is one Keras functional model: ids (batch, length) -> vectors
@@ -55,7 +61,8 @@ class ComposedModel:
 
     Args:
         embedder: the shared `Embedder`.
-        towers: pretrainers, `Tower` models, or directories of saved pretrainers.
+        towers: `Tower` models (`pretrainer.model`), pretrainers, or directories
+            of saved pretrainers.
         preprocessor: when given, `model` takes raw strings (`tf.string`,
             shape (batch,)) and `id_model` takes ids; both give the same outputs.
         name: the model's name.
@@ -86,13 +93,14 @@ class ComposedModel:
         preprocessor: Preprocessor | None = None,
         name: str = "composed_model",
     ):
-        if isinstance(towers, (Pretrainer, Tower, str, os.PathLike)):
+        if isinstance(towers, (Tower, str, os.PathLike)) or _is_pretrainer(towers):
             towers = [towers]
         if not towers:
             raise ValueError("towers is empty; compose at least one tower.")
         self.embedder = embedder
         self.preprocessor = preprocessor
         self.name = name
+        self.card: dict[str, Any] = {}
         self.towers: list[Tower] = [self._resolve(source) for source in towers]
         self._check()
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
@@ -106,7 +114,7 @@ class ComposedModel:
     # ------------------------------------------------------------ building
     @staticmethod
     def _resolve(source: TowerSource) -> Tower:
-        if isinstance(source, Pretrainer):
+        if _is_pretrainer(source):
             if not source.is_built:
                 raise ValueError(f"The pretrainer {source.name!r} is not built yet; fit it (or load it) first.")
             return source.tower
@@ -202,57 +210,56 @@ class ComposedModel:
             set_trainable(part, True)
 
     # ---------------------------------------------------- saving & loading
-    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
-        """Saves embedder, towers (and preprocessor) as one component; `load` gives identical outputs."""
-        fingerprint = self.embedder.fingerprint
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "towers": [tower.get_config() for tower in self.towers],
+            "preprocessor": self.preprocessor is not None,
+        }
+
+    def manifest(self) -> dict:
+        # Composed and possibly trained together: from here on the towers belong to this embedder.
         for tower in self.towers:
-            # Composed and possibly trained together: from here on they belong to this embedder.
-            tower.embedder_fingerprint = fingerprint
-        manifest = build_manifest(
-            kind=self.component_kind,
-            name=self.name,
-            config={
-                "name": self.name,
-                "towers": [tower.get_config() for tower in self.towers],
-                "preprocessor": self.preprocessor is not None,
-            },
-            inputs={"ids": {"dtype": "int32", "shape": [None, None]}},
-            outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.output_dim]}},
-            card={"towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]},
-            embedder_fingerprint=fingerprint,
-            parameters={"embedder": self.embedder.count_params(), **{t.name: t.count_params() for t in self.towers}},
+            tower.embedder_fingerprint = self.embedder.fingerprint
+        self.card = {**self.card, "towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]}
+        return super().manifest()
+
+    def _interface(self) -> tuple[dict, dict]:
+        return (
+            {"ids": {"dtype": "int32", "shape": [None, None]}},
+            {"vectors": {"dtype": "float32", "shape": [None, None, self.output_dim]}},
         )
 
-        def write_payload(path: Path) -> None:
-            self.embedder.save(path / "embedder")
-            (path / "towers").mkdir()
-            for index, tower in enumerate(self.towers):
-                tower.save_weights(path / "towers" / f"{index}.weights.h5")
-            if self.preprocessor is not None:
-                self.preprocessor.save(path / "preprocessor")
+    def _manifest_fields(self) -> dict[str, Any]:
+        parameters = {t.name: t.count_params() for t in self.towers}
+        return {
+            "embedder_fingerprint": self.embedder.fingerprint,
+            "parameters": {"embedder": self.embedder.count_params(), **parameters},
+        }
 
-        return write_component(directory, manifest, write_payload, overwrite)
-
-    from_shelf = classmethod(from_shelf)
+    def _save_payload(self, directory: Path) -> None:
+        self.embedder.save(directory / EMBEDDER_DIR)
+        (directory / TOWERS_DIR).mkdir()
+        for index, tower in enumerate(self.towers):
+            tower.save_weights(directory / TOWERS_DIR / tower_weights_name(index))
+        if self.preprocessor is not None:
+            self.preprocessor.save(directory / PREPROCESSOR_DIR)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "ComposedModel":
-        """Loads a composition saved by `save`."""
-        path = component_path(directory)
-        manifest = read_manifest(path, kind=cls.component_kind)
+    def _from_saved(cls, directory: Path, manifest: dict) -> "ComposedModel":
         config = manifest["config"]
-        embedder = Embedder.load(path / "embedder")
+        embedder = Embedder.load(directory / EMBEDDER_DIR)
         if embedder.fingerprint != manifest.get("embedder_fingerprint"):
-            raise ComponentError(f"{path}: the embedder's weights are not the ones saved with the towers; save it again.")
+            raise ComponentError(f"{directory}: the embedder's weights are not the ones saved with the towers; save it again.")
         towers = []
         for index, tower_config in enumerate(config["towers"]):
-            with built_from(path):
+            with built_from(directory):
                 tower = Tower.from_config(tower_config)
-            load_weights_checked(tower, path / "towers" / f"{index}.weights.h5")
+            load_weights_checked(tower, directory / TOWERS_DIR / tower_weights_name(index))
             tower.embedder_fingerprint = embedder.fingerprint
             towers.append(tower)
-        preprocessor = Preprocessor.load(path / "preprocessor") if config["preprocessor"] else None
-        with built_from(path):
+        preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR) if config["preprocessor"] else None
+        with built_from(directory):
             return cls(embedder, towers, preprocessor=preprocessor, name=config["name"])
 
     def __repr__(self) -> str:

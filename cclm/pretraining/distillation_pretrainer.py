@@ -184,14 +184,14 @@ class DistillationPretrainer(Pretrainer):
         for layer in self.teacher_model.layers:
             if layer is not self.embedder:
                 layer.trainable = False  # the teacher only teaches
-        ids = self.model.input  # what the student reads
+        ids = self.training_model.input  # what the student reads
         # With denoising the teacher reads the clean window, the student the same window with typos.
         teacher_ids = keras.Input(shape=(None,), dtype="int32", name="clean_ids") if self.denoising else ids
         pair = keras.layers.Concatenate(axis=-1, name="student_and_teacher")(
-            [self.model.output, self.teacher_model(teacher_ids)]
+            [self.training_model.output, self.teacher_model(teacher_ids)]
         )
         inputs = (ids, teacher_ids) if self.denoising else ids
-        self.model = TrainingModel(inputs, pair, name=f"{self.name}_training_model")
+        self.training_model = TrainingModel(inputs, pair, name=f"{self.name}_training_model")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return DistillationLoss(self.teacher_dim, self.objective, self.temperature), []
@@ -225,4 +225,4 @@ class DistillationPretrainer(Pretrainer):
         dataset = self._dataset(data, batch_size or self.batch_size, training=False)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-            return float(self.model.evaluate(dataset, verbose=0))
+            return float(self.training_model.evaluate(dataset, verbose=0))

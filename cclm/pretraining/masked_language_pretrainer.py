@@ -214,7 +214,7 @@ class MaskedLanguagePretrainer(Pretrainer):
         """
         ids = self._ids_with_masks(text, mask_token)
         positions = np.flatnonzero(ids[0] == special_ids.MASK_ID)
-        outputs = self.model(ids, training=False)
+        outputs = self.training_model(ids, training=False)
         if self.target == "subwords":
             logits = np.array(self.head.logits(tf.gather(outputs[0], positions)), dtype=np.float64)
             probabilities = _softmax(logits).mean(axis=0)

@@ -8,9 +8,6 @@ the head is, how batches are made, and which loss and metrics apply.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -18,10 +15,11 @@ import keras
 import tensorflow as tf
 
 from cclm.pipelines.augmentation import is_graph_augmentor
-from cclm.components import built_from, ComponentError, build_manifest, component_path, read_manifest
+from cclm.components import Component, ComponentError, built_from, load_weights_checked
+from cclm.components.files import EMBEDDER_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR, TOWER_WEIGHTS
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel, fit_pipelines, is_chief
-from cclm.models.embedder import Embedder, load_weights_checked
+from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.pipelines.windows import TextStats
 from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Preprocessor
@@ -29,15 +27,13 @@ from cclm.data.texts import TextData
 from cclm.models.tower import Tower
 from cclm.training.fit import compute_precision, make_optimizer, record_fit, resolve_mixed_precision, run_fit
 
-TOWER_WEIGHTS = "tower.weights.h5"
-HEAD_WEIGHTS = "head.weights.h5"
 # Sized to learn within minutes on a 2-core CPU (examples/pretrain_mlm.py: 48% held-out
 # masked-character accuracy after 4 minutes); pass larger ones for more data and time.
 DEFAULT_EMBEDDER_OPTIONS = {"hidden_dim": 64, "num_blocks": 2, "dropout": 0.0}
 DEFAULT_TOWER_OPTIONS = {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "intermediate_dim": 256, "dropout": 0.0}
 
 
-class Pretrainer:
+class Pretrainer(Component):
     """The shared API of every task pretrainer.
 
     Args:
@@ -117,7 +113,7 @@ class Pretrainer:
         self.seed = seed
         self.name = name or self.component_kind
         self.head: keras.Model | None = None
-        self.model: keras.Model | None = None
+        self.training_model: keras.Model | None = None
         self.card: dict[str, Any] = {}
         self.stats = TextStats()
         self._compiled_for: tuple | None = None
@@ -145,7 +141,15 @@ class Pretrainer:
     # ------------------------------------------------------------- building
     @property
     def is_built(self) -> bool:
-        return self.model is not None
+        return self.training_model is not None
+
+    @property
+    def model(self) -> Tower | None:
+        """The composable tower, as in the original cclm: `ComposedModel(embedder, [a.model, b.model])`.
+
+        The model that trains it (embedder, tower and task head) is `training_model`.
+        """
+        return self.tower
 
     def _build(self) -> None:
         prep = self.preprocessor
@@ -184,7 +188,7 @@ class Pretrainer:
         self.head.supports_masking = True  # padding stays masked through the head
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
         outputs = self.head(self.tower(self.embedder(ids)))
-        self.model = TrainingModel(ids, outputs, name=f"{self.name}_training_model")
+        self.training_model = TrainingModel(ids, outputs, name=f"{self.name}_training_model")
 
     def _texts(self, data: Any) -> TextData:
         """The texts in `data`, for fitting the preprocessor (labelled tasks override this)."""
@@ -203,7 +207,7 @@ class Pretrainer:
             return
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
-        self.model.compile(
+        self.training_model.compile(
             optimizer=make_optimizer(self.optimizer, self.learning_rate, self.precision_policy),
             loss=loss, jit_compile=self._jit_compile(),
             **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
@@ -245,11 +249,11 @@ class Pretrainer:
         self.stats = TextStats()  # counts for this fit only
         batch_size = batch_size or self.batch_size
         train, validation = fit_pipelines(
-            self.model.distribute_strategy, self._dataset, data, validation_data, batch_size, steps_per_epoch
+            self.training_model.distribute_strategy, self._dataset, data, validation_data, batch_size, steps_per_epoch
         )
         # The head keeps float32, so losses and their gradients are computed at full precision.
         with compute_precision([self.embedder, self.tower], self.precision_policy):
-            history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
+            history, seconds = run_fit(self.training_model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         self._record_training(history, seconds)
         # Compositions check that the tower meets the embedder it was trained on.
         self.tower.embedder_fingerprint = self.embedder.fingerprint
@@ -262,7 +266,7 @@ class Pretrainer:
         training["empty documents skipped per pass"] = self.stats.empty // passes
         if self.precision_policy:
             training["mixed precision"] = self.precision_policy
-        replicas = self.model.distribute_strategy.num_replicas_in_sync
+        replicas = self.training_model.distribute_strategy.num_replicas_in_sync
         if replicas > 1:
             training["replicas"] = replicas
         self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
@@ -297,15 +301,8 @@ class Pretrainer:
             **self.task_config(),
         }
 
-    def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
-        """Saves tower, head, embedder and preprocessor in one component directory.
-
-        The manifest records the fingerprint of the embedder the tower was
-        trained on, so compositions can refuse a mismatched embedder.
-
-        Under a multi-worker strategy every worker calls `save`: the chief
-        writes `directory`, the others a temporary directory they delete.
-        """
+    def manifest(self) -> dict:
+        """The manifest `save` writes; refuses a tower whose embedder changed after it was trained."""
         if not self.is_built:
             raise ValueError("Nothing to save yet: fit the pretrainer (or give it a fitted preprocessor).")
         if self.trained_on_fingerprint != self.embedder.fingerprint:
@@ -320,52 +317,43 @@ class Pretrainer:
         others = len(self.transforms) - len(augmentors) + len(self.filters)
         if others:
             self.card.setdefault("training", {})["transforms and filters (not saved)"] = others
-        manifest = build_manifest(
-            kind=self.component_kind,
-            name=self.name,
-            config=self.get_config(),
-            inputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.input_dim]}},
-            outputs={"vectors": {"dtype": "float32", "shape": [None, None, self.tower.output_dim]}},
-            card=self.card,
-            embedder_fingerprint=self.trained_on_fingerprint,
-            parameters={"tower": self.tower.count_params(), "head": self.head.count_params()},
+        return super().manifest()
+
+    def _interface(self) -> tuple[dict, dict]:
+        return (
+            {"vectors": {"dtype": "float32", "shape": [None, None, self.tower.input_dim]}},
+            {"vectors": {"dtype": "float32", "shape": [None, None, self.tower.output_dim]}},
         )
 
-        def write_payload(path: Path) -> None:
-            self.tower.save_weights(path / TOWER_WEIGHTS)
-            self.head.save_weights(path / HEAD_WEIGHTS)
-            self.embedder.save(path / "embedder")
-            self.preprocessor.save(path / "preprocessor")
+    def _manifest_fields(self) -> dict[str, Any]:
+        return {
+            "embedder_fingerprint": self.trained_on_fingerprint,
+            "parameters": {"tower": self.tower.count_params(), "head": self.head.count_params()},
+        }
 
-        if is_chief(self.model.distribute_strategy):
-            return write_component(directory, manifest, write_payload, overwrite)
-        scratch = Path(tempfile.mkdtemp(prefix="cclm-worker-save-"))
-        try:
-            write_component(scratch / "component", manifest, write_payload, overwrite)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        return Path(directory).expanduser().absolute()
+    def _save_payload(self, directory: Path) -> None:
+        self.tower.save_weights(directory / TOWER_WEIGHTS)
+        self.head.save_weights(directory / HEAD_WEIGHTS)
+        self.embedder.save(directory / EMBEDDER_DIR)
+        self.preprocessor.save(directory / PREPROCESSOR_DIR)
 
-    from_shelf = classmethod(from_shelf)
+    def _writes_files(self) -> bool:
+        return is_chief(self.training_model.distribute_strategy)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "Pretrainer":
-        """Loads a saved pretrainer, ready to predict or to continue training."""
-        path = component_path(directory)
-        manifest = read_manifest(path, kind=cls.component_kind)
-        preprocessor = Preprocessor.load(path / "preprocessor")
-        embedder = Embedder.load(path / "embedder")
+    def _from_saved(cls, directory: Path, manifest: dict) -> "Pretrainer":
+        preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
+        embedder = Embedder.load(directory / EMBEDDER_DIR)
         if embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(
-                f"{path}: the embedder saved beside the tower is not the one it was trained on "
+                f"{directory}: the embedder saved beside the tower is not the one it was trained on "
                 "(fingerprints differ). Save the pretrainer again."
             )
         config = dict(manifest["config"])
-        with built_from(path):
+        with built_from(directory):
             tower = Tower.from_config(config.pop("tower_options"))
             pretrainer = cls(embedder=embedder, preprocessor=preprocessor, tower=tower, **config)
-        load_weights_checked(pretrainer.tower, path / TOWER_WEIGHTS)
-        load_weights_checked(pretrainer.head, path / HEAD_WEIGHTS)
+        load_weights_checked(pretrainer.tower, directory / TOWER_WEIGHTS)
+        load_weights_checked(pretrainer.head, directory / HEAD_WEIGHTS)
         pretrainer.tower.embedder_fingerprint = manifest["embedder_fingerprint"]
-        pretrainer.card = manifest.get("card", {})
         return pretrainer

@@ -27,15 +27,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gzip
-import hashlib
 import os
 import posixpath
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from cclm.components.files import atomic_file, file_sha256  # noqa: F401  (used by the shelf)
 from cclm.errors import UnsafeArchiveError  # noqa: F401  (re-exported)
 
 MAX_UNPACKED_BYTES = 4 * 1024**3
@@ -52,33 +50,6 @@ class ArchiveInfo:
     path: Path
     sha256: str
     size: int
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 (hex) of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A binary stream to a temporary file beside `path`, renamed onto `path` when the block succeeds.
-
-    On any failure the temporary file is removed and `path` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            yield stream
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _members(directory: Path) -> list[tuple[str, Path]]:

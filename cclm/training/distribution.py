@@ -20,8 +20,6 @@ collide:
 
 Example:
 >>> import tensorflow as tf
-
-from cclm.pipelines.sharding import Shard
 >>> is_chief(tf.distribute.get_strategy())
 True
 >>> worker_path("/tmp/checkpoints/model.keras") == "/tmp/checkpoints/model.keras"
@@ -37,6 +35,9 @@ from typing import Any, Callable
 import keras
 import numpy as np
 import tensorflow as tf
+
+from cclm.pipelines.sharding import Shard
+
 
 class TrainingModel(keras.Model):
     """A Keras functional model that also fits under `MultiWorkerMirroredStrategy`.

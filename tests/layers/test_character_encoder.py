@@ -79,4 +79,4 @@ def test_config_round_trip_rebuilds_the_same_mapping(multilingual_prep, multilin
 
 def test_as_layer_needs_a_length():
     with pytest.raises(ValueError, match="sequence_length"):
-        Preprocessor().fit(["abc"], progress=False).as_layer()
+        Preprocessor(sequence_length=None).fit(["abc"], progress=False).as_layer()

@@ -43,5 +43,5 @@ print(json.dumps({
     "variable": type(pretrainer.tower.weights[0].value).__name__,
     "loss": history.history["loss"],
     "changed": all(not (b == a).all() for b, a in zip(before, after)),
-    "reloaded_equal": bool((loaded.model(ids).numpy() == pretrainer.model(ids).numpy()).all()),
+    "reloaded_equal": bool((loaded.training_model(ids).numpy() == pretrainer.training_model(ids).numpy()).all()),
 }))

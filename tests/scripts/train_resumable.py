@@ -12,7 +12,7 @@ import sys
 import keras
 
 from cclm import Preprocessor
-from cclm.components.component import fingerprint
+from cclm.components import fingerprint
 from cclm.models.embedder import Embedder
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.data.sample_text import python_docs_paragraphs

@@ -1,0 +1,12 @@
+"""One task per file, on one `Pretrainer` base: each trains a tower on the shared embedder.
+
+`pretrainer.model` is the composable tower; `pretrainer.training_model` is
+the Keras model that trains it (embedder, tower and the task's head).
+"""
+
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pretraining.pretrainer import Pretrainer
+
+__all__ = ["CategoricalPretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer", "Pretrainer"]

@@ -1,0 +1,249 @@
+"""Git plumbing for the shelf: GitPython and git-lfs checks, environment, locks, LFS pointers.
+
+GitPython is imported only when git is needed (`git_module`), so listing a
+cache or loading a cached version runs no git at all.
+
+Example:
+>>> parse_lfs_pointer("not a pointer") is None
+True
+>>> is_local("/srv/shelf.git"), is_local("git@host:team/shelf.git")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cclm.errors import GitLfsMissingError, PublishError, ShelfError, ShelfUnreachableError
+
+BRANCH = "main"
+
+LFS_INSTALL_HELP = (
+    "git-lfs is not installed. Install it (Debian/Ubuntu: `sudo apt-get install git-lfs`; macOS: "
+    "`brew install git-lfs`; or https://git-lfs.com), then run `git lfs install` once."
+)
+
+
+def is_local(remote: str) -> bool:
+    return "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote)
+
+
+def remote_url(remote: str) -> str:
+    # file:// so that shallow clones of local repositories stay shallow.
+    return Path(remote).expanduser().absolute().as_uri() if is_local(remote) else remote
+
+
+def git_env() -> dict[str, str]:
+    # Never prompt for credentials; never check LFS content out (only fetch what is asked for).
+    return {"GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1"}
+
+
+def git_error(error: Exception) -> str:
+    text = (getattr(error, "stderr", "") or str(error)).strip()
+    text = re.sub(r"^\s*stderr:\s*'?", "", text)
+    return text.strip("' \n")[-800:]
+
+
+def fetch_branch(repo: Any) -> None:
+    """Updates origin/main in the shallow clone: one commit, no tags."""
+    repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (POSIX `flock`; on Windows, `msvcrt.locking`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as stream:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(stream.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if sys.platform == "win32":
+                msvcrt.locking(stream.fileno(), msvcrt.LK_UNLCK, 1)
+            else:
+                fcntl.flock(stream.fileno(), fcntl.LOCK_UN)
+
+
+def parse_lfs_pointer(text: str) -> tuple[str, int] | None:
+    """(sha256, size) from a git-lfs pointer file's text, or None when it is not one."""
+    if not text.startswith("version https://git-lfs.github.com/spec/"):
+        return None
+    oid = re.search(r"^oid sha256:([0-9a-f]{64})$", text, re.MULTILINE)
+    size = re.search(r"^size (\d+)$", text, re.MULTILINE)
+    if not (oid and size):
+        return None
+    return oid.group(1), int(size.group(1))
+
+
+def git_module() -> Any:
+    try:
+        import git
+    except ImportError as error:  # GitPython refuses to import when no git executable is found
+        raise ShelfError(
+            f"The shelf needs git: {error}. Install git (e.g. `sudo apt-get install git`) and git-lfs."
+        ) from None
+    return git
+
+
+_LFS_CHECKED = False
+
+
+def check_lfs() -> None:
+    global _LFS_CHECKED
+    if _LFS_CHECKED:
+        return
+    git = git_module()
+    try:
+        git.Git().lfs("version")
+    except git.GitCommandError:
+        raise GitLfsMissingError(LFS_INSTALL_HELP) from None
+    _LFS_CHECKED = True
+
+
+def ensure_identity(repo: Any) -> None:
+    """A committer identity for the shelf's commits where git has none configured."""
+    reader = repo.config_reader()
+    if not reader.has_option("user", "name") or not reader.has_option("user", "email"):
+        with repo.config_writer() as writer:
+            writer.set_value("user", "name", "cclm shelf")
+            writer.set_value("user", "email", "cclm-shelf@localhost")
+
+
+def create_repository(path: Path, template: Path) -> None:
+    """Creates an empty shelf: a bare repository at `path` seeded from the shelf `template`.
+
+    The repository gets `.gitattributes` (archives through LFS), the catalog
+    format, a README, and the `pre-receive` hook that refuses any push
+    changing or removing a published version. It is built beside `path` and
+    renamed into place, so a failure leaves nothing behind.
+
+    Raises:
+        FileExistsError: `path` exists and is not empty.
+    """
+    git = git_module()
+    if path.exists() and any(path.iterdir()):
+        raise FileExistsError(f"{path} exists and is not empty; choose a new path for the shelf.")
+    check_lfs()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    seed = Path(tempfile.mkdtemp(prefix="cclm-shelf-seed-"))
+    try:
+        bare = git.Repo.init(staging, bare=True, initial_branch=BRANCH)
+        hook = Path(bare.git_dir, "hooks", "pre-receive")
+        shutil.copyfile(template / "hooks" / "pre-receive", hook)
+        hook.chmod(0o755)
+        work = git.Repo.init(seed, initial_branch=BRANCH)
+        for name in ("README.md", "CATALOG.md", ".gitattributes"):
+            shutil.copyfile(template / name, seed / name)
+        for folder in ("catalog", "components"):
+            (seed / folder).mkdir()
+            (seed / folder / ".gitkeep").touch()
+        ensure_identity(work)
+        work.git.add(A=True)
+        work.git.commit(m="Create the cclm shelf")
+        work.git.push(staging.as_uri(), f"{BRANCH}:refs/heads/{BRANCH}", env=git_env())
+        if path.exists():
+            path.rmdir()  # empty, checked above
+        os.rename(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(seed, ignore_errors=True)
+
+
+def updated_clone(url: str, clone: Path, label: str) -> Any:
+    """The shallow clone of `url` at `clone` (made on first use), reset to the remote's main branch.
+
+    LFS content is never checked out: only the archives asked for are
+    fetched. Call under the shelf's lock.
+
+    Raises:
+        ShelfUnreachableError: git could not reach `url` (`label` names it in the message).
+    """
+    git = git_module()
+    try:
+        if not (clone / ".git").is_dir():
+            shutil.rmtree(clone, ignore_errors=True)
+            clone.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{clone.name}.", suffix=".tmp", dir=clone.parent))
+            try:
+                repo = git.Repo.clone_from(url, staging, depth=1, branch=BRANCH, no_tags=True, env=git_env())
+                repo.git.lfs("install", "--local", "--skip-smudge")
+                ensure_identity(repo)
+                repo.close()
+                os.rename(staging, clone)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        repo = git.Repo(clone)
+        with repo.git.custom_environment(**git_env()):
+            fetch_branch(repo)
+            repo.git.reset("--hard", f"origin/{BRANCH}")
+            repo.git.clean("-fdq")
+    except git.GitCommandError as error:
+        raise ShelfUnreachableError(
+            f"The shelf {label} cannot be reached: {git_error(error)}. Check the path or URL "
+            "and your access (git credentials, network); versions already in the cache still load."
+        ) from None
+    return repo
+
+
+def commit_and_push(repo: Any, entry: Any) -> None:
+    """Commits a version's archive (through git-lfs), catalog entry and card, tags it, pushes atomically.
+
+    `entry` is the version's `CatalogEntry`. On any failure the clone is
+    reset to the remote and nothing is published.
+
+    Raises:
+        PublishError: the push was refused or failed, or the archive was not staged through git-lfs.
+    """
+    git = git_module()
+    paths = [entry.archive_path, entry.entry_path, entry.card_path]
+    try:
+        with repo.git.custom_environment(**git_env()):
+            repo.git.add("--", *paths)
+            staged = repo.git.show(f":{entry.archive_path}")
+            if parse_lfs_pointer(staged + "\n") is None:
+                raise PublishError(
+                    f"{entry.archive_path} was staged as a plain file, not through git-lfs; the shelf's "
+                    ".gitattributes must track components/**/*.tar.gz (see shelf/README.md)."
+                )
+            repo.git.commit("-m", f"Publish {entry.tag}", "--", *paths)
+            repo.git.tag("-f", entry.tag)  # a local leftover of a killed publish may exist
+            repo.git.push("--atomic", "--porcelain", "origin", f"HEAD:refs/heads/{BRANCH}", f"refs/tags/{entry.tag}")
+    except (git.GitCommandError, PublishError) as error:
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.tag("-d", entry.tag)
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.reset("--hard", f"origin/{BRANCH}")
+            repo.git.clean("-fdq")
+        if isinstance(error, PublishError):
+            raise
+        raise PublishError(
+            f"Publishing {entry.tag} failed, and nothing was published: {git_error(error)}"
+        ) from None
+    finally:
+        # The clone keeps pointers only: drop the archive and its LFS copy.
+        lfs_copy = Path(repo.git_dir, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
+        lfs_copy.unlink(missing_ok=True)
+    with contextlib.suppress(git.GitCommandError):
+        repo.git.tag("-d", entry.tag)  # tags live on the remote; the clone is only a cache
+        fetch_branch(repo)
+        Path(repo.working_tree_dir, entry.archive_path).unlink(missing_ok=True)
+        repo.git.checkout("--", entry.archive_path)
