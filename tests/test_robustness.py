@@ -18,7 +18,7 @@ from cclm.training.callbacks import NonFiniteLossError
 from cclm.components import ComponentError
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.classification.text_classifier import TextClassifier
-from tests.test_text_classifier import composition
+from tests.classification.test_text_classifier import composition
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 TINY = {"hidden_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}

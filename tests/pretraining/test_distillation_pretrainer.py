@@ -48,12 +48,12 @@ def test_distillation_lowers_the_students_distance_to_the_teacher(teacher, texts
     assert student.tower.count_params() < teacher.tower.count_params() / 5
 
 
-def test_the_student_composes_with_the_teachers_embedder_and_reloads(tmp_path, teacher, texts):
+def test_the_student_composes_with_the_teachers_embedder_and_reloads(round_trip, tmp_path, teacher, texts):
     student = DistillationPretrainer(teacher, tower_options=options(8), name="student", batch_size=16, seed=0)
     student.fit(texts[:32], verbose=0)
     composed = ComposedModel(teacher.embedder, [teacher, student])
     assert composed.output_dim == 40
-    loaded = DistillationPretrainer.load(student.save(tmp_path / "student"))
+    loaded = round_trip(student, "student")
     assert loaded.teacher is None and loaded.teacher_dim == 32
     ids = teacher.preprocessor.encode(texts[:4])
     np.testing.assert_allclose(loaded.tower(loaded.embedder(ids)), student.tower(student.embedder(ids)), rtol=1e-6)
@@ -87,7 +87,7 @@ def test_bad_teachers_and_options_are_explained(teacher):
         DistillationPretrainer(teacher, denoising=Augmentor(deletion=0.1))
 
 
-def test_a_denoising_student_reads_typos_where_the_teacher_reads_the_clean_text(tmp_path, teacher, texts):
+def test_a_denoising_student_reads_typos_where_the_teacher_reads_the_clean_text(round_trip, tmp_path, teacher, texts):
     keras.utils.set_random_seed(2)
     student = DistillationPretrainer(
         teacher, tower_options=options(8), name="student", batch_size=16, seed=0, learning_rate=5e-3,
@@ -106,5 +106,5 @@ def test_a_denoising_student_reads_typos_where_the_teacher_reads_the_clean_text(
     assert student.distance(texts[-32:]) == before  # fixed typos for the distance
     student.fit(texts[:-32], epochs=4, verbose=0)
     assert student.distance(texts[-32:]) < 0.7 * before
-    loaded = DistillationPretrainer.load(student.save(tmp_path / "denoising_student"))
+    loaded = round_trip(student, "denoising_student")
     assert loaded.denoising.get_config() == student.denoising.get_config()

@@ -62,11 +62,11 @@ def test_predictions_are_independent_of_padding(sentences):
         np.testing.assert_allclose(pretrainer.training_model(ids), pretrainer.training_model(padded), rtol=1e-5, atol=1e-6)
 
 
-def test_save_load_keeps_labels_and_predictions(tmp_path, sentences):
+def test_save_load_keeps_labels_and_predictions(round_trip, tmp_path, sentences):
     (texts, labels), (test_texts, _) = sentences
     pretrainer = tiny(texts, class_weight="balanced")
     pretrainer.fit((texts, labels), epochs=1, verbose=0)
-    loaded = CategoricalPretrainer.load(pretrainer.save(tmp_path / "languages"))
+    loaded = round_trip(pretrainer, "languages")
     assert loaded.labels == pretrainer.labels and loaded.get_config() == pretrainer.get_config()
     mine, theirs = loaded.predict(test_texts[:20]), pretrainer.predict(test_texts[:20])
     assert mine[0] == theirs[0]

@@ -195,10 +195,10 @@ def test_subword_target_learns_which_subword_covers_each_character(docs_texts):
     assert accuracy > 2 * most_frequent
 
 
-def test_subword_target_saves_loads_and_fills_masks_with_subwords(tmp_path, texts):
+def test_subword_target_saves_loads_and_fills_masks_with_subwords(round_trip, tmp_path, texts):
     pretrainer = tiny_subwords(texts)
     pretrainer.fit(texts, epochs=1, verbose=0)
-    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
+    loaded = round_trip(pretrainer, "mlm")
     assert loaded.target == "subwords" and loaded.get_config() == pretrainer.get_config()
     ids = pretrainer.preprocessor.encode(texts[:8])
     np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
@@ -236,7 +236,7 @@ def test_the_same_seed_trains_the_same_weights_and_another_seed_does_not(texts):
     assert loss != other_loss and changed(weights, other_weights)
 
 
-def test_mixed_bfloat16_trains_in_16_bits_and_saves_float32_weights(tmp_path, texts):
+def test_mixed_bfloat16_trains_in_16_bits_and_saves_float32_weights(round_trip, tmp_path, texts):
     pretrainer = tiny(texts, mixed_precision="mixed_bfloat16")
     seen = []
 
@@ -249,7 +249,7 @@ def test_mixed_bfloat16_trains_in_16_bits_and_saves_float32_weights(tmp_path, te
     # Afterwards the model computes in float32 again, and weights were float32 all along.
     assert pretrainer.tower.layers[-1].compute_dtype == "float32"
     assert {w.dtype for w in pretrainer.training_model.weights} == {"float32"}
-    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "mlm"))
+    loaded = round_trip(pretrainer, "mlm")
     assert loaded.mixed_precision == "mixed_bfloat16"
     assert "mixed precision: mixed_bfloat16" in (tmp_path / "mlm" / "README.md").read_text()
     ids = pretrainer.preprocessor.encode(texts[:4])
@@ -282,10 +282,10 @@ def test_denoising_targets_the_clean_characters_and_counts_the_corrupted_ones(te
     np.testing.assert_array_equal(inputs[unweighted], targets[unweighted])  # the rest is clean
 
 
-def test_denoising_is_saved_and_loaded_and_trains_on(tmp_path, texts):
+def test_denoising_is_saved_and_loaded_and_trains_on(round_trip, tmp_path, texts):
     pretrainer = tiny(texts, denoising=Augmentor.typos(0.2, keep_length=True, seed=3))
     pretrainer.fit(texts, epochs=1, verbose=0)
-    loaded = MaskedLanguagePretrainer.load(pretrainer.save(tmp_path / "denoising"))
+    loaded = round_trip(pretrainer, "denoising")
     assert loaded.denoising.get_config() == pretrainer.denoising.get_config()
     ids = pretrainer.preprocessor.encode(texts[:8])
     np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-SCRIPTS = pathlib.Path(__file__).parent / "scripts"
-CLUSTER_EXAMPLE = pathlib.Path(__file__).parents[1] / "examples" / "train_on_a_cluster.py"
+SCRIPTS = pathlib.Path(__file__).parents[1] / "scripts"
+CLUSTER_EXAMPLE = pathlib.Path(__file__).parents[2] / "examples" / "train_on_a_cluster.py"
 
 
 def run_script(name, *args):

@@ -8,7 +8,7 @@ import pytest
 
 from cclm.data.sample_text import language_sentences
 from cclm.classification.text_classifier import TextClassifier
-from tests.test_text_classifier import composition
+from tests.classification.test_text_classifier import composition
 
 
 def cclm(*args):

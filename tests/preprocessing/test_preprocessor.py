@@ -167,10 +167,10 @@ def test_save_and_load_give_identical_encodings(tmp_path, multilingual_texts):
         assert np.array_equal(mine, theirs)
 
 
-def test_config_with_numpy_values_still_saves(tmp_path):
+def test_config_with_numpy_values_still_saves(round_trip, tmp_path):
     # The original cclm failed with "int64 is not JSON serializable".
     prep = Preprocessor(sequence_length=np.int64(8), max_chars=np.int64(50)).fit(["abc"], progress=False)
-    loaded = Preprocessor.load(prep.save(tmp_path / "prep"))
+    loaded = round_trip(prep, "prep")
     assert loaded.sequence_length == 8 and loaded.max_chars == 50
 
 

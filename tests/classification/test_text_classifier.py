@@ -58,13 +58,13 @@ def test_save_and_load_predict_identically(trained, languages, tmp_path):
 
 
 @pytest.mark.parametrize("source", ["in memory", "frozen, saved and loaded"])
-def test_a_frozen_composition_keeps_its_weights(languages, source, tmp_path):
+def test_a_frozen_composition_keeps_its_weights(round_trip, languages, source, tmp_path):
     train, _ = languages
     composed = composition(train[0])
     if source != "in memory":
         # Saved frozen (trainable=False in its config): loading must not leave its layers trainable.
         composed.freeze()
-        composed = ComposedModel.load(composed.save(tmp_path / "composed"))
+        composed = round_trip(composed, "composed")
     classifier = TextClassifier(composed, seed=0, batch_size=16)
     assert classifier.model is None  # no labels yet: built by the first fit
     composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
@@ -82,7 +82,7 @@ def test_a_frozen_composition_keeps_its_weights(languages, source, tmp_path):
     assert all(changed)
 
 
-def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languages, tmp_path):
+def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(round_trip, languages, tmp_path):
     train, test = languages
     composed = composition(train[0])
     classifier = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], seed=0, batch_size=16)
@@ -98,7 +98,7 @@ def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languag
     assert np.corrcoef(moving_mean, mean)[0, 1] > 0.9
     assert 0.5 * moved < np.linalg.norm(moving_mean) / np.linalg.norm(mean) < 1.5 * moved
     assert not np.allclose(norm.moving_variance.numpy(), 1.0)
-    again = TextClassifier.load(classifier.save(tmp_path / "normalized"))
+    again = round_trip(classifier, "normalized")
     assert again.normalize and again.head.norm is not None
     np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
 
@@ -115,7 +115,7 @@ def test_the_head_standardizes_the_pooled_features_and_saves_that_choice(languag
     np.testing.assert_allclose(older.predict(test[0][:10])[1], plain.predict(test[0][:10])[1], atol=1e-6)
 
 
-def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(languages, tmp_path):
+def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(round_trip, languages, tmp_path):
     train, test = languages
     composed = composition(train[0])
     classifier = TextClassifier(composed, views=3, seed=0, batch_size=16)
@@ -135,7 +135,7 @@ def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(la
     one_view = TextClassifier(composed, labels=classifier.labels, seed=0)
     one_view.head.set_weights(classifier.head.get_weights())
     assert not np.allclose(one_view.predict(texts)[1], expected, atol=1e-3)  # the views matter
-    again = TextClassifier.load(classifier.save(tmp_path / "views"))
+    again = round_trip(classifier, "views")
     assert again.views == 3
     np.testing.assert_allclose(again.predict(texts)[1], classifier.predict(texts)[1], atol=1e-6)
 
