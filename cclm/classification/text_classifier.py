@@ -19,19 +19,20 @@ from cclm.components import Component, ComponentError, built_from, load_weights_
 from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR
 from cclm.models.composed_model import ComposedModel
 from cclm.pipelines.sharding import Shard
-from cclm.training.distribution import TrainingModel, fit_pipelines
+from cclm.training.distribution import TrainingModel
 from cclm.models.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.layers.shifted_views import ShiftedViews, check_views
-from cclm.pipelines.windows import TextStats, character_windows
+from cclm.pipelines.windows import TextStats
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.data.texts import LabelledData, check_batch, iter_labelled
-from cclm.training.fit import make_optimizer, record_fit, run_fit
+from cclm.training.fit import make_optimizer
+from cclm.training.trainer import Trainer
 
 
 
 @register_component("text_classifier")
-class TextClassifier(Component):
+class TextClassifier(Component, Trainer):
     """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
 
     The composition runs as it is (frozen) unless `train_composition`, which
@@ -166,12 +167,8 @@ class TextClassifier(Component):
 
     def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
-        return character_windows(
-            data, self.preprocessor, batch_size, text_column=self.text_column, transforms=self.transforms,
-            shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
-            labels=self.label_index, label_column=self.label_column, random_crop=training,
-        ).prefetch(tf.data.AUTOTUNE)
+        windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
+        return windows.map(lambda batch: (batch["ids"], batch["labels"])).prefetch(tf.data.AUTOTUNE)
 
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):
@@ -182,43 +179,34 @@ class TextClassifier(Component):
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
 
-    def fit(
-        self,
-        data: LabelledData,
-        epochs: int = 1,
-        steps_per_epoch: int | None = None,
-        validation_data: LabelledData | None = None,
-        callbacks: list[keras.callbacks.Callback] | None = None,
-        verbose: str | int = "auto",
-    ) -> keras.callbacks.History:
-        """Trains the head (and the composition if `train_composition`); returns the Keras `History`.
+    @property
+    def _fit_model(self) -> keras.Model:
+        return self.model
 
-        Args:
-            data: labelled training data.
-            epochs: passes over the data (or over `steps_per_epoch` batches).
-            steps_per_epoch: batches per epoch; the data repeats as needed.
-            validation_data: held-out labelled data.
-            callbacks: Keras callbacks.
-            verbose: Keras' verbosity.
-        """
+    def _prepare(self, data: LabelledData) -> None:
         if self.labels is None:
             counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
             self.labels = sorted(counts)
             check_labels(self.labels)
             self._build()
-        self._compile()
-        self.stats = TextStats()
-        train, validation = fit_pipelines(
-            self.model.distribute_strategy, self._dataset, data, validation_data, self.batch_size, steps_per_epoch
-        )
-        history, seconds = run_fit(self.model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
-        training = record_fit(self.card, history, seconds)
+
+    def fit(self, data: LabelledData, *args: Any, **kwargs: Any) -> keras.callbacks.History:
+        """Trains the head (and the composition if `train_composition`) on labelled data; returns the `History`.
+
+        Takes `Trainer.fit`'s arguments (`epochs`, `steps_per_epoch`,
+        `batch_size`, `validation_data`, `callbacks`, `verbose`); `data` is
+        `(texts, labels)` or a `datasets` dataset with text and label columns.
+        """
+        return super().fit(data, *args, **kwargs)
+
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
+        training = super()._record_training(history, seconds)
         training["composition trained"] = self.train_composition
         if self.transforms:
             training["transforms"] = [repr(t) for t in self.transforms]
         passes = max(self.stats.passes, 1)
         self.card["trained_on"] = f"{self.stats.used // passes:,} labelled texts; labels: {', '.join(map(str, self.labels))}"
-        return history
+        return training
 
     def _require_built(self) -> None:
         if self.model is None:

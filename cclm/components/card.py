@@ -45,5 +45,5 @@ def render_card(manifest: dict) -> str:
     ]
     if manifest.get("fingerprint"):
         lines.append(f"- fingerprint: `{manifest['fingerprint']}`")
-    lines += ["", f"Load it with `cclm.load_component(path)`.", ""]
+    lines += ["", "Load it with `cclm.load_component(path)`.", ""]
     return "\n".join(lines)

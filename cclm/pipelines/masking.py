@@ -151,7 +151,7 @@ class WholeTokenMasking:
         random_fraction: share that show random characters.
 
     Call with `(ids, token_ids, token_index, seed)`, as made by
-    `cclm.pipelines.windows.character_windows(..., with_subwords=True)`; returns
+    `cclm.pipelines.windows.character_windows(..., subwords=True)`; returns
     `(inputs, targets, weights)`.
 
     Example:

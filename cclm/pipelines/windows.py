@@ -1,12 +1,19 @@
-"""Training input pipelines: text in, batches of character-id windows out, in `tf.data`.
+"""Character-id windows from documents, in graph ops: the stages every task composes.
 
-Python only streams documents, a thousand at a time (and runs the user's
-`transforms` and `filters`, which are Python callables). Normalizing,
-decoding, cutting random windows, mapping to ids and padding all happen in
-graph ops on whole batches, in parallel, ahead of the model.
+    read_documents -> batch_documents -> cut_windows -> [corrupt_windows] -> the task's own stage
+    (cclm.pipelines.documents)                                               (labels, masking, ...)
+
+Each stage takes and gives a `tf.data.Dataset`. From `cut_windows` on, an
+element is one batch as a dict: `"ids"` (batch, length) int32, whatever the
+documents carried (`"labels"`, and per-character `"token_ids"` /
+`"token_index"` cut from the same windows), the window's `"code_points"`
+and its `"seed"`. `corrupt_windows` adds `"corrupted_ids"`. A task keeps
+the keys it needs (`CategoricalPretrainer`: ids and labels;
+`MaskedLanguagePretrainer`: ids, masked). `character_windows` composes the
+stages for the common cases.
 
 Example:
->>> from cclm import Preprocessor
+>>> from cclm.preprocessing import Preprocessor
 >>> prep = Preprocessor(sequence_length=8).fit(["an example text"], progress=False)
 >>> windows = character_windows(["an example text", "more"], prep, batch_size=2, seed=0)
 >>> next(iter(windows)).shape
@@ -15,128 +22,51 @@ TensorShape([2, 8])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
-from cclm.preprocessing import special_ids
-from cclm.pipelines.augmentation import Augmentor, is_graph_augmentor
-from cclm.pipelines.sharding import Shard, shard_seed
-from cclm.data.texts import TextData, iter_labelled, iter_texts, utf8_bytes
+from cclm.data.texts import TextData
 from cclm.errors import NoUsableTextError  # noqa: F401  (re-exported)
+from cclm.pipelines.augmentation import Augmentor, is_graph_augmentor
+from cclm.pipelines.documents import MAX_UNUSABLE_BEFORE_TEXT, DocumentSource, TextStats, read_documents  # noqa: F401
+from cclm.pipelines.sharding import shard_seed
+from cclm.preprocessing import special_ids
 
-_SOURCE_BATCH = 1024
-# A stream that gives this many unusable documents in a row, before any usable
-# one, is taken for a stream with no usable text (it may never end).
-MAX_UNUSABLE_BEFORE_TEXT = 100_000
-
-
-@dataclass
-class TextStats:
-    """What the pipeline saw: texts used, skipped as empty, and filtered out."""
-
-    used: int = 0
-    empty: int = 0
-    filtered: int = 0
-    passes: int = field(default=0)
-
-    def no_usable_text(self, shard: Shard | None = None, endless: bool = False) -> NoUsableTextError:
-        """The error for a pass (or, with `endless`, a stretch of a stream) that gave no usable text."""
-        seen = f"{self.empty:,} empty or whitespace-only and {self.filtered:,} filtered-out documents"
-        where = "The data" if shard is None else f"Worker {shard[1]} of {shard[0]} (its shard of the data)"
-        if endless:
-            what = f"{where} gave {seen} in a row, before any usable text"
-        else:
-            what = f"{where} gave no usable text: {seen}" if self.empty or self.filtered else f"{where} is empty"
-        return NoUsableTextError(
-            f"{what}. Check the data, its text_column and the filters"
-            + (", and give every worker at least one document." if shard is not None else ".")
-        )
+_CORRUPTION_SALT = 1 << 20
 
 
-def _document_batches(
-    data: Any,
-    text_column: str,
-    transforms: Sequence[Callable[[str], str]],
-    filters: Sequence[Callable[[str], bool]],
-    stats: TextStats,
-    preprocessor=None,
-    labels: Mapping[Any, int] | None = None,
-    label_column: str = "label",
-    shard: Shard | None = None,
-) -> Callable[[], Iterator[dict[str, np.ndarray]]]:
-    """A generator of document batches, as dicts of arrays.
+@dataclass(frozen=True)
+class Sampling:
+    """How windows are drawn: new random ones every pass for training, fixed ones otherwise.
 
-    Always `texts` (UTF-8). With a `preprocessor`, the texts are its
-    normalized ones, tokenized by its subword tokenizer: per-character
-    `token_ids` and `token_index`, flattened, and the text `lengths`
-    (`SubwordTokenizer.character_tokens`). With `labels` (label -> index),
-    the data is labelled and `labels` holds each text's index. With a
-    `shard` `(count, index)`, only documents `index, index + count, ...` are
-    used: one worker's share under a multi-worker strategy.
-
-    A pass that uses no document raises `NoUsableTextError`, as does a stream whose first `MAX_UNUSABLE_BEFORE_TEXT`
-    documents are all unusable.
+    Args:
+        seed: seed for shuffling, windows and noise (reproducible when set).
+        shuffle_buffer: documents held for shuffling (0: no shuffling).
+        rerandomize: new windows every pass (training); False keeps them
+            fixed across passes (validation).
+        random_crop: cut long documents at a random place; False keeps their
+            start, as `Preprocessor.encode` does.
+        augment: apply the training `Augmentor`s (False for validation and evaluation).
     """
-    tokenizer = preprocessor.subword_tokenizer if preprocessor is not None else None
 
-    def records() -> Iterator[tuple[str, Any]]:
-        if labels is None:
-            return ((text, None) for text in iter_texts(data, text_column))
-        return iter_labelled(data, text_column, label_column)
+    seed: int | None = None
+    shuffle_buffer: int = 10_000
+    rerandomize: bool = True
+    random_crop: bool = True
+    augment: bool = True
 
-    def flush(batch: list[str], batch_labels: list[int]) -> dict[str, np.ndarray]:
-        encoded = np.array([utf8_bytes(text) for text in batch], dtype=object)
-        arrays = {"texts": encoded}
-        if tokenizer is not None:
-            # Lone surrogates become U+FFFD (one character each) for the tokenizer too.
-            lengths, token_ids, token_index = tokenizer.character_tokens([t.decode("utf-8") for t in encoded])
-            arrays.update(token_ids=token_ids, token_index=token_index, lengths=lengths)
-        if labels is not None:
-            arrays["labels"] = np.array(batch_labels, dtype=np.int32)
-        return arrays
+    @classmethod
+    def for_fit(cls, seed: int | None, training: bool, random_crop: bool = True) -> "Sampling":
+        """Training: shuffled, random, augmented. Validation: seed 0, in order, fixed, clean.
 
-    def generate() -> Iterator[dict[str, np.ndarray]]:
-        stats.passes += 1
-        batch: list[str] = []
-        batch_labels: list[int] = []
-        used_before, seen = stats.used, 0
-        for position, (text, label) in enumerate(records()):
-            if shard is not None and position % shard[0] != shard[1]:
-                continue
-            if stats.used == used_before and seen >= MAX_UNUSABLE_BEFORE_TEXT:
-                raise stats.no_usable_text(shard, endless=True)
-            seen += 1
-            for transform in transforms:
-                text = transform(text)
-            if not all(keep(text) for keep in filters):
-                stats.filtered += 1
-                continue
-            if not text.strip():
-                # An empty document would be a window of pure padding: no signal.
-                stats.empty += 1
-                continue
-            if labels is not None:
-                if label not in labels:
-                    raise ValueError(
-                        f"label {label!r} is not one of the {len(labels)} labels this model knows "
-                        f"({sorted(labels, key=str)[:10]}); train it with labels=[...] naming every label."
-                    )
-                batch_labels.append(labels[label])
-            stats.used += 1
-            batch.append(preprocessor.normalize(text) if tokenizer is not None else text)
-            if len(batch) == _SOURCE_BATCH:
-                yield flush(batch, batch_labels)
-                batch, batch_labels = [], []
-        if batch:
-            yield flush(batch, batch_labels)
-        if stats.used == used_before:
-            raise stats.no_usable_text(shard)
-
-    return generate
+        `random_crop=False` keeps the start of long documents (as `encode` does).
+        """
+        if training:
+            return cls(seed=seed, random_crop=random_crop)
+        return cls(seed=0, shuffle_buffer=0, rerandomize=False, random_crop=random_crop, augment=False)
 
 
 def _window_starts(lengths: tf.Tensor, capacity: int, seed: tf.Tensor) -> tf.Tensor:
@@ -167,160 +97,126 @@ def random_windows(code_points: tf.RaggedTensor, capacity: int, seed: tf.Tensor)
     return _crop(code_points, starts, capacity, fill=0)
 
 
-def character_windows(
-    data: TextData,
-    preprocessor,
-    batch_size: int,
-    sequence_length: int | None = None,
-    text_column: str = "text",
-    transforms: Sequence[Callable[[str], str]] = (),
-    filters: Sequence[Callable[[str], bool]] = (),
-    shuffle_buffer: int = 10_000,
-    seed: int | None = None,
-    stats: TextStats | None = None,
-    rerandomize: bool = True,
-    with_subwords: bool = False,
-    labels: Mapping[Any, int] | None = None,
-    label_column: str = "label",
-    random_crop: bool = True,
-    augment: bool = True,
-    shard: Shard | None = None,
-    corruption: Augmentor | None = None,
-) -> tf.data.Dataset:
-    """Batches of int32 ids (batch, length): one window per document.
-
-    Documents longer than the length give a random window each pass (or
-    their start, without `random_crop`); shorter ones are padded. Empty and
-    whitespace-only documents are skipped and counted in `stats`. With a
-    `seed`, shuffling and windows are reproducible.
-
-    Args:
-        data: anything `cclm.data.texts.iter_texts` reads (with `labels`: anything
-            `cclm.data.texts.iter_labelled` reads); read lazily, every pass.
-        preprocessor: a fitted `Preprocessor`.
-        batch_size: documents per batch.
-        sequence_length: window length (default: the preprocessor's).
-        text_column: the text column of a `datasets` dataset.
-        transforms: `str -> str` functions applied to each document, in order,
-            in Python; and `cclm.pipelines.augmentation.Augmentor`s, applied in graph
-            ops to each batch's code points before windows are cut.
-        filters: `str -> bool` functions; a document is kept if all say True.
-        shuffle_buffer: documents held for shuffling (0: no shuffling).
-        seed: seed for shuffling and windows.
-        stats: a `TextStats` to count used, empty and filtered documents into.
-        rerandomize: new windows every pass (training); False keeps them
-            fixed across passes (validation).
-        with_subwords: also give, per character, the id of the subword
-            covering it and that token's index in its document (-1 where no
-            token covers it: spaces, padding, cls), cut from the same
-            windows. Needs a preprocessor with a subword tokenizer. Batches
-            are then `(ids, token_ids, token_index)`.
-        labels: for labelled data, a mapping from each label to its index;
-            batches are then `(ids, label_indices)`.
-        label_column: the label column of a `datasets` dataset.
-        random_crop: cut long documents at a random place; False keeps their
-            start, as `Preprocessor.encode` does.
-        augment: apply the `Augmentor`s among `transforms` (training); False
-            leaves them out (validation and evaluation).
-        shard: `(count, index)`: read only every `count`-th document from
-            the `index`-th on (one worker's share under a multi-worker
-            strategy; see `cclm.training.fit.distributed_dataset`).
-        corruption: an `Augmentor` that keeps lengths; batches are then
-            `(corrupted_ids, ids)`: the same windows with and without its
-            noise (for denoising objectives). It applies after the
-            `Augmentor`s among `transforms`, also where `augment` is False
-            (with a fixed `seed` and no `rerandomize`, the same noise every pass).
-
-    Raises (when iterated):
-        NoUsableTextError: a pass gave no usable document.
-    """
-    seed = shard_seed(seed, shard)  # workers shuffle and mask their shards differently
-    encoder = preprocessor.as_layer(sequence_length)
-    capacity = encoder.sequence_length - int(encoder.add_cls)
-    stats = stats if stats is not None else TextStats()
-    if with_subwords and preprocessor.subword_tokenizer is None:
-        raise ValueError(
-            "with_subwords=True needs a preprocessor with a subword tokenizer; create it with "
-            "subword_model='bpe' (or 'wordpiece') and fit it."
-        )
-    augmentors = [t for t in transforms if is_graph_augmentor(t)] if augment else []
-    transforms = [t for t in transforms if not is_graph_augmentor(t)]
-    if corruption is not None:
-        if not is_graph_augmentor(corruption) or not corruption.preserves_length:
-            raise ValueError(
-                f"corruption={corruption!r}: a denoising target is aligned to characters, so the corruption "
-                "must be an Augmentor that keeps lengths, e.g. Augmentor.typos(0.1, keep_length=True)."
-            )
-        if with_subwords or labels is not None:
-            raise ValueError("corruption works with plain character windows only (no subwords or labels).")
-    if with_subwords and not all(a.preserves_length for a in augmentors):
-        raise ValueError(
-            "Subword targets are aligned to characters, so an Augmentor used with them must keep "
-            "lengths: set insertion, deletion and repetition to 0, or use target='characters'."
-        )
-    generator = _document_batches(
-        data, text_column, tuple(transforms), tuple(filters), stats,
-        preprocessor if with_subwords else None, labels, label_column, shard,
-    )
-    signature = {"texts": tf.TensorSpec([None], tf.string)}
-    if with_subwords:
-        flat = tf.TensorSpec([None], tf.int32)
-        signature.update(token_ids=flat, token_index=flat, lengths=tf.TensorSpec([None], tf.int64))
-    if labels is not None:
-        signature["labels"] = tf.TensorSpec([None], tf.int32)
-    documents = tf.data.Dataset.from_generator(generator, output_signature=signature)
-    if with_subwords:
-        def to_ragged(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-            lengths = batch.pop("lengths")
-            for key in ("token_ids", "token_index"):
-                batch[key] = tf.RaggedTensor.from_row_lengths(batch[key], lengths)
-            return batch
-
-        documents = documents.map(to_ragged)
-    documents = documents.unbatch()
-    if shuffle_buffer:
-        documents = documents.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+def batch_documents(documents: tf.data.Dataset, batch_size: int, sampling: Sampling) -> tf.data.Dataset:
+    """Shuffled (per `sampling`) batches of documents, each with its own `"seed"` for what follows."""
+    if sampling.shuffle_buffer:
+        documents = documents.shuffle(sampling.shuffle_buffer, seed=sampling.seed, reshuffle_each_iteration=True)
+    ragged = "token_ids" in documents.element_spec
+    batches = documents.ragged_batch(batch_size) if ragged else documents.batch(batch_size)
     # New windows every pass (epoch), yet reproducible for a given seed.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=rerandomize).batch(2)
-    batches = documents.ragged_batch(batch_size) if with_subwords else documents.batch(batch_size)
+    seeds = tf.data.Dataset.random(seed=sampling.seed, rerandomize_each_iteration=sampling.rerandomize).batch(2)
+    return tf.data.Dataset.zip(batches, seeds).map(lambda batch, seed: {**batch, "seed": seed})
 
-    def windows(batch: dict[str, tf.Tensor], window_seed: tf.Tensor):
-        if with_subwords:
+
+def _encode(encoder: Any, points: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    ids = tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID)
+    return encoder.with_cls(ids)
+
+
+def cut_windows(
+    batches: tf.data.Dataset, encoder: Any, sampling: Sampling, augmentors: Sequence[Augmentor] = ()
+) -> tf.data.Dataset:
+    """One window of `encoder.sequence_length` ids per document, with training noise where `sampling.augment`.
+
+    `encoder` is a `Preprocessor.as_layer()`. Documents longer than the
+    window give a random window (a fixed one without `sampling.random_crop`);
+    shorter ones are padded. Subword arrays are cut from the same windows.
+    """
+    capacity = encoder.sequence_length - int(encoder.add_cls)
+    augmentors = list(augmentors) if sampling.augment else []
+
+    def cut(batch: dict[str, Any]) -> dict[str, Any]:
+        batch = dict(batch)
+        seed = batch["seed"]
+        texts = batch.pop("texts")
+        if "token_ids" in batch:
             # The texts were normalized in Python, where the tokenizer saw them.
-            code_points = tf.strings.unicode_decode(batch["texts"], "UTF-8")
+            code_points = tf.strings.unicode_decode(texts, "UTF-8")
             tf.debugging.assert_equal(
                 code_points.row_lengths(), batch["token_ids"].row_lengths(),
                 message="subword alignment lost: texts and token arrays differ in length",
             )
         else:
-            code_points = encoder.code_points(batch["texts"])
+            code_points = encoder.code_points(texts)
         for salt, augmentor in enumerate(augmentors, start=1):
-            code_points = augmentor.augment_code_points(
-                code_points, tf.random.experimental.stateless_fold_in(window_seed, salt)
-            )
-        starts = _window_starts(code_points.row_lengths(), capacity, window_seed)
-        if not random_crop:
+            code_points = augmentor.augment_code_points(code_points, tf.random.experimental.stateless_fold_in(seed, salt))
+        starts = _window_starts(code_points.row_lengths(), capacity, seed)
+        if not sampling.random_crop:
             starts = tf.zeros_like(starts)
+        points, valid = _crop(code_points, starts, capacity, fill=0)
+        batch.update(ids=_encode(encoder, points, valid), code_points=points, valid=valid)
+        for key in ("token_ids", "token_index"):
+            if key in batch:
+                aligned = _crop(batch[key], starts, capacity, fill=-1)[0]
+                batch[key] = tf.pad(aligned, [[0, 0], [1, 0]], constant_values=-1) if encoder.add_cls else aligned
+        return batch
 
-        def to_ids(rows: tf.RaggedTensor) -> tf.Tensor:
-            points, valid = _crop(rows, starts, capacity, fill=0)
-            return encoder.with_cls(tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID))
+    return batches.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=sampling.seed is not None)
 
-        ids = to_ids(code_points)
-        if corruption is not None:
-            corrupted = corruption.augment_code_points(
-                code_points, tf.random.experimental.stateless_fold_in(window_seed, len(augmentors) + 1)
-            )
-            return to_ids(corrupted), ids
-        if with_subwords:
-            aligned = [_crop(batch[key], starts, capacity, fill=-1)[0] for key in ("token_ids", "token_index")]
-            if encoder.add_cls:
-                aligned = [tf.pad(rows, [[0, 0], [1, 0]], constant_values=-1) for rows in aligned]
-            return ids, aligned[0], aligned[1]
-        if labels is not None:
-            return ids, batch["labels"]
-        return ids
 
-    return tf.data.Dataset.zip(batches, seeds).map(
-        windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None
-    )
+def check_corruption(corruption: Any) -> Augmentor:
+    """`corruption` itself when it is an `Augmentor` that keeps lengths (denoising targets are per character)."""
+    if not is_graph_augmentor(corruption) or not corruption.preserves_length:
+        raise ValueError(
+            f"corruption={corruption!r}: a denoising target is aligned to characters, so the corruption "
+            "must be an Augmentor that keeps lengths, e.g. Augmentor.typos(0.1, keep_length=True)."
+        )
+    return corruption
+
+
+def corrupt_windows(windows: tf.data.Dataset, encoder: Any, corruption: Augmentor) -> tf.data.Dataset:
+    """Adds `"corrupted_ids"`: the same windows with `corruption`'s noise (it keeps lengths), for denoising."""
+    check_corruption(corruption)
+
+    def corrupt(batch: dict[str, Any]) -> dict[str, Any]:
+        rows = tf.RaggedTensor.from_tensor(batch["code_points"], lengths=tf.reduce_sum(tf.cast(batch["valid"], tf.int64), 1))
+        seed = tf.random.experimental.stateless_fold_in(batch["seed"], _CORRUPTION_SALT)
+        noisy = corruption.augment_code_points(rows, seed).to_tensor(shape=tf.shape(batch["code_points"]))
+        return {**batch, "corrupted_ids": _encode(encoder, noisy, batch["valid"])}
+
+    return windows.map(corrupt, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def character_windows(
+    data: TextData,
+    preprocessor: Any,
+    batch_size: int,
+    sequence_length: int | None = None,
+    source: DocumentSource | None = None,
+    sampling: Sampling = Sampling(),
+    augmentors: Sequence[Augmentor] = (),
+    subwords: bool = False,
+    stats: TextStats | None = None,
+) -> tf.data.Dataset:
+    """The stages composed: dict batches of windows (see the module docstring) from `data`.
+
+    Args:
+        data: what to read (ignored when `source` names it).
+        preprocessor: a fitted `Preprocessor`.
+        batch_size: documents per batch.
+        sequence_length: window length (default: the preprocessor's).
+        source: how to read it (`DocumentSource`: text column, Python
+            transforms and filters, labels, shard); default: plain texts.
+        sampling: `Sampling` (default: training windows, no seed).
+        augmentors: `Augmentor`s applied to each batch's code points before
+            windows are cut (when `sampling.augment`).
+        subwords: also cut per-character subword arrays (the preprocessor
+            needs a subword tokenizer; augmentors must then keep lengths).
+        stats: counts used, empty and filtered documents (when `source` is None).
+    """
+    if source is None:
+        source = DocumentSource(data, stats=stats if stats is not None else TextStats())
+    if subwords and preprocessor.subword_tokenizer is None:
+        raise ValueError(
+            "subwords=True needs a preprocessor with a subword tokenizer; create it with "
+            "subword_model='bpe' (or 'wordpiece') and fit it."
+        )
+    if subwords and not all(a.preserves_length for a in augmentors):
+        raise ValueError(
+            "Subword targets are aligned to characters, so an Augmentor used with them must keep "
+            "lengths: set insertion, deletion and repetition to 0, or use target='characters'."
+        )
+    sampling = Sampling(**{**sampling.__dict__, "seed": shard_seed(sampling.seed, source.shard)})
+    documents = read_documents(source, preprocessor if subwords else None)
+    encoder = preprocessor.as_layer(sequence_length)
+    return cut_windows(batch_documents(documents, batch_size, sampling), encoder, sampling, augmentors)

@@ -14,7 +14,6 @@ from cclm.components import register_component
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.pipelines.sharding import Shard
-from cclm.pipelines.windows import character_windows
 from cclm.pretraining.pretrainer import Pretrainer
 from cclm.data.texts import LabelledData, TextData, check_batch, iter_labelled, texts_of
 
@@ -135,22 +134,18 @@ class CategoricalPretrainer(Pretrainer):
     def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         # Wrong kinds of data and missing columns fail here, plainly, not inside tf.data.
         next(iter_labelled(data, self.text_column, self.label_column), None)
-        batches = character_windows(
-            data, self.preprocessor, batch_size, text_column=self.text_column,
-            transforms=self.transforms, filters=self.filters,
-            shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
-            labels=self.label_index, label_column=self.label_column, random_crop=training,
-        )
+        windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
+        batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
         weights = self.class_weights
         if weights is not None and training:
             table = tf.constant(weights, tf.float32)
             batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
-        super()._record_training(history, seconds)
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
+        training = super()._record_training(history, seconds)
         self.card["labels"] = self.labels
+        return training
 
     # --------------------------------------------------------- prediction
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:

@@ -13,7 +13,7 @@ from cclm.pipelines.augmentation import Augmentor, length_keeping_noise
 from cclm.components import register_component
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel
-from cclm.pipelines.windows import character_windows
+from cclm.pipelines.windows import corrupt_windows
 from cclm.pretraining.pretrainer import Pretrainer
 from cclm.data.texts import TextData
 
@@ -199,18 +199,14 @@ class DistillationPretrainer(Pretrainer):
     def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         if self.teacher_model is None:
             raise ValueError("This student has no teacher; create it with DistillationPretrainer(teacher, ...) to train it.")
-        windows = character_windows(
-            data, self.preprocessor, batch_size, text_column=self.text_column,
-            transforms=self.transforms, filters=self.filters,
-            shuffle_buffer=10_000 if training else 0, seed=self.seed if training else 0,
-            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
-            corruption=self.denoising,
-        )
+        windows = self._windows(data, batch_size, training, shard)
+        if self.denoising is not None:
+            windows = corrupt_windows(windows, self.preprocessor.as_layer(), self.denoising)
 
-        def with_weights(*windows: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
-            # (ids,), or with denoising (corrupted ids, clean ids): the model's inputs either way.
-            real = tf.cast(windows[-1] != 0, tf.float32)
-            inputs = windows if self.denoising else windows[0]
+        def with_weights(batch: dict[str, Any]) -> tuple[Any, tf.Tensor, tf.Tensor]:
+            # The model reads ids, or with denoising (corrupted ids for the student, clean ones for the teacher).
+            real = tf.cast(batch["ids"] != 0, tf.float32)
+            inputs = (batch["corrupted_ids"], batch["ids"]) if self.denoising else batch["ids"]
             return inputs, tf.zeros_like(real), real  # y_true is unused: the teacher runs in the model
 
         return windows.map(with_weights).prefetch(tf.data.AUTOTUNE)

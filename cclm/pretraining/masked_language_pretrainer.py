@@ -13,7 +13,7 @@ from cclm.pipelines.augmentation import Augmentor, length_keeping_noise
 from cclm.components import register_component
 from cclm.pipelines.masking import SpanMasking, WholeTokenMasking
 from cclm.pipelines.sharding import Shard, shard_seed
-from cclm.pipelines.windows import character_windows
+from cclm.pipelines.windows import corrupt_windows
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH
 from cclm.pretraining.pretrainer import Pretrainer
@@ -176,24 +176,23 @@ class MaskedLanguagePretrainer(Pretrainer):
         return False
 
     def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
+        subwords = self.target == "subwords"
+        windows = self._windows(data, batch_size, training, shard, subwords=subwords)
+        if self.denoising is not None:
+            windows = corrupt_windows(windows, self.preprocessor.as_layer(), self.denoising)
         seed = self.seed if training else 0
-        windows = character_windows(
-            data, self.preprocessor, batch_size, text_column=self.text_column,
-            transforms=self.transforms, filters=self.filters,
-            shuffle_buffer=10_000 if training else 0, seed=seed,
-            stats=self.stats if training else None, rerandomize=training, augment=training, shard=shard,
-            with_subwords=self.target == "subwords", corruption=self.denoising,
-        )
         seeds = tf.data.Dataset.random(seed=shard_seed(seed, shard), rerandomize_each_iteration=training).batch(2)
         masking = self.masking
 
-        def mask(windows: Any, mask_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        def mask(batch: dict[str, Any], mask_seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             if self.denoising is not None:
-                corrupted, clean = windows
+                corrupted, clean = batch["corrupted_ids"], batch["ids"]
                 inputs, _, hidden = masking(corrupted, mask_seed)
                 # Targets are the clean characters; corrupted ones count as hidden ones do.
                 return inputs, clean, tf.maximum(hidden, tf.cast(corrupted != clean, tf.float32))
-            return masking(*windows, mask_seed) if isinstance(windows, tuple) else masking(windows, mask_seed)
+            if subwords:
+                return masking(batch["ids"], batch["token_ids"], batch["token_index"], mask_seed)
+            return masking(batch["ids"], mask_seed)
 
         batches = tf.data.Dataset.zip(windows, seeds).map(mask, num_parallel_calls=tf.data.AUTOTUNE)
         return batches.prefetch(tf.data.AUTOTUNE)

@@ -18,14 +18,15 @@ from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.components import Component, ComponentError, built_from, load_weights_checked
 from cclm.components.files import EMBEDDER_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR, TOWER_WEIGHTS
 from cclm.pipelines.sharding import Shard
-from cclm.training.distribution import TrainingModel, fit_pipelines, is_chief
+from cclm.training.distribution import TrainingModel, is_chief
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.pipelines.windows import TextStats
 from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Preprocessor
 from cclm.data.texts import TextData
 from cclm.models.tower import Tower
-from cclm.training.fit import compute_precision, make_optimizer, record_fit, resolve_mixed_precision, run_fit
+from cclm.training.fit import make_optimizer, resolve_mixed_precision
+from cclm.training.trainer import Trainer
 
 # Sized to learn within minutes on a 2-core CPU (examples/pretrain_mlm.py: 48% held-out
 # masked-character accuracy after 4 minutes); pass larger ones for more data and time.
@@ -33,7 +34,7 @@ DEFAULT_EMBEDDER_OPTIONS = {"hidden_dim": 64, "num_blocks": 2, "dropout": 0.0}
 DEFAULT_TOWER_OPTIONS = {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "intermediate_dim": 256, "dropout": 0.0}
 
 
-class Pretrainer(Component):
+class Pretrainer(Component, Trainer):
     """The shared API of every task pretrainer.
 
     Args:
@@ -215,61 +216,34 @@ class Pretrainer(Component):
         self._compiled_for = state
 
     # ------------------------------------------------------------- training
-    def fit(
-        self,
-        data: TextData,
-        epochs: int = 1,
-        steps_per_epoch: int | None = None,
-        batch_size: int | None = None,
-        validation_data: TextData | None = None,
-        callbacks: list[keras.callbacks.Callback] | None = None,
-        verbose: str | int = "auto",
-    ) -> keras.callbacks.History:
-        """Trains the tower (and the embedder if `train_embedder`) on `data`.
+    @property
+    def _fit_model(self) -> keras.Model:
+        return self.training_model
 
-        Args:
-            data: `list[str]`, a `datasets.Dataset` / `IterableDataset`, or text
-                file paths (`pathlib.Path`). Long documents give a random
-                window of the preprocessor's length per pass; short ones are padded.
-            epochs: passes over the data (or over `steps_per_epoch` batches).
-            steps_per_epoch: batches per epoch; the data repeats as needed, so
-                unbounded streams work.
-            batch_size: documents per batch (default: the constructor's).
-            validation_data: held-out texts, evaluated with fixed masks.
-            callbacks: Keras callbacks (TensorBoard, ModelCheckpoint, BackupAndRestore, ...).
-                A NaN or infinite loss raises `cclm.training.callbacks.NonFiniteLossError`
-                at once, before these callbacks save anything.
-            verbose: Keras' verbosity ("auto", 0, 1, 2).
-
-        Returns:
-            The Keras `History`.
-        """
-        self._prepare(data)
-        self._compile()
-        self.stats = TextStats()  # counts for this fit only
-        batch_size = batch_size or self.batch_size
-        train, validation = fit_pipelines(
-            self.training_model.distribute_strategy, self._dataset, data, validation_data, batch_size, steps_per_epoch
-        )
+    def _precision_parts(self) -> list[keras.Model]:
         # The head keeps float32, so losses and their gradients are computed at full precision.
-        with compute_precision([self.embedder, self.tower], self.precision_policy):
-            history, seconds = run_fit(self.training_model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
-        self._record_training(history, seconds)
+        return [self.embedder, self.tower]
+
+    def fit(self, data: TextData, *args: Any, **kwargs: Any) -> keras.callbacks.History:
+        """Trains the tower (and the embedder if `train_embedder`) on `data`; returns the Keras `History`.
+
+        Takes `Trainer.fit`'s arguments (`epochs`, `steps_per_epoch`,
+        `batch_size`, `validation_data`, `callbacks`, `verbose`). Long
+        documents give a random window of the preprocessor's length per
+        pass; short ones are padded; validation uses fixed masks.
+        """
+        history = super().fit(data, *args, **kwargs)
         # Compositions check that the tower meets the embedder it was trained on.
         self.tower.embedder_fingerprint = self.embedder.fingerprint
         return history
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> None:
-        training = record_fit(self.card, history, seconds)
+    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
+        training = super()._record_training(history, seconds)
         passes = max(self.stats.passes, 1)
         training["documents per pass"] = self.stats.used // passes
         training["empty documents skipped per pass"] = self.stats.empty // passes
-        if self.precision_policy:
-            training["mixed precision"] = self.precision_policy
-        replicas = self.training_model.distribute_strategy.num_replicas_in_sync
-        if replicas > 1:
-            training["replicas"] = replicas
         self.card["trained_on"] = f"{self.stats.used // passes:,} documents"
+        return training
 
     @property
     def trained_on_fingerprint(self) -> str:

@@ -5,7 +5,8 @@ import tensorflow as tf
 from cclm import Preprocessor
 from cclm.pipelines.augmentation import Augmentor, _keyboard_neighbours
 from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
-from cclm.pipelines.windows import character_windows
+from cclm.pipelines.documents import DocumentSource
+from cclm.pipelines.windows import Sampling, character_windows
 
 LETTERS = "the quick brown fox jumps over the lazy dog " * 40
 
@@ -97,15 +98,19 @@ def test_it_runs_in_graph_ops_only():
 def test_in_the_pipeline_it_noises_training_batches_only(docs_texts):
     texts = [t for t in docs_texts[:64] if len(t) > 40]
     prep = Preprocessor(sequence_length=64).fit(texts, progress=False)
-    make = lambda **kw: np.concatenate([b.numpy() for b in character_windows(  # noqa: E731
-        texts, prep, batch_size=16, seed=0, random_crop=False, shuffle_buffer=0, **kw)])
+    def make(transforms=(), augmentors=(), augment=True):
+        sampling = Sampling(seed=0, random_crop=False, shuffle_buffer=0, augment=augment)
+        source = DocumentSource(texts, transforms=transforms)
+        windows = character_windows(None, prep, 16, source=source, sampling=sampling, augmentors=augmentors)
+        return np.concatenate([b["ids"].numpy() for b in windows])
+
     clean = make()
-    noisy = make(transforms=[Augmentor.typos(0.2, seed=1)])
+    noisy = make(augmentors=[Augmentor.typos(0.2, seed=1)])
     assert (noisy != clean).mean() > 0.1
-    np.testing.assert_array_equal(noisy, make(transforms=[Augmentor.typos(0.2, seed=1)]))
-    np.testing.assert_array_equal(clean, make(transforms=[Augmentor.typos(0.2, seed=1)], augment=False))
+    np.testing.assert_array_equal(noisy, make(augmentors=[Augmentor.typos(0.2, seed=1)]))
+    np.testing.assert_array_equal(clean, make(augmentors=[Augmentor.typos(0.2, seed=1)], augment=False))
     # Python transforms still run beside it.
-    upper_then_lower = make(transforms=[str.upper, Augmentor(lowercase=1.0)])
+    upper_then_lower = make(transforms=[str.upper], augmentors=[Augmentor(lowercase=1.0)])
     np.testing.assert_array_equal(upper_then_lower, make(transforms=[str.lower]))
     assert (upper_then_lower != clean).any()
 
@@ -113,10 +118,10 @@ def test_in_the_pipeline_it_noises_training_batches_only(docs_texts):
 def test_subword_targets_need_a_length_preserving_augmentor(docs_texts):
     prep = Preprocessor(sequence_length=32, subword_model="bpe", subword_vocab_size=300).fit(docs_texts[:200], progress=False)
     with pytest.raises(ValueError, match="must keep lengths"):
-        character_windows(docs_texts[:8], prep, batch_size=4, with_subwords=True, transforms=[Augmentor(deletion=0.1)])
-    batch = next(iter(character_windows(docs_texts[:8], prep, batch_size=4, with_subwords=True,
-                                        transforms=[Augmentor(substitution=0.1, case_change=0.1)])))
-    assert batch[0].shape == batch[1].shape == batch[2].shape
+        character_windows(docs_texts[:8], prep, 4, subwords=True, augmentors=[Augmentor(deletion=0.1)])
+    batch = next(iter(character_windows(docs_texts[:8], prep, 4, subwords=True,
+                                        augmentors=[Augmentor(substitution=0.1, case_change=0.1)])))
+    assert batch["ids"].shape == batch["token_ids"].shape == batch["token_index"].shape
 
 
 def test_a_pretrainer_trains_with_it_and_its_card_says_so(tmp_path):

@@ -5,7 +5,9 @@ import tensorflow as tf
 
 from cclm import Preprocessor, special_ids
 from cclm.pipelines.augmentation import Augmentor
-from cclm.pipelines.windows import MAX_UNUSABLE_BEFORE_TEXT, NoUsableTextError, TextStats, character_windows, random_windows
+from cclm.errors import NoUsableTextError
+from cclm.pipelines.documents import MAX_UNUSABLE_BEFORE_TEXT, DocumentSource, TextStats
+from cclm.pipelines.windows import Sampling, character_windows, corrupt_windows, random_windows
 
 
 @pytest.fixture(scope="module")
@@ -13,13 +15,13 @@ def prep(docs_texts):
     return Preprocessor(sequence_length=32, downsample_factor=4, add_cls=True).fit(docs_texts, progress=False)
 
 
-def collect(dataset):
-    return np.concatenate([batch.numpy() for batch in dataset])
+def collect(dataset, key="ids"):
+    return np.concatenate([batch[key].numpy() for batch in dataset])
 
 
 def test_windows_are_real_stretches_of_the_documents(prep, docs_texts):
     texts = [t for t in docs_texts[:64] if len(t) > 100]
-    windows = collect(character_windows(texts, prep, batch_size=16, seed=0))
+    windows = collect(character_windows(texts, prep, 16, sampling=Sampling(seed=0)))
     assert windows.shape == (len(texts), 32) and windows.dtype == np.int32
     assert (windows[:, 0] == special_ids.CLS_ID).all()
     assert (windows[:, 1:] != special_ids.PAD_ID).all()  # long documents fill the window
@@ -29,33 +31,34 @@ def test_windows_are_real_stretches_of_the_documents(prep, docs_texts):
 
 def test_windows_start_at_random_places_across_passes(prep):
     text = "".join(chr(ord("a") + i % 26) for i in range(500))
-    dataset = character_windows([text], prep, batch_size=1, seed=3).repeat(20)
-    firsts = {tuple(batch.numpy()[0, 1:3]) for batch in dataset}
+    dataset = character_windows([text], prep, 1, sampling=Sampling(seed=3)).repeat(20)
+    firsts = {tuple(batch["ids"].numpy()[0, 1:3]) for batch in dataset}
     assert len(firsts) > 5
 
 
 def test_short_documents_are_padded_and_empty_ones_skipped_and_counted(prep):
     stats = TextStats()
-    windows = collect(character_windows(["short", "", "   \n", "x"], prep, batch_size=8, seed=0, stats=stats))
+    windows = collect(character_windows(["short", "", "   \n", "x"], prep, 8, sampling=Sampling(seed=0), stats=stats))
     assert windows.shape == (2, 32)
     assert sorted(prep.decode(windows)) == ["short", "x"]
     assert (stats.used, stats.empty, stats.filtered) == (2, 2, 0)
 
 
 def test_same_seed_same_batches(prep, docs_texts):
-    first = collect(character_windows(docs_texts[:100], prep, batch_size=16, seed=5))
-    again = collect(character_windows(docs_texts[:100], prep, batch_size=16, seed=5))
-    other = collect(character_windows(docs_texts[:100], prep, batch_size=16, seed=6))
+    first = collect(character_windows(docs_texts[:100], prep, 16, sampling=Sampling(seed=5)))
+    again = collect(character_windows(docs_texts[:100], prep, 16, sampling=Sampling(seed=5)))
+    other = collect(character_windows(docs_texts[:100], prep, 16, sampling=Sampling(seed=6)))
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
 
 def test_transforms_and_filters(prep):
     stats = TextStats()
-    windows = character_windows(
-        ["Keep THIS", "drop this", "Keep that"], prep, batch_size=4, shuffle_buffer=0,
-        transforms=[str.lower], filters=[lambda t: t.startswith("keep")], stats=stats,
+    source = DocumentSource(
+        ["Keep THIS", "drop this", "Keep that"], transforms=[str.lower], filters=[lambda t: t.startswith("keep")],
+        stats=stats,
     )
+    windows = character_windows(None, prep, 4, source=source, sampling=Sampling(shuffle_buffer=0))
     assert prep.decode(collect(windows)) == ["keep this", "keep that"]
     assert stats.filtered == 1
 
@@ -63,24 +66,27 @@ def test_transforms_and_filters(prep):
 def test_reads_datasets_and_files_lazily(tmp_path, prep):
     path = tmp_path / "lines.txt"
     path.write_text("line one\nline two\n", encoding="utf-8")
-    from_file = collect(character_windows(path, prep, batch_size=4, shuffle_buffer=0))
+    from_file = collect(character_windows(path, prep, 4, sampling=Sampling(shuffle_buffer=0)))
     dataset = datasets.Dataset.from_dict({"body": ["line one", "line two"]}).to_iterable_dataset()
-    from_stream = collect(character_windows(dataset, prep, batch_size=4, shuffle_buffer=0, text_column="body"))
+    from_stream = collect(character_windows(
+        None, prep, 4, source=DocumentSource(dataset, text_column="body"), sampling=Sampling(shuffle_buffer=0)
+    ))
     np.testing.assert_array_equal(from_file, from_stream)
 
     def endless():
         while True:
             yield "again and again"
 
-    batch = next(iter(character_windows(endless(), prep, batch_size=4, shuffle_buffer=0)))
-    assert batch.shape == (4, 32)
+    batch = next(iter(character_windows(endless(), prep, 4, sampling=Sampling(shuffle_buffer=0))))
+    assert batch["ids"].shape == (4, 32)
 
 
 def test_shards_split_the_documents_between_workers(prep, docs_texts):
     texts = docs_texts[:50]
-    whole = collect(character_windows(texts, prep, batch_size=50, shuffle_buffer=0, random_crop=False))
+    fixed = Sampling(shuffle_buffer=0, random_crop=False)
+    whole = collect(character_windows(texts, prep, 50, sampling=fixed))
     shards = [
-        collect(character_windows(texts, prep, batch_size=50, shuffle_buffer=0, random_crop=False, shard=(3, index)))
+        collect(character_windows(None, prep, 50, source=DocumentSource(texts, shard=(3, index)), sampling=fixed))
         for index in range(3)
     ]
     assert [len(shard) for shard in shards] == [17, 17, 16]
@@ -95,11 +101,11 @@ def no_usable_text(match):
 
 def test_a_stream_with_no_usable_text_is_a_clear_error(prep):
     with no_usable_text("The data gave no usable text: 2 empty or whitespace-only and 0 filtered"):
-        collect(character_windows(["", "  "], prep, batch_size=4))
+        collect(character_windows(["", "  "], prep, 4))
     with no_usable_text("The data is empty"):
-        collect(character_windows([], prep, batch_size=4))
+        collect(character_windows([], prep, 4))
     with no_usable_text("Worker 1 of 2 .* is empty.*every worker at least one document"):
-        collect(character_windows(["only one text"], prep, batch_size=4, shard=(2, 1)))
+        collect(character_windows(None, prep, 4, source=DocumentSource(["only one text"], shard=(2, 1))))
 
     def endless_blanks():
         while True:
@@ -108,7 +114,7 @@ def test_a_stream_with_no_usable_text_is_a_clear_error(prep):
     # An endless stream of unusable text stops after a bounded number of documents, not never.
     stats = TextStats()
     with no_usable_text(f"The data gave {MAX_UNUSABLE_BEFORE_TEXT:,} empty .* in a row"):
-        next(iter(character_windows(endless_blanks(), prep, batch_size=4, shuffle_buffer=0, stats=stats)))
+        next(iter(character_windows(endless_blanks(), prep, 4, sampling=Sampling(shuffle_buffer=0), stats=stats)))
     assert stats.empty == MAX_UNUSABLE_BEFORE_TEXT
 
 
@@ -129,9 +135,11 @@ def subword_prep(docs_texts):
 
 def test_subword_windows_match_the_character_windows_and_the_tokenizer(subword_prep, docs_texts):
     texts = [t for t in docs_texts[:200] if len(t) > 60]
-    plain = collect(character_windows(texts, subword_prep, batch_size=16, seed=3))
-    batches = list(character_windows(texts, subword_prep, batch_size=16, seed=3, with_subwords=True))
-    ids, token_ids, token_index = (np.concatenate([b[i].numpy() for b in batches]) for i in range(3))
+    plain = collect(character_windows(texts, subword_prep, 16, sampling=Sampling(seed=3)))
+    batches = list(character_windows(texts, subword_prep, 16, sampling=Sampling(seed=3), subwords=True))
+    ids, token_ids, token_index = (
+        np.concatenate([b[key].numpy() for b in batches]) for key in ("ids", "token_ids", "token_index")
+    )
     np.testing.assert_array_equal(ids, plain)  # the same windows, whatever else comes along
     assert (token_ids[:, 0] == -1).all() and (token_index[:, 0] == -1).all()  # the cls position
     vocabulary = subword_prep.subword_tokenizer.tokenizer
@@ -150,24 +158,26 @@ def test_subword_windows_match_the_character_windows_and_the_tokenizer(subword_p
 
 def test_short_subword_windows_equal_encode_subwords(subword_prep):
     texts = ["The lambda expression", "An ÉCOLE of fish", "x = y + 1"]
-    batch = next(iter(character_windows(texts, subword_prep, batch_size=3, shuffle_buffer=0, with_subwords=True)))
-    for mine, expected in zip(batch, subword_prep.encode_subwords(texts)):
+    batch = next(iter(character_windows(texts, subword_prep, 3, sampling=Sampling(shuffle_buffer=0), subwords=True)))
+    arrays = [batch[key] for key in ("ids", "token_ids", "token_index")]
+    for mine, expected in zip(arrays, subword_prep.encode_subwords(texts)):
         np.testing.assert_array_equal(mine.numpy(), expected)
 
 
 def test_subword_windows_need_a_tokenizer(prep):
     with pytest.raises(ValueError, match="subword_model='bpe'"):
-        character_windows(["text"], prep, batch_size=2, with_subwords=True)
+        character_windows(["text"], prep, 2, subwords=True)
 
 
 def test_corruption_gives_each_window_with_and_without_its_noise(prep, docs_texts):
     texts = docs_texts[:64]
     corruption = Augmentor.typos(0.3, keep_length=True, seed=1)
-    pairs = list(character_windows(texts, prep, batch_size=16, seed=0, corruption=corruption))
-    corrupted = np.concatenate([c.numpy() for c, _ in pairs])
-    clean = np.concatenate([w.numpy() for _, w in pairs])
-    # The clean half is exactly what the pipeline gives without corruption: same windows.
-    np.testing.assert_array_equal(clean, collect(character_windows(texts, prep, batch_size=16, seed=0)))
+    windows = character_windows(texts, prep, 16, sampling=Sampling(seed=0))
+    batches = list(corrupt_windows(windows, prep.as_layer(), corruption))
+    corrupted = np.concatenate([b["corrupted_ids"].numpy() for b in batches])
+    clean = np.concatenate([b["ids"].numpy() for b in batches])
+    # The clean windows are exactly what the pipeline gives without corruption: same windows.
+    np.testing.assert_array_equal(clean, collect(character_windows(texts, prep, 16, sampling=Sampling(seed=0))))
     assert corrupted.shape == clean.shape
     np.testing.assert_array_equal(corrupted == special_ids.PAD_ID, clean == special_ids.PAD_ID)
     np.testing.assert_array_equal(corrupted[:, 0], clean[:, 0])  # cls stays
@@ -175,12 +185,12 @@ def test_corruption_gives_each_window_with_and_without_its_noise(prep, docs_text
     differ = (corrupted[:, 1:] != clean[:, 1:])[real].mean()
     assert 0.1 < differ < 0.4
     # Fixed windows and noise across passes without rerandomize (validation).
-    fixed = character_windows(
-        texts, prep, batch_size=16, seed=0, corruption=corruption, rerandomize=False, shuffle_buffer=0
-    )
-    np.testing.assert_array_equal(next(iter(fixed))[0].numpy(), next(iter(fixed))[0].numpy())
+    sampling = Sampling(seed=0, rerandomize=False, shuffle_buffer=0)
+    fixed = corrupt_windows(character_windows(texts, prep, 16, sampling=sampling), prep.as_layer(), corruption)
+    first, again = (next(iter(fixed))["corrupted_ids"].numpy() for _ in range(2))
+    np.testing.assert_array_equal(first, again)
 
 
 def test_corruption_must_keep_lengths(prep, docs_texts):
     with pytest.raises(ValueError, match=r"keeps lengths.*keep_length=True"):
-        character_windows(docs_texts[:4], prep, batch_size=2, corruption=Augmentor.typos(0.1))
+        corrupt_windows(character_windows(docs_texts[:4], prep, 2), prep.as_layer(), Augmentor.typos(0.1))
