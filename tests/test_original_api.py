@@ -1,6 +1,7 @@
 """The original cclm API works as its users wrote it: the import paths, the calls, the shelf."""
 
-import os
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,16 @@ import pytest
 from cclm.models import ComposedModel, Embedder
 from cclm.preprocessing import Preprocessor
 from cclm.pretraining import CategoricalPretrainer, DistillationPretrainer, MaskedLanguagePretrainer
-from cclm.shelf import Shelf
+
+README = pathlib.Path(__file__).parents[1] / "README.md"
+SEED_SNIPPET_MARK = "pretrainer_a = MaskedLanguagePretrainer("
+
+
+def seed_snippet() -> str:
+    """The README's Python block that shows the original cclm API (tests/test_docs.py leaves it to this file)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return next(block for block in blocks if SEED_SNIPPET_MARK in block)
+
 
 DATASET = ["cclm is neat", "composable character-level models", "towers share one embedder"] * 12
 
@@ -22,34 +32,22 @@ def test_the_original_imports_work_in_a_fresh_process():
         "from cclm.shelf import Shelf"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
-    assert {CategoricalPretrainer, DistillationPretrainer}  # importable here too
 
 
-def test_the_seed_snippet_runs_end_to_end(tmp_path, monkeypatch):
+def test_the_seed_snippet_in_the_readme_runs_end_to_end(tmp_path, monkeypatch):
+    """The README's block of the original API, run here once, with its results checked."""
     monkeypatch.chdir(tmp_path)
-    prep = Preprocessor()
-    prep.fit(DATASET)
-    embedder = Embedder(prep.max_example_len, prep.n_chars)
+    names = {"__name__": "readme"}
+    exec(compile(seed_snippet(), "README.md seed snippet", "exec"), names)
+    prep, embedder, composed, x, emb = (names[k] for k in ("prep", "embedder", "composed", "x", "emb"))
     assert (embedder.max_length, embedder.vocab_size) == (prep.sequence_length, prep.vocab_size)
-    pretrainer_a = MaskedLanguagePretrainer(embedder=embedder, tower_options={"hidden_dim": 16}, name="a", seed=0)
-    pretrainer_a.fit(DATASET, epochs=2)
-    pretrainer_b = MaskedLanguagePretrainer(
-        embedder=embedder, train_embedder=False, tower_options={"hidden_dim": 8}, name="b", seed=0
-    )
-    pretrainer_b.fit(DATASET, epochs=1)
-    composed = ComposedModel(embedder, [pretrainer_a.model, pretrainer_b.model])
-    x = prep.string_to_array("cclm is neat", prep.max_example_len)
     assert x.shape == (1, prep.max_example_len)
-    emb = composed.model(x)
     assert tuple(emb.shape) == (1, prep.max_example_len, 16 + 8)
-    np.testing.assert_allclose(emb[..., :16], pretrainer_a.model(embedder(x)), rtol=1e-5, atol=1e-6)
-
-    shelf = Shelf.init(tmp_path / "shelf.git", cache_dir=tmp_path / "cache")
-    shelf.publish(prep, "neat", version="0.2.1")
-    cache_dir, identifier, item_type = ".cclm", "neat", "preprocessor"
-    shelf.fetch(identifier, item_type, tag="v0.2.1", cache_dir=cache_dir)
-    loaded = Preprocessor(load_from=os.path.join(cache_dir, identifier, item_type, "cclm_config.json"))
-    np.testing.assert_array_equal(loaded.string_to_array("cclm is neat", loaded.max_example_len), x)
+    tower_a = names["pretrainer_a"].model
+    np.testing.assert_allclose(emb[..., :16], tower_a(embedder(x)), rtol=1e-5, atol=1e-6)
+    # `prep` is now the one loaded from the shelf's cache, in the original cclm's layout.
+    assert (tmp_path / ".cclm" / "neat" / "preprocessor").is_symlink()
+    np.testing.assert_array_equal(prep.string_to_array("cclm is neat", prep.max_example_len), x)
 
 
 def test_preprocessor_defaults_serve_every_pretrainer_and_the_embedder():

@@ -60,11 +60,7 @@ class TextClassifier(Component, Trainer):
             and prediction alike; `cclm.layers.ShiftedViews`). Towers
             downsample, so each shift is a different reading of the text,
             and the average is an ensemble of them, at `views` times the
-            compute. In `examples/evaluate_premise.py --views 4` (towers
-            that downsample by 4, 32 labels per class) it raised the frozen
-            composition's accuracy from 0.830 to 0.841 on clean text and
-            from 0.799 to 0.805 at 10% typos (so it lost more points to
-            typos: 3.5 against 3.1).
+            compute (`docs/results.md` has its measured effect).
         optimizer: a Keras optimizer name or object.
         learning_rate: used when `optimizer` is a name.
         batch_size: texts per batch.

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "distilled student; composes them with a language-identification head; evaluates it clean and "
         "with typos; publishes every component to the default local shelf and fetches them back into a "
         "fresh composition that must predict the same. Real text only: Python's documentation and Faker's "
-        "word lists (pip install 'cclm[demo]'). About 4 minutes on a 2-core CPU.",
+        "word lists (pip install 'cclm[demo]').",
     )
     demo.add_argument("--output", default="cclm-demo", help="where to write (default: ./cclm-demo)")
     demo.add_argument("--quick", action="store_true", help="tiny sizes: checks the workflow in about a minute")

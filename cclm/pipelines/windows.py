@@ -15,9 +15,10 @@ stages for the common cases.
 Example:
 >>> from cclm.preprocessing import Preprocessor
 >>> prep = Preprocessor(sequence_length=8).fit(["an example text"], progress=False)
->>> windows = character_windows(["an example text", "more"], prep, batch_size=2, seed=0)
->>> next(iter(windows)).shape
-TensorShape([2, 8])
+>>> windows = character_windows(["an example text", "more"], prep, 2, sampling=Sampling(seed=0))
+>>> batch = next(iter(windows))
+>>> batch["ids"].shape, sorted(batch)
+(TensorShape([2, 8]), ['code_points', 'ids', 'seed', 'valid'])
 """
 
 from __future__ import annotations

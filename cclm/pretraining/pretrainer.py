@@ -28,8 +28,8 @@ from cclm.models.tower import Tower
 from cclm.training.fit import make_optimizer, resolve_mixed_precision
 from cclm.training.trainer import Trainer
 
-# Sized to learn within minutes on a 2-core CPU (examples/pretrain_mlm.py: 48% held-out
-# masked-character accuracy after 4 minutes); pass larger ones for more data and time.
+# Sized to learn within minutes on a CPU (examples/pretrain_mlm.py measures it);
+# pass larger ones for more data and time.
 DEFAULT_EMBEDDER_OPTIONS = {"hidden_dim": 64, "num_blocks": 2, "dropout": 0.0}
 DEFAULT_TOWER_OPTIONS = {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "intermediate_dim": 256, "dropout": 0.0}
 
