@@ -34,10 +34,11 @@ def test_readme_is_for_users_and_short():
     assert len(lines) <= 150, f"README.md has {len(lines)} lines; move details to docs/."
 
 
-def test_readme_links_resolve():
-    for target in re.findall(r"\]\(([^)#]+)\)", README.read_text(encoding="utf-8")):
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#]+)\)", page.read_text(encoding="utf-8")):
         if "://" not in target:
-            assert (ROOT / target).exists(), target
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
 
 
 def test_readme_test_command_is_what_ci_runs():
