@@ -1,9 +1,11 @@
 """`Pretrainer`: one training API for every task tower.
 
-A pretrainer owns a `Tower` (the composable part), a task head (used only
-while pretraining, as keras-hub keeps Backbone and Task apart), and a Keras
-training model: ids -> shared embedder -> tower -> head. Subclasses say what
-the head is, how batches are made, and which loss and metrics apply.
+A pretrainer owns a `Tower` (the composable part, `pretrainer.model`), a
+task head (used only while pretraining, as keras-hub keeps Backbone and Task
+apart), and a Keras `training_model`: ids -> shared embedder -> tower ->
+head. Subclasses say what the head is, how batches are made, and which loss
+and metrics apply; `fit` is `cclm.training.Trainer`'s and save / load are
+`cclm.components.Component`'s.
 """
 
 from __future__ import annotations
