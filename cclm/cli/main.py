@@ -12,35 +12,26 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cclm.cli.errors import reporting_errors
 from cclm.version import __version__
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace) -> None:
     from cclm.cli.demo import run_demo
 
-    try:
-        run_demo(args.output, quick=args.quick)
-    except ImportError as error:
-        print(f"cclm demo: {error}", file=sys.stderr)
-        return 2
-    return 0
+    run_demo(args.output, quick=args.quick)
 
 
-def _info(args: argparse.Namespace) -> int:
-    from cclm.components import CARD_NAME, ComponentError, read_manifest
+def _info(args: argparse.Namespace) -> None:
+    from cclm.components import CARD_NAME, read_manifest
 
-    try:
-        manifest = read_manifest(args.path)
-    except ComponentError as error:
-        print(f"cclm info: {error}", file=sys.stderr)
-        return 2
+    manifest = read_manifest(args.path)
     if args.json:
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         from pathlib import Path
 
         print(Path(args.path, CARD_NAME).read_text(encoding="utf-8"))
-    return 0
 
 
 def _version(args: argparse.Namespace) -> int:
@@ -66,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--output", default="cclm-demo", help="where to write (default: ./cclm-demo)")
     demo.add_argument("--quick", action="store_true", help="tiny sizes: checks the workflow in about a minute")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(run=reporting_errors(_demo))
 
     info = commands.add_parser("info", help="describe a saved component directory")
     info.add_argument("path", help="a component directory")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    info.set_defaults(run=_info)
+    info.set_defaults(run=reporting_errors(_info))
 
     from cclm.cli.model_commands import add_model_commands
     from cclm.cli.shelf_commands import add_shelf_commands

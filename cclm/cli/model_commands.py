@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from cclm.cli.errors import reporting_errors
 
 _CLASSIFIER_KINDS = ("text_classifier", "categorical_pretrainer")
 
@@ -84,24 +85,6 @@ def _predict(args: argparse.Namespace) -> None:
             print(json.dumps({"text": text, "label": label, "probabilities": scores}, ensure_ascii=False))
         else:
             print(f"{label}\t{row.max():.3f}\t{text}")
-
-
-def reporting_errors(handler):
-    """A command runner: `handler(args)`, with a bad value or file reported as one stderr line and exit code 2."""
-
-    def run(args: argparse.Namespace) -> int:
-        from cclm.components import ComponentError
-        from cclm.data.files import DataFileError
-
-        try:
-            handler(args)
-        except (ComponentError, DataFileError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
-            command = " ".join(part for part in (args.command, getattr(args, "subcommand", None)) if part)
-            print(f"cclm {command}: {error}", file=sys.stderr)
-            return 2
-        return 0
-
-    return run
 
 
 def add_model_commands(commands: argparse._SubParsersAction) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from typing import Any
+
+from cclm.cli.errors import reporting_errors
 
 
 def _shelf(args: argparse.Namespace) -> Any:
@@ -64,19 +65,6 @@ def _info(args: argparse.Namespace) -> None:
     print(f"{'tag':>16}: {entry.tag}")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from cclm.shelf.catalog import CatalogError
-    from cclm.components import ComponentError
-    from cclm.shelf.shelf import ShelfError
-
-    try:
-        args.shelf_run(args)
-    except (ShelfError, CatalogError, ComponentError, FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"cclm shelf {args.shelf_command}: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def add_shelf_commands(commands: Any) -> None:
     """Adds `shelf` and its subcommands to the `cclm` parser's subcommands."""
     shelf = commands.add_parser(
@@ -92,7 +80,7 @@ def add_shelf_commands(commands: Any) -> None:
         if remote:
             parser.add_argument("--remote", help="shelf git URL or path (default: $CCLM_SHELF, else the local shelf)")
         parser.add_argument("--cache-dir", help="cache directory (default: $CCLM_CACHE, else the user cache)")
-        parser.set_defaults(run=_run, shelf_run=run)
+        parser.set_defaults(run=reporting_errors(run))
         return parser
 
     init = command("init", "create an empty shelf repository at PATH (bare, with the immutability hook)",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cclm.cli.model_commands import reporting_errors
+from cclm.cli.errors import reporting_errors
 
 _WRITES = "where to save the component directory"
 
