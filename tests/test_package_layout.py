@@ -51,8 +51,8 @@ def _imports(name: str) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            # `from cclm.x import y` imports the module cclm.x.y when y is one.
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
+            # `from cclm.x import y` runs cclm.x (its __init__), and imports the module cclm.x.y when y is one.
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES]
         else:
             continue
         for target in targets:

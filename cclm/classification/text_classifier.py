@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
 from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR

@@ -18,7 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 
 
 def _check_options(vocab_size: int, rate: float, mask_fraction: float, random_fraction: float) -> None:

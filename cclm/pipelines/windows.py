@@ -34,7 +34,7 @@ from cclm.errors import NoUsableTextError  # noqa: F401  (re-exported)
 from cclm.pipelines.augmentation import Augmentor, is_graph_augmentor
 from cclm.pipelines.documents import MAX_UNUSABLE_BEFORE_TEXT, DocumentSource, TextStats, read_documents  # noqa: F401
 from cclm.pipelines.sharding import shard_seed
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 
 _CORRUPTION_SALT = 1 << 20
 

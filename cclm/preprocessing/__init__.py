@@ -4,7 +4,7 @@
 `tf.data` pipelines and models that take raw strings.
 """
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
 
 __all__ = ["Preprocessor", "special_ids"]

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
 
 # Invalid UTF-8 decodes to a surrogate code point, which no vocabulary holds,

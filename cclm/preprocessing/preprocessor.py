@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_counts import CharacterCounter
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
 from cclm.components import Component, built_from, register_component, to_json_value

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cclm.preprocessing import special_ids
+import cclm.preprocessing.special_ids as special_ids
 from cclm.pipelines.augmentation import Augmentor, length_keeping_noise
 from cclm.components import register_component
 from cclm.pipelines.masking import SpanMasking, WholeTokenMasking
