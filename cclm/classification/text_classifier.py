@@ -23,7 +23,7 @@ from cclm.training.distribution import TrainingModel
 from cclm.models.freezing import set_trainable
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.layers.shifted_views import ShiftedViews, check_views
-from cclm.pipelines.windows import TextStats
+from cclm.pipelines.documents import TextStats
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.data.texts import LabelledData, check_batch, iter_labelled
 from cclm.training.fit import make_optimizer
@@ -185,15 +185,6 @@ class TextClassifier(Component, Trainer):
             self.labels = sorted(counts)
             check_labels(self.labels)
             self._build()
-
-    def fit(self, data: LabelledData, *args: Any, **kwargs: Any) -> keras.callbacks.History:
-        """Trains the head (and the composition if `train_composition`) on labelled data; returns the `History`.
-
-        Takes `Trainer.fit`'s arguments (`epochs`, `steps_per_epoch`,
-        `batch_size`, `validation_data`, `callbacks`, `verbose`); `data` is
-        `(texts, labels)` or a `datasets` dataset with text and label columns.
-        """
-        return super().fit(data, *args, **kwargs)
 
     def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
         training = super()._record_training(history, seconds)

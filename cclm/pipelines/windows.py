@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,8 @@ from typing import Any
 import tensorflow as tf
 
 from cclm.data.texts import TextData
-from cclm.errors import NoUsableTextError  # noqa: F401  (re-exported)
 from cclm.pipelines.augmentation import Augmentor, is_graph_augmentor
-from cclm.pipelines.documents import MAX_UNUSABLE_BEFORE_TEXT, DocumentSource, TextStats, read_documents  # noqa: F401
+from cclm.pipelines.documents import DocumentSource, TextStats, read_documents
 from cclm.pipelines.sharding import shard_seed
 import cclm.preprocessing.special_ids as special_ids
 
@@ -217,7 +217,7 @@ def character_windows(
             "Subword targets are aligned to characters, so an Augmentor used with them must keep "
             "lengths: set insertion, deletion and repetition to 0, or use target='characters'."
         )
-    sampling = Sampling(**{**sampling.__dict__, "seed": shard_seed(sampling.seed, source.shard)})
+    sampling = dataclasses.replace(sampling, seed=shard_seed(sampling.seed, source.shard))
     documents = read_documents(source, preprocessor if subwords else None)
     encoder = preprocessor.as_layer(sequence_length)
     return cut_windows(batch_documents(documents, batch_size, sampling), encoder, sampling, augmentors)

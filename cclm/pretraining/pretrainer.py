@@ -23,7 +23,7 @@ from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel, is_chief
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
-from cclm.pipelines.windows import TextStats
+from cclm.pipelines.documents import TextStats
 from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Preprocessor
 from cclm.data.texts import TextData
 from cclm.models.tower import Tower

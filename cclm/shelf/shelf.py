@@ -101,7 +101,6 @@ class Shelf:
         """This shelf's fetched versions under the cache directory `root`."""
         return ShelfCache(root, self._key)
 
-    _verified = staticmethod(ShelfCache.verified)
 
     # ------------------------------------------------------------------ git
     def _repo(self) -> Any:

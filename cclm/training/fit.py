@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from cclm.training.callbacks import StopOnNonFiniteLoss
-from cclm.pipelines.windows import NoUsableTextError
+from cclm.errors import NoUsableTextError
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 

@@ -16,6 +16,9 @@ TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_d
 
 
 def composition(texts, seed=0):
+    # The tower's initial weights come from Keras' global generator: seeded here, so a test's result does
+    # not depend on what the worker ran before it.
+    keras.utils.set_random_seed(seed)
     prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(texts, progress=False)
     embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=seed)
     return ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER)], preprocessor=prep)

@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from cclm import load_component
+from cclm import load_component, read_manifest
 from cclm.classification import TextClassifier
 from cclm.models import ComposedModel, Embedder
 from cclm.preprocessing import Preprocessor
@@ -50,4 +50,4 @@ def test_the_classifier_predicts_as_before():
 @pytest.mark.parametrize("name", ["preprocessor", "embedder", "mlm", "topic", "composed", "classifier"])
 def test_load_component_finds_every_old_kind(name):
     component = load_component(FIXTURE / name)
-    assert component.name
+    assert component.component_kind == read_manifest(FIXTURE / name)["kind"]

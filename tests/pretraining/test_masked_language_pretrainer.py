@@ -7,7 +7,7 @@ from cclm.pipelines.augmentation import Augmentor
 from cclm.components import ComponentError
 from cclm.models.embedder import Embedder
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
-from cclm.pipelines.windows import NoUsableTextError
+from cclm.errors import NoUsableTextError
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
+from cclm.shelf.cache import ShelfCache
 from cclm.shelf.shelf import (
     ChecksumMismatchError,
     GitLfsMissingError,
@@ -223,7 +224,7 @@ def test_two_processes_fetching_at_once_both_succeed(shelf):
     assert len(paths) == 1
     objects = [p for p in (shelf.cache_dir / "objects").iterdir() if not p.name.endswith(".files")]
     assert [p.name for p in objects] == [Path(paths.pop()).name]
-    assert Shelf._verified(objects[0])
+    assert ShelfCache.verified(objects[0])
 
 
 def test_a_refused_push_publishes_nothing(shelf):
