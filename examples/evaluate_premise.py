@@ -224,10 +224,12 @@ def train_and_score(
         learning_rate=3e-3, batch_size=32, transforms=training_noise(args), seed=seed,
     )
     classifier.fit(train, epochs=1, steps_per_epoch=args.head_steps, verbose=0)
-    scores = {}
+    # Every test set in one predict call (one pass through Keras' predict loop, not one per set).
+    predicted, _ = classifier.predict([text for texts, _ in tests.values() for text in texts])
+    scores, start = {}, 0
     for key, (texts, labels) in tests.items():
-        predicted, _ = classifier.predict(texts)
-        scores[key] = float(np.mean([p == t for p, t in zip(predicted, labels)]))
+        chunk, start = predicted[start:start + len(texts)], start + len(texts)
+        scores[key] = float(np.mean([p == t for p, t in zip(chunk, labels)]))
     return scores
 
 
