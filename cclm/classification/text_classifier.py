@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -21,13 +23,15 @@ from cclm.models.composed_model import ComposedModel
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel
 from cclm.models.freezing import set_trainable
-from cclm.layers.sequence_pooling import POOLINGS
-from cclm.layers.shifted_views import ShiftedViews, check_views
+from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
+from cclm.layers.shifted_views import ShiftedViews, ViewAverage, check_views
 from cclm.pipelines.documents import TextStats
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.data.texts import LabelledData, check_batch, iter_labelled
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
+from cclm.classification.ridge import fit_ridge
+from cclm.pipelines.augmentation import apply_transforms
 
 
 
@@ -35,12 +39,19 @@ from cclm.training.trainer import Trainer
 class TextClassifier(Component, Trainer):
     """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
 
-    The composition runs as it is (frozen) unless `train_composition`, which
-    fine-tunes it with the head. Training reads labelled data, `(texts,
-    labels)` or a `datasets.Dataset` / `IterableDataset` with `text_column`
-    and `label_column`; `transforms` may hold `cclm.pipelines.augmentation.Augmentor`s
-    that add noise to training batches. Long texts give a random window per
-    pass while training and their start when evaluating or predicting.
+    On a frozen composition (the default), `fit` computes each training
+    text's pooled features once and solves the head in closed form: ridge
+    regression over standardized features, its strength chosen by exact
+    leave-one-out cross-validation on the training labels
+    (`cclm.classification.ridge`). Nothing is trained by gradient, so a
+    few dozen labels per class are enough, and the head predicts exactly as
+    it was fitted. With `train_composition=True` the embedder and towers
+    fine-tune with the head by gradient, as in any Keras fit. Training reads
+    labelled data, `(texts, labels)` or a `datasets.Dataset` /
+    `IterableDataset` with `text_column` and `label_column`; `transforms` may
+    hold `cclm.pipelines.augmentation.Augmentor`s that add noise to training
+    texts. Long texts give a random window per pass while fine-tuning and
+    their start otherwise.
 
     Args:
         composed: the `ComposedModel`.
@@ -48,12 +59,11 @@ class TextClassifier(Component, Trainer):
             first training data when omitted (sorted).
         preprocessor: turns text into ids; default: the composition's.
         pooling: `"mean"`, `"max"` or `"cls"`.
-        normalize: standardize the pooled features (`BatchNormalization`)
-            before the logits, so towers whose outputs differ in scale count
-            alike (`cclm.pretraining.categorical_pretrainer.LabelHead`). Default (`None`):
-            only on a frozen composition. While a composition trains, its
-            features move faster than the moving statistics follow, and
-            predictions suffer (measured in `examples/evaluate_premise.py`).
+        normalize: standardize the pooled features with `BatchNormalization`
+            in a head trained by gradient (fine-tuning). Default (`None`):
+            no. A frozen composition's closed-form head standardizes its
+            features itself; `normalize=True` on a frozen composition trains
+            the head by gradient instead, as cclm 0.1 did.
         train_composition: whether the embedder and towers train with the head.
         views: read each text this many times, shifted right by 0, 1, ...
             leading spaces, and average the pooled features (in training
@@ -122,7 +132,7 @@ class TextClassifier(Component, Trainer):
         if self.labels is not None:
             check_labels(self.labels)
         self.pooling = pooling
-        self.normalize = not train_composition if normalize is None else normalize
+        self.normalize = bool(normalize)
         self.train_composition = train_composition
         self.views = views
         self.optimizer = optimizer
@@ -155,6 +165,15 @@ class TextClassifier(Component, Trainer):
             )(ids)
             features = self.composed.id_model(shifted)
         self.model = TrainingModel(ids, self.head(features), name=keras_name)
+        pooled = SequencePooling(self.pooling, name=f"{keras_name}_pool")(features)
+        if self.views > 1:
+            pooled = ViewAverage(self.views, name=f"{keras_name}_view_average")(pooled)
+        self._features = keras.Model(ids, pooled, name=f"{keras_name}_features")
+
+    @property
+    def closed_form(self) -> bool:
+        """Whether `fit` solves the head in closed form (a frozen composition without `normalize`)."""
+        return not (self.train_composition or self.normalize)
 
     @property
     def label_index(self) -> dict[Label, int]:
@@ -198,6 +217,68 @@ class TextClassifier(Component, Trainer):
     def _require_built(self) -> None:
         if self.model is None:
             raise ValueError("The classifier has no labels yet; fit it (or give labels=[...]) first.")
+
+    def fit(
+        self,
+        data: LabelledData,
+        epochs: int = 1,
+        steps_per_epoch: int | None = None,
+        batch_size: int | None = None,
+        validation_data: LabelledData | None = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        verbose: str | int = "auto",
+    ) -> keras.callbacks.History:
+        """Fits the head (and, with `train_composition`, the composition); returns a Keras `History`.
+
+        On a frozen composition the head is solved in closed form from each
+        text's features, computed once (`closed_form`): `epochs` is then the
+        number of extra readings of every text through `transforms` (none
+        without transforms), `steps_per_epoch * batch_size` caps the texts
+        read, and `callbacks` are not called. The history and the model card
+        hold the leave-one-out accuracy (`loo_accuracy`), and with
+        `validation_data` its accuracy and loss, never an accuracy on the
+        texts the head was fitted to. Otherwise, `Trainer.fit`.
+        """
+        if not self.closed_form:
+            return Trainer.fit(self, data, epochs, steps_per_epoch, batch_size, validation_data, callbacks, verbose)
+        started = time.perf_counter()
+        self._prepare(data)
+        self._compile()  # the composition frozen, the model ready for evaluate
+        limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
+        pairs = list(itertools.islice(iter_labelled(data, self.text_column, self.label_column), limit))
+        if not pairs:
+            raise ValueError("The training data holds no labelled text; give (texts, labels) with at least one pair.")
+        texts = [text for text, _ in pairs]
+        unknown = sorted({str(label) for _, label in pairs if label not in self.label_index})
+        if unknown:
+            raise ValueError(f"Labels {unknown[:10]} are not among the classifier's labels {self.labels}; "
+                             "give labels=[...] with every label, or leave labels out to take them from the data.")
+        label_ids = np.array([self.label_index[label] for _, label in pairs])
+        progress = 0 if verbose == 0 else "auto"
+        clean = self._pooled(texts, progress)
+        fitted = fit_ridge(clean, label_ids, len(self.labels))
+        if self.transforms:  # noisy readings join the fit at the strength chosen on the clean texts
+            noisy = [self._pooled(apply_transforms(self.transforms, texts, (self.seed or 0) + epoch), progress)
+                     for epoch in range(epochs)]
+            features = np.concatenate([clean, *noisy])
+            fitted = fit_ridge(features, np.tile(label_ids, epochs + 1), len(self.labels),
+                               strengths=[fitted.strength], temperatures=[fitted.temperature])
+        self.head.logits.set_weights([fitted.kernel, fitted.bias])
+        self.stats = TextStats(used=len(texts), passes=1)
+        history = keras.callbacks.History()
+        history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
+        if validation_data is not None:
+            history.history.update({f"val_{k}": [v] for k, v in self.evaluate(validation_data).items()})
+        training = self._record_training(history, time.perf_counter() - started)
+        training["head"] = (f"closed-form ridge over standardized pooled features; strength {fitted.strength:.3g} "
+                            f"(of the mean squared singular value) and softmax scale {fitted.temperature:g} "
+                            "chosen by leave-one-out")
+        return history
+
+    def _pooled(self, texts: list[str], verbose: str | int) -> np.ndarray:
+        """Each text's pooled features (views averaged), from its start."""
+        ids = self.preprocessor.encode(texts)
+        return np.asarray(self._features.predict(ids, batch_size=256, verbose=verbose if len(texts) > 2048 else 0))
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
         """The most likely label of each text, and every label's probability (texts, labels)."""

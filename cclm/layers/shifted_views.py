@@ -70,3 +70,39 @@ class ShiftedViews(keras.layers.Layer):
         config = super().get_config()
         config.update({"views": self.views, "fill_id": self.fill_id, "keep_first": self.keep_first})
         return config
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class ViewAverage(keras.layers.Layer):
+    """The mean over `views` readings of each text: (views * texts, dim) -> (texts, dim).
+
+    The inverse of `ShiftedViews`' stacking, for pooled features: rows are
+    view-major, so row `k * texts + i` is view k of text i.
+
+    Args:
+        views: the number of readings stacked in the input.
+
+    Example:
+    >>> import numpy as np
+    >>> ViewAverage(2)(np.array([[1.0], [2.0], [3.0], [6.0]], "float32")).numpy().ravel().tolist()
+    [2.0, 4.0]
+    """
+
+    def __init__(self, views: int, **kwargs: Any):
+        check_views(views)
+        super().__init__(**kwargs)
+        self.views = views
+
+    def call(self, pooled: Any) -> Any:
+        if self.views == 1:
+            return pooled
+        return ops.mean(ops.reshape(pooled, (self.views, -1, ops.shape(pooled)[-1])), axis=0)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        texts = None if input_shape[0] is None else input_shape[0] // self.views
+        return (texts, input_shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"views": self.views})
+        return config

@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from keras import ops
 
 from cclm.layers.sequence_pooling import SequencePooling
-from cclm.layers.shifted_views import check_views
+from cclm.layers.shifted_views import ViewAverage, check_views
 
 Label = int | str
 
@@ -56,6 +55,7 @@ class LabelHead(keras.Model):
         self.normalize = normalize
         self.views = views
         self.pool = SequencePooling(pooling, name="pool")
+        self.average = ViewAverage(views, name="view_average")
         self.norm = keras.layers.BatchNormalization(name="pooled_norm") if normalize else None
         self.logits = keras.layers.Dense(num_labels, name="label_logits")
         self.supports_masking = True
@@ -67,8 +67,7 @@ class LabelHead(keras.Model):
 
     def call(self, features: Any, mask: Any = None, training: bool | None = None) -> Any:
         pooled = self.pool(features, mask=mask)
-        if self.views > 1:  # (views * texts, dim) -> (texts, dim)
-            pooled = ops.mean(ops.reshape(pooled, (self.views, -1, ops.shape(pooled)[-1])), axis=0)
+        pooled = self.average(pooled)  # (views * texts, dim) -> (texts, dim)
         if self.norm is not None:
             pooled = self.norm(pooled, training=training)
         return self.logits(pooled)

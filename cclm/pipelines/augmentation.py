@@ -346,6 +346,19 @@ def is_graph_augmentor(transform: Any) -> bool:
     return callable(getattr(transform, "augment_code_points", None))
 
 
+def apply_transforms(transforms: Sequence[Any], texts: Sequence[str], seed: int | None = None) -> list[str]:
+    """`texts` through each transform in turn: `Augmentor`s with `seed`, `str -> str` functions per text.
+
+    Example:
+    >>> apply_transforms([str.upper, Augmentor(case_change=1.0)], ["Ab"], seed=0)
+    ['ab']
+    """
+    texts = list(texts)
+    for transform in transforms:
+        texts = transform(texts, seed=seed) if is_graph_augmentor(transform) else [transform(t) for t in texts]
+    return texts
+
+
 def length_keeping_noise(noise: Augmentor | dict[str, Any] | None, argument: str, reason: str) -> Augmentor | None:
     """`noise` as an `Augmentor` that keeps lengths (a saved config is rebuilt), or None.
 
