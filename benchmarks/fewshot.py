@@ -27,7 +27,7 @@ Settings: 32 labels per class (3 draws) and all labels (the pool, capped);
 clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
 is chosen on dev; the table reports test accuracy.
 
-Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-minutes 12] [--quick]
+Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--quick]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gettext
 import hashlib
+import json
 import os
 import pathlib
 import sys
@@ -50,7 +51,9 @@ import numpy as np  # noqa: E402
 from cclm import ComposedModel, Embedder, Preprocessor  # noqa: E402
 from cclm.classification import TextClassifier  # noqa: E402
 from cclm.pipelines import Augmentor  # noqa: E402
-from cclm.pretraining import MaskedLanguagePretrainer  # noqa: E402
+from cclm.preprocessing import special_ids  # noqa: E402
+from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
+from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
 
 LANGUAGES = ("es", "pt", "it", "ca", "gl", "da", "nb", "sv", "cs", "sk", "hr", "sr")
 CODE_EXTENSIONS = {
@@ -93,6 +96,22 @@ def capped(rows: list[tuple[str, str]], cap: int, rng: np.random.Generator) -> t
     return texts, labels
 
 
+def disjoint(rows: dict[str, list[tuple[str, str]]], sizes: dict[str, int], seed: int):
+    """Texts and labels per split, capped per class; a text in test is dropped from dev and train, one in dev from train.
+
+    The same string can come from two groups (one translation of two
+    messages, one license header in two files): without this, it could sit
+    in train and in test.
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels, later = {}, {}, set()
+    for split in reversed(SPLITS):
+        unique = [(t, l) for t, l in dict.fromkeys(rows[split]) if t not in later]
+        texts[split], labels[split] = capped(unique, sizes[split], rng)
+        later |= {t for t, _ in unique}
+    return texts, labels
+
+
 def language_task(root: str, sizes: dict[str, int], seed: int) -> Task:
     """UI messages of the 12 languages; splits disjoint by msgid; texts found in two languages dropped."""
     rows = defaultdict(list)  # split -> (text, language)
@@ -111,12 +130,8 @@ def language_task(root: str, sizes: dict[str, int], seed: int) -> Task:
                     continue
                 seen[text].add(language)
                 rows[split_of(source, seed)].append((text, language))
-    rng = np.random.default_rng(seed)
-    texts, labels = {}, {}
-    for split in SPLITS:
-        unique = list(dict.fromkeys((t, l) for t, l in rows[split] if len(seen[t]) == 1))
-        texts[split], labels[split] = capped(unique, sizes[split], rng)
-    return Task("language", 128, texts, labels)
+    rows = {split: [(t, l) for t, l in rows[split] if len(seen[t]) == 1] for split in SPLITS}
+    return Task("language", 128, *disjoint(rows, sizes, seed))
 
 
 def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per_file: int = 8) -> Task:
@@ -141,12 +156,7 @@ def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per
             for piece in pieces:
                 if len(piece.split()) >= 10:
                     rows[split_of(path, seed)].append((piece, language))
-    rng = np.random.default_rng(seed)
-    texts, labels = {}, {}
-    for split in SPLITS:
-        unique = list(dict.fromkeys(rows[split]))
-        texts[split], labels[split] = capped(unique, sizes[split], rng)
-    return Task("code", 400, texts, labels)
+    return Task("code", 400, *disjoint(rows, sizes, seed))
 
 
 def few(texts: list[str], labels: list[str], count: int, draw: int) -> tuple[list[str], list[str]]:
@@ -177,21 +187,24 @@ def tfidf(train, evaluations, dev):
     return [accuracy(model.predict(vectorizer.transform(t)), l) for t, l in evaluations], seconds
 
 
-def pretrain(task: Task, args: argparse.Namespace, seed: int) -> tuple[Preprocessor, Embedder, MaskedLanguagePretrainer]:
-    """A preprocessor, embedder and MLM tower from the unlabelled corpus, with the library's defaults."""
+def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preprocessor: Preprocessor):
+    """An embedder and a tower pretrained on the unlabelled corpus (`kind`: "mlm" or "contrastive"), defaults kept."""
     corpus = task.texts["train"]
-    preprocessor = Preprocessor(sequence_length=task.length).fit(corpus, progress=False)
     keras.utils.set_random_seed(seed)
-    embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars)
-    mlm = MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed)
-    started, steps = time.perf_counter(), 0
-    while time.perf_counter() - started < args.pretrain_minutes * 60 and steps < args.max_pretrain_steps:
-        mlm.fit(corpus, epochs=1, steps_per_epoch=args.steps_per_round, verbose=0)
-        steps += args.steps_per_round
+    embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars,
+                        **{**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options})
+    if kind == "mlm":
+        pretrainer = MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed, **args.mlm_options)
+    else:
+        pretrainer = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed)
+    started = time.perf_counter()
+    steps = args.pretrain_steps
+    pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
     seconds = time.perf_counter() - started
-    print(f"  {task.name}: MLM pretraining {steps:,} steps in {seconds / 60:.1f} min; masked-character "
-          f"accuracy {mlm.card['metrics']['accuracy']:.3f}", flush=True)
-    return preprocessor, embedder, mlm
+    metric = "accuracy" if kind == "mlm" else "pair_accuracy"
+    print(f"  {task.name}: {kind} pretraining {steps:,} steps in {seconds / 60:.1f} min; training {metric} "
+          f"{pretrainer.card['metrics'][metric]:.3f}", flush=True)
+    return ComposedModel(embedder, [pretrainer], preprocessor=preprocessor, name=kind), seconds
 
 
 def neural(composed: ComposedModel, train, evaluations, seed: int) -> tuple[list[float], float]:
@@ -223,15 +236,24 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
     dev = (task.texts["dev"], task.labels["dev"])
     evaluations = [test, noisy, dev]
 
-    preprocessor, embedder, mlm = pretrain(task, args, args.seed)
-    pretrained = ComposedModel(embedder, [mlm], preprocessor=preprocessor, name="pretrained")
+    preprocessor = Preprocessor(sequence_length=task.length).fit(task.texts["train"], progress=False)
+    probe = MaskedLanguagePretrainer(preprocessor=preprocessor, seed=args.seed, **args.mlm_options)
+    real = float(np.mean(next(iter(probe._dataset(task.texts["train"], 32, training=True)))[1].numpy() != 0))
+    print(f"  vocabulary {preprocessor.n_chars:,} ids; {real:.0%} of MLM window positions are real characters "
+          f"(packed; windows of {task.length})")
+    mlm, mlm_seconds = pretrain(task, args, args.seed, "mlm", preprocessor)
+    contrastive, contrastive_seconds = pretrain(task, args, args.seed, "contrastive", preprocessor)
     keras.utils.set_random_seed(args.seed + 1)
-    random_embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars)
-    random_mlm = MaskedLanguagePretrainer(embedder=random_embedder, preprocessor=preprocessor, seed=args.seed)
-    random = ComposedModel(random_embedder, [random_mlm], preprocessor=preprocessor, name="random")
+    random_embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars,
+                               **{**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options})
+    random_tower = ContrastivePretrainer(embedder=random_embedder, preprocessor=preprocessor, seed=args.seed)
+    random = ComposedModel(random_embedder, [random_tower], preprocessor=preprocessor, name="random")
+    models = {"cclm random init, frozen": random, "cclm MLM composition, frozen": mlm,
+              "cclm contrastive composition, frozen": contrastive}
 
     settings = [(f"{args.few} per class, draw {d}", few(task.texts["train"], task.labels["train"], args.few, d)) for d in range(args.draws)]
-    settings.append(("all labels", (task.texts["train"], task.labels["train"])))
+    if not args.few_only:
+        settings.append(("all labels", (task.texts["train"], task.labels["train"])))
     results = defaultdict(lambda: defaultdict(list))  # model -> setting kind -> [[clean, noisy, dev], ...]
     seconds = defaultdict(list)
     for setting, train in settings:
@@ -239,13 +261,21 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
         scores, spent = tfidf(train, evaluations, dev)
         results["TF-IDF char 1-4 + LR (C on dev)"][kind].append(scores)
         seconds["tfidf", kind].append(spent)
-        for name, composed in (("cclm random init, frozen", random), ("cclm pretrained composition, frozen", pretrained)):
+        results["TF-IDF char 1-4 + LR (C on dev)"]  # first row of the table
+        for name, composed in models.items():
             scores, spent = neural(composed, train, evaluations, args.seed)
             results[name][kind].append(scores)
             seconds[name, kind].append(spent)
         print(f"  {setting}: " + "; ".join(f"{name} {values[kind][-1][0]:.3f}" for name, values in results.items()),
               flush=True)
-    return {"results": results, "seconds": seconds, "mlm_accuracy": mlm.card["metrics"]["accuracy"]}
+    for kind in ("few", "all"):
+        if seconds["tfidf", kind]:
+            spent = {name: np.mean(seconds[name, kind]) for name in models}
+            tfidf_seconds = np.mean(seconds["tfidf", kind])
+            print(f"  fit seconds ({kind}): TF-IDF (C tuned) {tfidf_seconds:.1f}; " + "; ".join(
+                f"{name} {value:.1f} ({value / tfidf_seconds:.1f}x)" for name, value in spent.items()))
+    print(f"  pretraining: {(mlm_seconds + contrastive_seconds) / 60:.1f} min for both towers")
+    return {"results": results, "seconds": seconds, "pretraining": mlm_seconds + contrastive_seconds}
 
 
 def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
@@ -258,6 +288,9 @@ def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
         cells = []
         for outcome in outcomes.values():
             for kind in ("few", "all"):
+                if not outcome["results"][name][kind]:
+                    cells.append("-")
+                    continue
                 mean = np.mean(outcome["results"][name][kind], axis=0) * 100
                 cells.append(f"{mean[0]:5.1f} / {mean[1]:5.1f} ({mean[2]:4.1f})")
         lines.append(f"{name:<38}" + "".join(f"{cell:>22}" for cell in cells))
@@ -275,15 +308,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=1500, help="labelled texts per class in the train pool, at most")
     parser.add_argument("--dev", type=int, default=100, help="dev texts per class")
     parser.add_argument("--test", type=int, default=200, help="test texts per class")
-    parser.add_argument("--pretrain-minutes", type=float, default=12.0, help="MLM pretraining time per task")
-    parser.add_argument("--max-pretrain-steps", type=int, default=100_000)
-    parser.add_argument("--steps-per-round", type=int, default=100)
+    parser.add_argument("--pretrain-steps", type=int, default=1000, help="MLM pretraining steps per task")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
+    parser.add_argument("--embedder-options", type=json.loads, default={}, help="JSON: Embedder keywords")
+    parser.add_argument("--mlm-options", type=json.loads, default={}, help="JSON: MaskedLanguagePretrainer keywords")
     parser.add_argument("--quick", action="store_true", help="tiny splits and pretraining: checks the script")
     args = parser.parse_args(argv)
     if args.quick:
         args.few, args.draws, args.pool, args.dev, args.test = 4, 1, 12, 4, 6
-        args.max_pretrain_steps, args.steps_per_round = 2, 2
+        args.pretrain_steps = 2
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
     started = time.perf_counter()
     outcomes = {}

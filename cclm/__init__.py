@@ -30,6 +30,7 @@ _LAZY = {
     "ComposedModel": "cclm.models.composed_model",
     "MaskedLanguagePretrainer": "cclm.pretraining.masked_language_pretrainer",
     "CategoricalPretrainer": "cclm.pretraining.categorical_pretrainer",
+    "ContrastivePretrainer": "cclm.pretraining.contrastive_pretrainer",
     "DistillationPretrainer": "cclm.pretraining.distillation_pretrainer",
     "TextClassifier": "cclm.classification.text_classifier",
     "Augmentor": "cclm.pipelines.augmentation",

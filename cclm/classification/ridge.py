@@ -87,8 +87,8 @@ def fit_ridge(
     for strength in strengths:
         shrink = s**2 / (s**2 + strength * reference)
         fitted = u @ (shrink[:, None] * projected) + target_mean
-        leverage = np.minimum((u**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)
-        loo = targets - (targets - fitted) / leverage[:, None]
+        leverage = np.minimum((u**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)  # the hat matrix's diagonal
+        loo = targets - (targets - fitted) / (1 - leverage)[:, None]  # each text's prediction without it
         accuracy = float((loo.argmax(axis=1) == labels).mean())
         error = float(((targets - loo) ** 2).mean())
         if best is None or (accuracy, -error) > (best[0], -best[1]):

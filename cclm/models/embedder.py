@@ -12,6 +12,7 @@ import keras
 from cclm.components import Component, ComponentError, WEIGHTS_NAME, built_from, fingerprint, load_weights_checked, register_component
 from cclm.models.freezing import set_trainable
 from cclm.layers.global_broadcast import GlobalBroadcast
+from cclm.layers.hashed_ngram_embedding import HashedNgramEmbedding
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
 
@@ -21,7 +22,9 @@ from cclm.layers.residual_conv_block import ResidualConvBlock
 class Embedder(keras.Model, Component):
     """Character embeddings -> (batch, length, hidden_dim), shared by all towers.
 
-    Character embedding + learned position embedding, then residual
+    Character embedding, plus hashed embeddings of the character n-grams
+    ending at each position (`cclm.layers.HashedNgramEmbedding`, n = 2 to
+    `max_ngram`), + learned position embedding, then residual
     convolution blocks, then the original cclm "broadcast" feature (a masked
     max-pool over the text, projected and added to every position). Id 0 is
     padding: it carries a Keras mask through the model, never enters the pool,
@@ -38,6 +41,8 @@ class Embedder(keras.Model, Component):
         num_blocks: number of residual convolution blocks.
         kernel_size: convolution width in characters.
         dropout: dropout rate inside the blocks.
+        max_ngram: the longest hashed n-gram embedded (1: characters only).
+        ngram_buckets: rows of the hashed n-gram table.
 
     Example:
     >>> from cclm import Preprocessor
@@ -58,6 +63,8 @@ class Embedder(keras.Model, Component):
         num_blocks: int = 3,
         kernel_size: int = 5,
         dropout: float = 0.1,
+        max_ngram: int = 4,
+        ngram_buckets: int = 16384,
         **kwargs: Any,
     ):
         if vocab_size is None:
@@ -76,6 +83,9 @@ class Embedder(keras.Model, Component):
         vectors = keras.layers.Embedding(
             vocab_size, hidden_dim, mask_zero=True, name="character_embedding"
         )(ids)
+        if max_ngram > 1:
+            ngrams = HashedNgramEmbedding(ngram_buckets, hidden_dim, max_ngram, name="ngram_embedding")(ids)
+            vectors = keras.layers.Add(name="characters_and_ngrams")([vectors, ngrams])
         vectors = PositionEmbedding(max_length, name="position_embedding")(vectors)
         for index in range(num_blocks):
             vectors = ResidualConvBlock(
@@ -90,6 +100,8 @@ class Embedder(keras.Model, Component):
         self.kernel_size = kernel_size
         self.max_length = max_length
         self.dropout = dropout
+        self.max_ngram = max_ngram
+        self.ngram_buckets = ngram_buckets
         self.card: dict[str, Any] = {}
 
     def get_config(self) -> dict[str, Any]:
@@ -103,11 +115,13 @@ class Embedder(keras.Model, Component):
             "kernel_size": self.kernel_size,
             "max_length": self.max_length,
             "dropout": self.dropout,
+            "max_ngram": self.max_ngram,
+            "ngram_buckets": self.ngram_buckets,
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Embedder":
-        return cls(**config)
+        return cls(**{"max_ngram": 1, **config})  # saved before n-grams existed: characters only
 
     @property
     def fingerprint(self) -> str:

@@ -37,6 +37,9 @@ from cclm.pipelines.sharding import shard_seed
 import cclm.preprocessing.special_ids as special_ids
 
 _CORRUPTION_SALT = 1 << 20
+SEPARATOR_POINT = -1
+"""The code point between packed documents (none is negative); it encodes to `special_ids.SEP_ID`."""
+PACK_GROUP = 8
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ def batch_documents(documents: tf.data.Dataset, batch_size: int, sampling: Sampl
 
 
 def _encode(encoder: Any, points: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
-    ids = tf.where(valid, encoder.lookup(tf.cast(points, tf.int32)), special_ids.PAD_ID)
-    return encoder.with_cls(ids)
+    separator = points == SEPARATOR_POINT
+    ids = tf.where(separator, special_ids.SEP_ID, encoder.lookup(tf.cast(tf.where(separator, 0, points), tf.int32)))
+    return encoder.with_cls(tf.where(valid, ids, special_ids.PAD_ID))
 
 
 def cut_windows(
@@ -155,6 +159,54 @@ def cut_windows(
     return batches.map(cut, num_parallel_calls=tf.data.AUTOTUNE, deterministic=sampling.seed is not None)
 
 
+def pack_windows(
+    batches: tf.data.Dataset, encoder: Any, batch_size: int, sampling: Sampling, augmentors: Sequence[Augmentor] = ()
+) -> tf.data.Dataset:
+    """Windows filled end to end with documents, a separator (`special_ids.SEP_ID`) after each.
+
+    For pretraining on short documents: where `cut_windows` gives each
+    document its own mostly padded window, packing puts several in one, so
+    nearly every position is a real character. `character_windows` packs
+    documents in the order they come (neighbouring lines of a file, or
+    messages of one catalog, share a window, as they share a context) and
+    shuffles the windows (`sampling.shuffle_buffer` of them). Each batch of documents
+    becomes as many full windows as its characters fill (the rest of the
+    last one is dropped; a batch shorter than one window gives one padded
+    window); a document longer than a window continues into the next. The
+    windows are re-batched to `batch_size`, each batch with a new `"seed"`.
+    Elements are the same dicts as `cut_windows`' (without labels or
+    subword arrays: packing is for character targets).
+    """
+    capacity = encoder.sequence_length - int(encoder.add_cls)
+    augmentors = list(augmentors) if sampling.augment else []
+
+    def pack(batch: dict[str, Any]) -> dict[str, Any]:
+        code_points = encoder.code_points(batch["texts"])
+        for salt, augmentor in enumerate(augmentors, start=1):
+            code_points = augmentor.augment_code_points(
+                code_points, tf.random.experimental.stateless_fold_in(batch["seed"], salt)
+            )
+        separators = tf.fill([code_points.nrows(), 1], tf.cast(SEPARATOR_POINT, code_points.dtype))
+        flat = tf.concat([code_points, separators], axis=1).flat_values
+        count = tf.maximum(tf.size(flat, out_type=tf.int64) // capacity, 1)
+        size = count * capacity
+        valid = tf.reshape(tf.range(size) < tf.size(flat, out_type=tf.int64), [count, capacity])
+        flat = tf.pad(flat, [[0, tf.maximum(size - tf.size(flat, out_type=tf.int64), 0)]])[:size]
+        points = tf.reshape(flat, [count, capacity])
+        return {"ids": _encode(encoder, points, valid), "code_points": points, "valid": valid}
+
+    deterministic = sampling.seed is not None
+    windows = batches.map(pack, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    windows = windows.unbatch()
+    if sampling.shuffle_buffer:
+        windows = windows.shuffle(sampling.shuffle_buffer, seed=sampling.seed, reshuffle_each_iteration=True)
+    windows = windows.batch(batch_size)
+    seeds = tf.data.Dataset.random(
+        seed=None if sampling.seed is None else sampling.seed + _CORRUPTION_SALT, rerandomize_each_iteration=sampling.rerandomize
+    ).batch(2)
+    return tf.data.Dataset.zip(windows, seeds).map(lambda batch, seed: {**batch, "seed": seed})
+
+
 def check_corruption(corruption: Any) -> Augmentor:
     """`corruption` itself when it is an `Augmentor` that keeps lengths (denoising targets are per character)."""
     if not is_graph_augmentor(corruption) or not corruption.preserves_length:
@@ -188,6 +240,7 @@ def character_windows(
     augmentors: Sequence[Augmentor] = (),
     subwords: bool = False,
     stats: TextStats | None = None,
+    pack: bool = False,
 ) -> tf.data.Dataset:
     """The stages composed: dict batches of windows (see the module docstring) from `data`.
 
@@ -204,6 +257,8 @@ def character_windows(
         subwords: also cut per-character subword arrays (the preprocessor
             needs a subword tokenizer; augmentors must then keep lengths).
         stats: counts used, empty and filtered documents (when `source` is None).
+        pack: fill windows end to end with documents (`pack_windows`); for
+            unlabelled character targets only.
     """
     if source is None:
         source = DocumentSource(data, stats=stats if stats is not None else TextStats())
@@ -217,7 +272,13 @@ def character_windows(
             "Subword targets are aligned to characters, so an Augmentor used with them must keep "
             "lengths: set insertion, deletion and repetition to 0, or use target='characters'."
         )
+    if pack and (subwords or source.labels is not None):
+        raise ValueError("pack=True fills windows with several documents; it works for unlabelled character "
+                         "targets only (no labels, subwords=False).")
     sampling = dataclasses.replace(sampling, seed=shard_seed(sampling.seed, source.shard))
     documents = read_documents(source, preprocessor if subwords else None)
     encoder = preprocessor.as_layer(sequence_length)
+    if pack:  # neighbouring documents packed in groups of 8 batches; the windows are shuffled
+        groups = batch_documents(documents, batch_size * PACK_GROUP, dataclasses.replace(sampling, shuffle_buffer=0))
+        return pack_windows(groups, encoder, batch_size, sampling, augmentors)
     return cut_windows(batch_documents(documents, batch_size, sampling), encoder, sampling, augmentors)

@@ -5,8 +5,9 @@ the Keras model that trains it (embedder, tower and the task's head).
 """
 
 from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer
 from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.pretraining.pretrainer import Pretrainer
 
-__all__ = ["CategoricalPretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer", "Pretrainer"]
+__all__ = ["CategoricalPretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer", "Pretrainer"]

@@ -60,6 +60,10 @@ class MaskedLanguagePretrainer(Pretrainer):
         num_sampled: subwords sampled per batch by the sampled softmax.
         denoising: an `Augmentor` that keeps lengths, whose noise the tower
             learns to undo (characters only); None for plain masking.
+        pack: fill each window with as many documents as fit, a separator
+            after each (`cclm.pipelines.windows.pack_windows`), so short
+            documents leave no padding (characters only; subword targets
+            keep one document per window).
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
 
@@ -86,6 +90,7 @@ class MaskedLanguagePretrainer(Pretrainer):
         random_fraction: float = 0.1,
         num_sampled: int = 256,
         denoising: Augmentor | dict[str, Any] | None = None,
+        pack: bool = True,
         **kwargs: Any,
     ):
         if target not in TARGETS:
@@ -110,6 +115,7 @@ class MaskedLanguagePretrainer(Pretrainer):
                     "with Preprocessor(subword_model='bpe', ...) (or 'wordpiece')."
                 )
         self.target = target
+        self.pack = pack and target == "characters"
         self.num_sampled = num_sampled
         self.mask_rate = mask_rate
         self.min_span = min_span
@@ -128,6 +134,7 @@ class MaskedLanguagePretrainer(Pretrainer):
             "mask_fraction": self.mask_fraction,
             "random_fraction": self.random_fraction,
             "denoising": self.denoising.get_config() if self.denoising is not None else None,
+            "pack": self.pack,
         }
 
     @property
@@ -177,7 +184,7 @@ class MaskedLanguagePretrainer(Pretrainer):
 
     def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         subwords = self.target == "subwords"
-        windows = self._windows(data, batch_size, training, shard, subwords=subwords)
+        windows = self._windows(data, batch_size, training, shard, subwords=subwords, pack=self.pack)
         if self.denoising is not None:
             windows = corrupt_windows(windows, self.preprocessor.as_layer(), self.denoising)
         seed = self.seed if training else 0

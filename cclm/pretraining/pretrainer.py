@@ -49,7 +49,10 @@ class Pretrainer(Component, Trainer):
         tower: the `Tower` to train; built from `tower_options` when omitted.
         tower_options: keyword arguments for the `Tower`, over `DEFAULT_TOWER_OPTIONS`.
         optimizer: a Keras optimizer name (e.g. "adamw", "adafactor") or object.
-        learning_rate: used when `optimizer` is a name.
+        learning_rate: used when `optimizer` is a name: the peak of the schedule.
+        warmup_steps: with a named optimizer, the learning rate rises
+            linearly over this many steps, then decays as 1/sqrt(step)
+            (`cclm.training.schedules.WarmupInverseSquareRoot`); 0 keeps it constant.
         batch_size: documents per batch.
         transforms: `str -> str` functions applied to every training text, and
             `cclm.pipelines.augmentation.Augmentor`s, which add noise (typos, case
@@ -94,6 +97,7 @@ class Pretrainer(Component, Trainer):
         name: str | None = None,
         mixed_precision: str | None = None,
         jit_compile: bool | str = "auto",
+        warmup_steps: int = 0,
     ):
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"jit_compile={jit_compile!r}; use True, False or 'auto'.")
@@ -109,6 +113,7 @@ class Pretrainer(Component, Trainer):
         self.tower_options = dict(tower_options or {})
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.warmup_steps = warmup_steps
         self.batch_size = batch_size
         self.transforms = tuple(transforms)
         self.filters = tuple(filters)
@@ -211,7 +216,7 @@ class Pretrainer(Component, Trainer):
         # A new set of trainable weights needs a fresh optimizer state.
         loss, metrics = self._loss_and_metrics()
         self.training_model.compile(
-            optimizer=make_optimizer(self.optimizer, self.learning_rate, self.precision_policy),
+            optimizer=make_optimizer(self.optimizer, self.learning_rate, self.precision_policy, self.warmup_steps),
             loss=loss, jit_compile=self._jit_compile(),
             **{"weighted_metrics" if self.metrics_use_sample_weights else "metrics": metrics},
         )
@@ -268,6 +273,7 @@ class Pretrainer(Component, Trainer):
             "tower_options": self.tower.get_config() if self.tower is not None else self.tower_options,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
+            "warmup_steps": self.warmup_steps,
             "batch_size": self.batch_size,
             "text_column": self.text_column,
             "seed": self.seed,

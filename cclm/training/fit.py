@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from cclm.training.callbacks import StopOnNonFiniteLoss
+from cclm.training.schedules import WarmupInverseSquareRoot
 from cclm.errors import NoUsableTextError
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
@@ -68,16 +69,21 @@ def compute_precision(models: Sequence[keras.Layer], policy: str | None) -> Iter
 
 
 def make_optimizer(
-    optimizer: str | keras.optimizers.Optimizer, learning_rate: float, mixed_precision: str | None = None
+    optimizer: str | keras.optimizers.Optimizer, learning_rate: float, mixed_precision: str | None = None,
+    warmup_steps: int = 0,
 ) -> keras.optimizers.Optimizer:
     """`optimizer` itself, or the Keras optimizer it names with `learning_rate`.
+
+    With `warmup_steps`, a named optimizer's rate follows
+    `WarmupInverseSquareRoot(learning_rate, warmup_steps)`.
 
     Under `mixed_float16` it is wrapped in a `LossScaleOptimizer`, which
     keeps small float16 gradients from vanishing.
     """
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         try:
-            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+            rate = WarmupInverseSquareRoot(learning_rate, warmup_steps) if warmup_steps else learning_rate
+            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": rate}})
         except ValueError:
             raise ValueError(
                 f"optimizer={optimizer!r} is not a Keras optimizer name; use e.g. 'adamw', "

@@ -59,7 +59,7 @@ class Trainer:
 
     def _windows(
         self, data: Any, batch_size: int, training: bool, shard: Shard | None,
-        labels: dict[Any, int] | None = None, random_crop: bool = True, subwords: bool = False,
+        labels: dict[Any, int] | None = None, random_crop: bool = True, subwords: bool = False, pack: bool = False,
     ) -> tf.data.Dataset:
         """Dict batches of windows of `data` (`cclm.pipelines.windows`), read, sampled and noised this task's way."""
         transforms = getattr(self, "transforms", ())
@@ -69,7 +69,7 @@ class Trainer:
         )
         return character_windows(
             data, self.preprocessor, batch_size, source=source, sampling=Sampling.for_fit(self.seed, training, random_crop),
-            augmentors=[t for t in transforms if is_graph_augmentor(t)], subwords=subwords,
+            augmentors=[t for t in transforms if is_graph_augmentor(t)], subwords=subwords, pack=pack,
         )
 
     def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:

@@ -1,0 +1,155 @@
+"""`ContrastivePretrainer`: a sentence-level tower; the two halves of one window should look alike.
+
+Example:
+>>> from cclm.data.sample_text import python_docs_paragraphs
+>>> pretrainer = ContrastivePretrainer(
+...     tower_options={"hidden_dim": 32, "num_layers": 1, "num_heads": 2}, seed=0)
+>>> history = pretrainer.fit(python_docs_paragraphs()[:64], epochs=1, batch_size=8, verbose=0)
+>>> sorted(history.history)
+['loss', 'pair_accuracy']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from cclm.components import register_component
+from cclm.data.texts import TextData
+from cclm.layers.sequence_pooling import SequencePooling
+from cclm.pipelines.sharding import Shard
+from cclm.pretraining.pretrainer import Pretrainer
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class ContrastiveHead(keras.Model):
+    """Character vectors (batch, length, dim) -> unit-length projections (batch, projection_dim), padding masked.
+
+    Args:
+        projection_dim: width of the projections the loss compares.
+        pooling: `"mean"`, `"max"` or `"cls"` (see `SequencePooling`).
+    """
+
+    def __init__(self, projection_dim: int = 128, pooling: str = "mean", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.projection_dim = projection_dim
+        self.pooling = pooling
+        self.pool = SequencePooling(pooling, name="pool")
+        self.hidden = keras.layers.Dense(projection_dim, activation="gelu", name="hidden")
+        self.projection = keras.layers.Dense(projection_dim, name="projection")
+        self.supports_masking = True
+
+    def build(self, input_shape: tuple) -> None:
+        self.hidden.build((input_shape[0], input_shape[-1]))
+        self.projection.build((input_shape[0], self.projection_dim))
+
+    def call(self, features: Any, mask: Any = None) -> Any:
+        projected = self.projection(self.hidden(self.pool(features, mask=mask)))
+        return projected / ops.maximum(ops.norm(projected, axis=-1, keepdims=True), 1e-6)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], self.projection_dim)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"projection_dim": self.projection_dim, "pooling": self.pooling})
+        return config
+
+
+def _pair_logits(projections: Any, temperature: float) -> Any:
+    """Similarities of each first half (rows :n) with every second half (rows n:), over the temperature."""
+    first, second = ops.split(projections, 2, axis=0)
+    return ops.matmul(first, ops.transpose(second)) / temperature
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class PairContrastiveLoss(keras.losses.Loss):
+    """InfoNCE over a batch of pairs: rows i and n + i of the predictions are the two views of one text.
+
+    Each view must pick its partner among the other half's n views (both
+    directions); `y_true` is ignored.
+    """
+
+    def __init__(self, temperature: float = 0.05, name: str = "pair_contrastive", **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self.temperature = temperature
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        logits = _pair_logits(y_pred, self.temperature)
+        targets = ops.arange(ops.shape(logits)[0])
+        forward = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        backward = keras.losses.sparse_categorical_crossentropy(targets, ops.transpose(logits), from_logits=True)
+        return ops.concatenate([forward, backward], axis=0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+def pair_accuracy(y_true: Any, y_pred: Any) -> Any:
+    """The share of first halves whose most similar second half is their own partner."""
+    logits = _pair_logits(y_pred, 1.0)
+    return ops.cast(ops.argmax(logits, axis=-1) == ops.arange(ops.shape(logits)[0]), "float32")
+
+
+@register_component("contrastive_pretrainer")
+class ContrastivePretrainer(Pretrainer):
+    """A tower whose pooled vectors say what a text is like, learnt from unlabelled text.
+
+    Windows are packed with neighbouring documents (as
+    `MaskedLanguagePretrainer` packs them) and cut in two halves. The tower
+    reads every half; a projection of its mean-pooled vectors must be
+    closer to the other half of the same window than to any half of another
+    window in the batch (InfoNCE, both directions). What two halves of one
+    window share (a language, a programming language, a subject, a style)
+    is what the tower learns to put into its pooled vectors, which is what
+    a classifier on a frozen composition reads.
+
+    Args:
+        projection_dim: width of the projections compared by the loss.
+        temperature: the softmax temperature of the loss.
+        **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
+            train_embedder, tower_options, optimizer, batch_size, ...).
+    """
+
+    metrics_use_sample_weights = False
+
+    def __init__(self, projection_dim: int = 128, temperature: float = 0.05, **kwargs: Any):
+        self.projection_dim = projection_dim
+        self.temperature = temperature
+        super().__init__(**kwargs)
+
+    def task_config(self) -> dict[str, Any]:
+        return {"projection_dim": self.projection_dim, "temperature": self.temperature}
+
+    def _build_head(self) -> keras.Model:
+        length = self.preprocessor.sequence_length
+        factor = 2 * self.preprocessor.downsample_factor
+        if length is not None and length % factor:
+            raise ValueError(
+                f"ContrastivePretrainer cuts windows of {length} in halves of whole downsampled positions; "
+                f"use a preprocessor whose sequence_length is a multiple of {factor}."
+            )
+        return ContrastiveHead(self.projection_dim, name=f"{self.name}_head")
+
+    def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
+        return PairContrastiveLoss(self.temperature), [keras.metrics.MeanMetricWrapper(pair_accuracy, name="pair_accuracy")]
+
+    def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
+        windows = self._windows(data, batch_size, training, shard, pack=True)
+
+        def halves(batch: dict[str, Any]) -> tuple[tf.Tensor, tf.Tensor]:
+            ids = batch["ids"]
+            first, second = tf.split(ids, 2, axis=1)
+            # A pair needs text in both halves: a lone short window has none in its second.
+            both = tf.reduce_any(first != 0, axis=1) & tf.reduce_any(second != 0, axis=1)
+            first, second = tf.boolean_mask(first, both), tf.boolean_mask(second, both)
+            views = tf.concat([first, second], axis=0)
+            return views, tf.zeros(tf.shape(views)[:1], tf.float32)
+
+        return windows.map(halves, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
