@@ -194,3 +194,30 @@ def test_corruption_gives_each_window_with_and_without_its_noise(prep, docs_text
 def test_corruption_must_keep_lengths(prep, docs_texts):
     with pytest.raises(ValueError, match=r"keeps lengths.*keep_length=True"):
         corrupt_windows(character_windows(docs_texts[:4], prep, 2), prep.as_layer(), Augmentor.typos(0.1))
+
+
+def test_packing_fills_windows_with_neighbouring_documents_and_separators():
+    short = [f"line {i} of a catalog" for i in range(300)]
+    prep = Preprocessor(sequence_length=96, downsample_factor=4, add_cls=True).fit(short, progress=False)
+    unpacked = collect(character_windows(short, prep, 16, sampling=Sampling(seed=0)))
+    packed_batches = list(character_windows(short, prep, 16, sampling=Sampling(seed=0), pack=True))
+    packed = collect(packed_batches)
+    real = lambda ids: np.mean(ids[:, 1:] != special_ids.PAD_ID)  # noqa: E731 (after the cls id)
+    assert real(unpacked) < 0.7 and real(packed) >= 0.9
+    assert all(len(batch["ids"]) <= 16 for batch in packed_batches) and len(packed) < len(unpacked)
+    assert (packed[:, 0] == special_ids.CLS_ID).all()
+    # Between separators: whole documents, in the order they came (neighbours share a window).
+    separators = int((packed == special_ids.SEP_ID).sum())
+    assert separators >= 0.9 * len(short)  # at most the end of each group of documents is cut off
+    row = packed[len(packed) // 2, 1:]
+    cuts = np.flatnonzero(row == special_ids.SEP_ID)
+    inner = [prep.decode(row[None, a + 1:b])[0] for a, b in zip(cuts[:-1], cuts[1:])]
+    assert inner and all(text in short for text in inner)
+    numbers = [int(text.split()[1]) for text in inner]
+    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] == len(numbers) - 1
+
+
+def test_packing_refuses_labels_and_subwords(prep, docs_texts):
+    with pytest.raises(ValueError, match="pack=True .* unlabelled character targets only"):
+        character_windows(docs_texts[:4], prep, 2, pack=True,
+                          source=DocumentSource(docs_texts[:4], labels={"a": 0}))

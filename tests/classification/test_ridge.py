@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from cclm.classification.ridge import fit_ridge
+
+
+def _ridge_predict(features, labels, num_labels, strength, reference, rows):
+    """A plain ridge fit on `features` (standardized on themselves), predicting `rows`."""
+    mean, scale = features.mean(0), features.std(0)
+    scale[scale < 1e-8] = 1
+    x = (features - mean) / scale
+    targets = np.eye(num_labels)[labels]
+    weights = np.linalg.solve(x.T @ x + strength * reference * np.eye(x.shape[1]), x.T @ (targets - targets.mean(0)))
+    return ((rows - mean) / scale) @ weights + targets.mean(0)
+
+
+def test_leave_one_out_in_closed_form_matches_refitting_without_each_text():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(30, 6)) + np.repeat(np.eye(3, 6) * 1.5, 10, axis=0)
+    labels = np.repeat(np.arange(3), 10)
+    fit = fit_ridge(features, labels, 3, strengths=[0.5], temperatures=[1.0])
+    x = (features - features.mean(0)) / features.std(0)
+    reference = np.mean(np.linalg.svd(x, compute_uv=False) ** 2)
+    # The closed form standardizes with all texts; refitting by hand on the same standardized features:
+    brute = []
+    for i in range(30):
+        keep = np.arange(30) != i
+        targets = np.eye(3)[labels[keep]]
+        xi = x[keep] - x[keep].mean(0)
+        weights = np.linalg.solve(xi.T @ xi + 0.5 * reference * np.eye(6), xi.T @ (targets - targets.mean(0)))
+        brute.append(((x[i] - x[keep].mean(0)) @ weights + targets.mean(0)).argmax())
+    assert fit.loo_accuracy == pytest.approx(np.mean(np.array(brute) == labels), abs=1 / 30 + 1e-9)
+    # The kernel and bias are the full fit, standardization folded in.
+    expected = _ridge_predict(features, labels, 3, 0.5, reference, features)
+    np.testing.assert_allclose(features @ fit.kernel + fit.bias, expected, atol=1e-4)
+
+
+def test_the_strength_follows_the_data_and_bad_input_is_refused():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 40)
+    noise = rng.normal(size=(40, 20))
+    separable = noise.copy()
+    separable[:, 0] += 4 * labels
+    assert fit_ridge(separable, labels, 2).loo_accuracy > 0.9
+    # Pure noise: the most regularized fits win (nothing generalizes).
+    assert fit_ridge(noise, labels, 2).strength >= 1.0
+    with pytest.raises(ValueError, match="one row per label"):
+        fit_ridge(noise, labels[:5], 2)
+    with pytest.raises(ValueError, match="at least two"):
+        fit_ridge(noise[:1], labels[:1], 2)

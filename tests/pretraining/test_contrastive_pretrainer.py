@@ -1,0 +1,41 @@
+import keras
+import numpy as np
+import pytest
+
+from cclm import ComposedModel, Preprocessor, load_component
+from cclm.models.embedder import Embedder
+from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer, PairContrastiveLoss, pair_accuracy
+
+TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
+
+
+def test_the_loss_and_accuracy_reward_finding_the_partner_half():
+    partners = np.eye(4, dtype="float32")
+    aligned = np.concatenate([partners, partners])  # row i and row 4 + i are the same vector
+    shuffled = np.concatenate([partners, partners[[1, 0, 3, 2]]])
+    loss = PairContrastiveLoss(temperature=0.1)
+    assert float(loss(np.zeros(8), aligned)) < float(loss(np.zeros(8), shuffled))
+    assert float(np.mean(pair_accuracy(None, aligned))) == 1.0
+    assert float(np.mean(pair_accuracy(None, shuffled))) == 0.0
+
+
+def test_it_learns_from_halves_of_packed_windows_saves_and_composes(round_trip, docs_texts):
+    keras.utils.set_random_seed(0)
+    texts = docs_texts[:200]
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(texts, progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64)
+    pretrainer = ContrastivePretrainer(embedder=embedder, preprocessor=prep, tower_options=TINY_TOWER,
+                                       batch_size=16, seed=0, warmup_steps=5)
+    views, dummy = next(iter(pretrainer._dataset(texts, 16, training=True)))
+    assert views.shape[0] == dummy.shape[0] and views.shape[0] % 2 == 0 and views.shape[1] == 32  # halves of 64
+    history = pretrainer.fit(texts, epochs=3, steps_per_epoch=15, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+    accuracy = history.history["pair_accuracy"]
+    assert accuracy[-1] > accuracy[0]
+    again = round_trip(pretrainer, "contrastive")
+    assert isinstance(again, ContrastivePretrainer) and again.warmup_steps == 5
+    composed = ComposedModel(embedder, [pretrainer.model], preprocessor=prep)
+    assert composed.model(np.array(["a text"])).shape == (1, 64, 16)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        ContrastivePretrainer(preprocessor=Preprocessor(sequence_length=36, downsample_factor=4).fit(texts, progress=False))
