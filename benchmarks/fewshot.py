@@ -198,7 +198,7 @@ def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preproc
     else:
         pretrainer = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed)
     started = time.perf_counter()
-    steps = args.pretrain_steps
+    steps = (args.mlm_steps if kind == "mlm" else args.contrastive_steps) or args.pretrain_steps
     pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
     seconds = time.perf_counter() - started
     metric = "accuracy" if kind == "mlm" else "pair_accuracy"
@@ -308,7 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=1500, help="labelled texts per class in the train pool, at most")
     parser.add_argument("--dev", type=int, default=100, help="dev texts per class")
     parser.add_argument("--test", type=int, default=200, help="test texts per class")
-    parser.add_argument("--pretrain-steps", type=int, default=1000, help="MLM pretraining steps per task")
+    parser.add_argument("--pretrain-steps", type=int, default=1000, help="pretraining steps of each tower, per task")
+    parser.add_argument("--mlm-steps", type=int, help="MLM steps (default: --pretrain-steps)")
+    parser.add_argument("--contrastive-steps", type=int, help="contrastive steps (default: --pretrain-steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
     parser.add_argument("--embedder-options", type=json.loads, default={}, help="JSON: Embedder keywords")
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.few, args.draws, args.pool, args.dev, args.test = 4, 1, 12, 4, 6
-        args.pretrain_steps = 2
+        args.pretrain_steps, args.mlm_steps, args.contrastive_steps = 2, None, None
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
     started = time.perf_counter()
     outcomes = {}

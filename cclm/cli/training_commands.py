@@ -181,10 +181,14 @@ def _compose(args: argparse.Namespace) -> None:
         text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
     )
     classifier.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
+    metrics = classifier.card.get("metrics", {})
+    if "loo_accuracy" in metrics:
+        figure = f"leave-one-out accuracy {metrics['loo_accuracy']:.3f}"
+    else:  # fine-tuned: the training data read again in evaluation mode, not the training batches' figure
+        figure = f"accuracy on the training data, evaluation mode {classifier.evaluate(data)['accuracy']:.3f}"
     path = classifier.save(args.output)
-    accuracy = classifier.card.get("metrics", {}).get("accuracy")
     print(f"Saved a text classifier over {len(composed.towers)} towers (widths {widths}; labels "
-          f"{', '.join(map(str, classifier.labels))}; training accuracy {accuracy}) to {path}")
+          f"{', '.join(map(str, classifier.labels))}; {figure}) to {path}")
 
 
 def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, option: str | None = None) -> None:
