@@ -74,7 +74,11 @@ class HashedNgramEmbedding(keras.layers.Layer):
         return ops.stack(rows, axis=-1)
 
     def call(self, ids: Any) -> Any:
-        return ops.sum(self.table(self.bucket_ids(ids)), axis=-2)
+        vectors = ops.sum(self.table(self.bucket_ids(ids)), axis=-2)
+        return vectors * ops.cast(ids != 0, vectors.dtype)[..., None]  # padding (id 0) gets zeros
+
+    def compute_mask(self, ids: Any, mask: Any = None) -> Any:
+        return ids != 0  # as the character embedding's mask_zero
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.output_dim)

@@ -127,6 +127,8 @@ class Embedder(keras.Model, Component):
     def fingerprint(self) -> str:
         """sha256 of config and weights; changes whenever a weight changes."""
         config = {k: v for k, v in self.get_config().items() if k != "trainable"}
+        if self.max_ngram == 1:  # characters only: the config embedders had before n-grams, same fingerprint
+            del config["max_ngram"], config["ngram_buckets"]
         return fingerprint(config, self.get_weights())
 
     def save(self, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> Any:

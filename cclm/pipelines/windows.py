@@ -222,9 +222,15 @@ def corrupt_windows(windows: tf.data.Dataset, encoder: Any, corruption: Augmento
     check_corruption(corruption)
 
     def corrupt(batch: dict[str, Any]) -> dict[str, Any]:
-        rows = tf.RaggedTensor.from_tensor(batch["code_points"], lengths=tf.reduce_sum(tf.cast(batch["valid"], tf.int64), 1))
+        points = batch["code_points"]
+        separator = points == SEPARATOR_POINT  # packed windows: separators are not text; they stay
+        rows = tf.RaggedTensor.from_tensor(
+            tf.where(separator, tf.cast(ord(" "), points.dtype), points),
+            lengths=tf.reduce_sum(tf.cast(batch["valid"], tf.int64), 1),
+        )
         seed = tf.random.experimental.stateless_fold_in(batch["seed"], _CORRUPTION_SALT)
-        noisy = corruption.augment_code_points(rows, seed).to_tensor(shape=tf.shape(batch["code_points"]))
+        noisy = corruption.augment_code_points(rows, seed).to_tensor(shape=tf.shape(points))
+        noisy = tf.where(separator, tf.cast(SEPARATOR_POINT, noisy.dtype), noisy)
         return {**batch, "corrupted_ids": _encode(encoder, noisy, batch["valid"])}
 
     return windows.map(corrupt, num_parallel_calls=tf.data.AUTOTUNE)

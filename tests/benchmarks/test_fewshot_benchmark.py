@@ -21,7 +21,7 @@ def test_fewshot_benchmark_prints_both_tasks_and_checks_the_corpus():
     header = next(line for line in out.splitlines() if line.startswith("accuracy % on test (dev)"))
     assert all(column in header for column in ("language few", "language all", "code few", "code all"))
     for row in ("TF-IDF char 1-4 + LR (C on dev)", "cclm random init, frozen", "cclm MLM composition, frozen",
-                "cclm contrastive composition, frozen"):
+                "cclm contrastive composition, frozen", "cclm contrastive + MLM composition, frozen"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert line.count("/") == 4, line  # clean / typos in each of the four columns
     assert out.count("fit seconds (few)") == 2
