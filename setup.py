@@ -44,7 +44,7 @@ setup(
             "faker>=20",
             # The TensorBoard callback needs it; TensorFlow no longer brings it.
             "tensorboard>=2.16",
-            # The TF-IDF baseline of examples/evaluate_premise.py, run by the tests.
+            # The TF-IDF baseline of benchmarks/fewshot.py, run by the tests.
             "scikit-learn>=1.3",
             # `cclm evaluate --plot`, run by the tests.
             "matplotlib>=3.7",
@@ -53,8 +53,8 @@ setup(
         "demo": ["faker>=20"],
         # `cclm evaluate --plot`: PNG figures.
         "plot": ["matplotlib>=3.7"],
-        # examples/evaluate_premise.py: Faker's word and name lists, and the TF-IDF baseline.
-        "evaluate": ["faker>=20", "scikit-learn>=1.3"],
+        # benchmarks/fewshot.py: the TF-IDF baseline.
+        "evaluate": ["scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["cclm=cclm.cli:main"]},
     classifiers=[

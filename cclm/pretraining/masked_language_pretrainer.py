@@ -49,7 +49,7 @@ class MaskedLanguagePretrainer(Pretrainer):
     characters of every batch, the targets stay the clean characters, and
     every corrupted character counts in the loss and accuracy as a hidden
     one does. The tower learns to read through typos, so its vectors move
-    less when text is noisy (`examples/evaluate_premise.py` measures it).
+    less when text is noisy.
     The `Augmentor`s among `transforms` are different: they change the text
     itself, targets included.
 
