@@ -45,7 +45,7 @@ class HashedNgramEmbedding(keras.layers.Layer):
     """
 
     def __init__(
-        self, buckets: int = 16384, output_dim: int = 128, max_n: int = 4,
+        self, buckets: int = 2048, output_dim: int = 128, max_n: int = 4,
         embeddings_initializer: str | keras.initializers.Initializer = "uniform", **kwargs: Any,
     ):
         super().__init__(**kwargs)

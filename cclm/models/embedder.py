@@ -64,7 +64,7 @@ class Embedder(keras.Model, Component):
         kernel_size: int = 5,
         dropout: float = 0.1,
         max_ngram: int = 4,
-        ngram_buckets: int = 16384,
+        ngram_buckets: int = 2048,
         **kwargs: Any,
     ):
         if vocab_size is None:

@@ -11,17 +11,32 @@ CATALOGS = pathlib.Path("/usr/share/locale")
 
 
 @pytest.mark.skipif(not list(CATALOGS.glob("sv/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
-def test_fewshot_benchmark_prints_both_tasks_and_checks_the_corpus():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=900)
+def test_fewshot_benchmark_prints_the_table_and_checks_the_corpus():
+    # One task end to end (the other task's pipeline is the same code); the code task's data below.
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "language"],
+                            capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert out.count("dev or test texts in it: 0") == 2  # the pretraining corpus holds no held-out text
+    assert out.count("dev or test texts in it: 0") == 1  # the pretraining corpus holds no held-out text
     assert "language: 12 classes (ca, cs, da, es, gl, hr, it, nb, pt, sk, sr, sv)" in out
-    assert "code: 8 classes" in out and "of MLM window positions are real characters" in out
+    assert "of MLM window positions are real characters" in out
     header = next(line for line in out.splitlines() if line.startswith("accuracy % on test (dev)"))
-    assert all(column in header for column in ("language few", "language all", "code few", "code all"))
+    assert all(column in header for column in ("language few", "language all"))
     for row in ("TF-IDF char 1-4 + LR (C on dev)", "cclm random init, frozen", "cclm MLM composition, frozen",
                 "cclm contrastive composition, frozen", "cclm contrastive + MLM composition, frozen"):
         line = next(line for line in out.splitlines() if line.startswith(row))
-        assert line.count("/") == 4, line  # clean / typos in each of the four columns
-    assert out.count("fit seconds (few)") == 2
+        assert line.count("/") == 2, line  # clean / typos in each column
+    assert out.count("fit seconds (few)") == 1
+
+
+def test_the_code_task_splits_installed_source_files_by_file():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fewshot
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    task = fewshot.code_task("/usr", {"train": 40, "dev": 10, "test": 10}, seed=0)
+    assert len(task.classes) == 8 and task.length == 400
+    assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
+    assert all(len(text) == 400 for text in task.texts["test"])
+    assert all(task.labels["train"].count(label) <= 40 for label in task.classes)
