@@ -19,9 +19,10 @@ Peers, on the very same examples in the same run:
 - TF-IDF over character 1-4-grams + logistic regression, C chosen on dev;
 - the same cclm architecture from random initialization, frozen, with the
   same head as the pretrained composition;
-- the pretrained composition: `Preprocessor` fitted on the unlabelled
-  corpus, `MaskedLanguagePretrainer` with its defaults, frozen under a
-  default `TextClassifier`.
+- pretrained compositions: `Preprocessor` fitted on the unlabelled
+  corpus, the default embedder with hashed n-grams (`--embedder-options`),
+  `MaskedLanguagePretrainer` and `ContrastivePretrainer` with their
+  defaults, frozen under a default `TextClassifier`.
 
 Settings: 32 labels per class (3 draws) and all labels (the pool, capped);
 clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
@@ -330,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--contrastive-steps", type=int, help="contrastive steps (default: --pretrain-steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
-    parser.add_argument("--embedder-options", type=json.loads, default={}, help="JSON: Embedder keywords")
+    parser.add_argument("--embedder-options", type=json.loads, default={"max_ngram": 4, "ngram_buckets": 16384},
+                        help="JSON: Embedder keywords (default: the hashed n-grams the published tables used)")
     parser.add_argument("--mlm-options", type=json.loads, default={}, help="JSON: MaskedLanguagePretrainer keywords")
     parser.add_argument("--quick", action="store_true", help="tiny splits and pretraining: checks the script")
     args = parser.parse_args(argv)

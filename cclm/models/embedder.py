@@ -41,7 +41,8 @@ class Embedder(keras.Model, Component):
         num_blocks: number of residual convolution blocks.
         kernel_size: convolution width in characters.
         dropout: dropout rate inside the blocks.
-        max_ngram: the longest hashed n-gram embedded (1: characters only).
+        max_ngram: the longest hashed n-gram embedded (1, the default:
+            characters only; 4 adds the 2-, 3- and 4-grams).
         ngram_buckets: rows of the hashed n-gram table.
 
     Example:
@@ -63,7 +64,7 @@ class Embedder(keras.Model, Component):
         num_blocks: int = 3,
         kernel_size: int = 5,
         dropout: float = 0.1,
-        max_ngram: int = 4,
+        max_ngram: int = 1,
         ngram_buckets: int = 2048,
         **kwargs: Any,
     ):
