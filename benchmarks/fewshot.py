@@ -41,7 +41,7 @@ import os
 import pathlib
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -188,6 +188,13 @@ def tfidf(train, evaluations, dev):
     return [accuracy(model.predict(vectorizer.transform(t)), l) for t, l in evaluations], seconds
 
 
+def fit_steps(pretrainer, corpus: list[str], steps: int) -> float:
+    """`steps` training steps in one `fit` (one optimizer, one schedule); returns the seconds."""
+    started = time.perf_counter()
+    pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
+    return time.perf_counter() - started
+
+
 def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preprocessor: Preprocessor):
     """An embedder and a tower pretrained on the unlabelled corpus (`kind`: "mlm" or "contrastive"), defaults kept."""
     corpus = task.texts["train"]
@@ -198,10 +205,8 @@ def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preproc
         pretrainer = MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed, **args.mlm_options)
     else:
         pretrainer = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed)
-    started = time.perf_counter()
     steps = (args.mlm_steps if kind == "mlm" else args.contrastive_steps) or args.pretrain_steps
-    pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
-    seconds = time.perf_counter() - started
+    seconds = fit_steps(pretrainer, corpus, steps)
     metric = "accuracy" if kind == "mlm" else "pair_accuracy"
     print(f"  {task.name}: {kind} pretraining {steps:,} steps in {seconds / 60:.1f} min; training {metric} "
           f"{pretrainer.card['metrics'][metric]:.3f}", flush=True)
@@ -213,10 +218,8 @@ def compose_with_mlm(task: Task, args: argparse.Namespace, seed: int, base: Comp
     preprocessor = base.preprocessor
     mlm = MaskedLanguagePretrainer(embedder=base.embedder, preprocessor=preprocessor, train_embedder=False,
                                    seed=seed, name="mlm_on_shared", **args.mlm_options)
-    started = time.perf_counter()
     steps = args.mlm_steps or args.pretrain_steps
-    mlm.fit(task.texts["train"], epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
-    seconds = time.perf_counter() - started
+    seconds = fit_steps(mlm, task.texts["train"], steps)
     print(f"  {task.name}: mlm on the contrastive embedder (frozen) {steps:,} steps in {seconds / 60:.1f} min; "
           f"training accuracy {mlm.card['metrics']['accuracy']:.3f}", flush=True)
     return ComposedModel(base.embedder, [*base.towers, mlm], preprocessor=preprocessor, name="both"), seconds
@@ -253,7 +256,7 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
 
     preprocessor = Preprocessor(sequence_length=task.length).fit(task.texts["train"], progress=False)
     probe = MaskedLanguagePretrainer(preprocessor=preprocessor, seed=args.seed, **args.mlm_options)
-    real = float(np.mean(next(iter(probe._dataset(task.texts["train"], 32, training=True)))[1].numpy() != 0))
+    real = float(np.mean(next(iter(probe._dataset(task.texts["train"], 32, training=True)))[1].numpy() != special_ids.PAD_ID))
     print(f"  vocabulary {preprocessor.n_chars:,} ids; {real:.0%} of MLM window positions are real characters "
           f"(packed; windows of {task.length})")
     mlm, mlm_seconds = pretrain(task, args, args.seed, "mlm", preprocessor)
