@@ -93,7 +93,7 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    lines = 500 if args.quick else args.lines
+    lines = 100 if args.quick else args.lines
     sources = {name: SOURCES[name] for name in (["file"] if args.quick else args.sources)}
     with tempfile.TemporaryDirectory() as directory:
         corpora = {}

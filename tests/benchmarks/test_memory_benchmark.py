@@ -11,5 +11,5 @@ def test_memory_benchmark_prints_both_corpus_sizes_and_their_ratio():
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("text file, streamed")]
-    assert [row.split()[3] for row in rows] == ["500", "5,000"]  # documents trained on: every line, once
+    assert [row.split()[3] for row in rows] == ["100", "1,000"]  # documents trained on: every line, once
     assert rows[1].endswith("x")

@@ -11,5 +11,5 @@ def test_train_benchmark_prints_a_row_per_setting():
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.endswith(tuple("0123456789")) and "x " in line]
-    assert [row.split()[0] for row in rows] == ["float32", "mixed_bfloat16", "float32", "mixed_bfloat16"]
-    assert sum("XLA" in row for row in rows) == 2
+    assert [row.split()[0] for row in rows] == ["float32", "mixed_bfloat16"]  # --quick: the two extremes
+    assert "XLA" not in rows[0] and "XLA" in rows[1]

@@ -57,7 +57,7 @@ def test_predict_prints_a_label_per_text(saved, tmp_path):
     assert set(rows[0]["probabilities"]) == {"de_DE", "it_IT"}
 
 
-def test_failures_say_what_is_wrong(saved, tmp_path):
+def test_failures_say_what_is_wrong(saved, tmp_path, run_cli):
     path, test, _, _ = saved
     cases = [
         (("evaluate", str(path), str(tmp_path / "missing.jsonl")), "does not exist"),
@@ -70,5 +70,7 @@ def test_failures_say_what_is_wrong(saved, tmp_path):
          "no manifest.json"),
     ]
     for args, message in cases:
-        result = cclm(*args)
-        assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-1000:])
+        code, stderr = run_cli(*args)
+        assert code == 2 and message in stderr, (args, stderr[-1000:])
+    result = cclm(*cases[0][0])  # and from the console, as a user sees it
+    assert result.returncode == 2 and cases[0][1] in result.stderr, result.stderr[-1000:]

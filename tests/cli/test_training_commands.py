@@ -1,5 +1,12 @@
-"""`cclm preprocessor fit`, `cclm pretrain ...` and `cclm compose`, run as a user would: subprocesses."""
+"""`cclm preprocessor fit`, `cclm pretrain ...` and `cclm compose`, run as a user would.
 
+The workflow's first commands run as subprocesses, as from a shell; the
+later ones call the same entry point in this process, which spares each a
+TensorFlow start-up.
+"""
+
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -29,6 +36,17 @@ def ok(*args, cwd=None):
     return result.stdout
 
 
+def ok_here(*args, cwd):
+    """`ok`, in this process: `cclm.cli.main.main(args)` run in `cwd`; returns what it printed."""
+    from cclm.cli.main import main
+
+    printed = io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(printed):
+        code = main([str(arg) for arg in args])
+    assert code == 0, (args, printed.getvalue()[-3000:])
+    return printed.getvalue()
+
+
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory):
     """The README's command-line workflow, end to end, on small real data."""
@@ -42,17 +60,17 @@ def workflow(tmp_path_factory):
         "prep": ok("preprocessor", "fit", "corpus.txt", "--output", "prep", "--sequence-length", "64", "--quiet", cwd=folder),
         "mlm": ok("pretrain", "mlm", "corpus.txt", "--preprocessor", "prep", "--output", "mlm",
                   "--steps-per-epoch", "3", "--denoise", "0.1", *TINY, cwd=folder),
-        "cat": ok("pretrain", "categorical", "labelled.jsonl", "--base", "mlm", "--output", "cat", *TINY, cwd=folder),
-        "student": ok("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
+        "cat": ok_here("pretrain", "categorical", "labelled.jsonl", "--base", "mlm", "--output", "cat", *TINY, cwd=folder),
+        "student": ok_here("pretrain", "distill", "corpus.txt", "--teacher", "mlm", "--output", "student",
                       "--steps-per-epoch", "2", "--width", "8", "--layers", "1", "--denoise", "0.2", "--quiet",
                       cwd=folder),
-        "composed": ok("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
+        "composed": ok_here("compose", "mlm", "cat", "student", "--output", "composed", "--quiet", cwd=folder),
         # The categorical tower first: its embedder was saved frozen (`--base`), which is what gets loaded.
-        "classifier": ok("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
+        "classifier": ok_here("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
                          "--epochs", "2", "--pooling", "max", "--views", "2", "--augment", "0.1",
                          "--learning-rate", "0.001", "--quiet", cwd=folder),
         # A short fit, as in the report where a lagging BatchNormalization made evaluation 0.40.
-        "short": ok("compose", "mlm", "--train", "labelled.jsonl", "--output", "short", "--epochs", "5",
+        "short": ok_here("compose", "mlm", "--train", "labelled.jsonl", "--output", "short", "--epochs", "5",
                     "--steps-per-epoch", "10", "--batch-size", "16", "--quiet", cwd=folder),
     }
     return folder, outputs, texts
@@ -105,8 +123,9 @@ def test_the_saved_classifier_serves_predict(workflow):
     assert row["label"] == expected[0] and set(row["probabilities"]) == {"de_DE", "it_IT"}
 
 
-def test_failures_say_what_is_wrong_and_exit_2(workflow):
+def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli, monkeypatch):
     folder, _, _ = workflow
+    monkeypatch.chdir(folder)
     (folder / "empty.txt").write_text("\n \n")
     # A tower trained on an embedder of its own (in this process: only the failure is under test).
     other = MaskedLanguagePretrainer(preprocessor=Preprocessor.load(folder / "prep"), name="other", seed=1,
@@ -127,8 +146,10 @@ def test_failures_say_what_is_wrong_and_exit_2(workflow):
         (("preprocessor", "fit", "corpus.txt", "--output", "x", "--subwords", "sentencepiece"), "invalid choice"),
     ]
     for args, message in cases:
-        result = cclm(*args, cwd=folder)
-        assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-1500:])
+        code, stderr = run_cli(*args)
+        assert code == 2 and message in stderr, (args, stderr[-1500:])
+    result = cclm(*cases[0][0], cwd=folder)  # and from the console, as a user sees it
+    assert result.returncode == 2 and cases[0][1] in result.stderr, result.stderr[-1500:]
     assert not (folder / "x").exists()  # nothing half-written
 
 
