@@ -28,7 +28,8 @@ Settings: 32 labels per class (3 draws) and all labels (the pool, capped);
 clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
 is chosen on dev; the table reports test accuracy.
 
-Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--quick]
+Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--quick];
+step counts take one value per task too: `--contrastive-steps 800 200` (language, code).
 """
 
 from __future__ import annotations
@@ -195,6 +196,14 @@ def fit_steps(pretrainer, corpus: list[str], steps: int) -> float:
     return time.perf_counter() - started
 
 
+def steps_for(task: Task, args: argparse.Namespace, kind: str) -> int:
+    """The pretraining steps of `kind` ("mlm" or "contrastive") on `task`: one value for every task, or one per task."""
+    chosen = (args.mlm_steps if kind == "mlm" else args.contrastive_steps) or args.pretrain_steps
+    if len(chosen) not in (1, len(args.tasks)):
+        sys.exit(f"{len(chosen)} step counts for {len(args.tasks)} tasks; give one, or one per task in --tasks order.")
+    return chosen[args.tasks.index(task.name)] if len(chosen) > 1 else chosen[0]
+
+
 def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preprocessor: Preprocessor):
     """An embedder and a tower pretrained on the unlabelled corpus (`kind`: "mlm" or "contrastive"), defaults kept."""
     corpus = task.texts["train"]
@@ -205,7 +214,7 @@ def pretrain(task: Task, args: argparse.Namespace, seed: int, kind: str, preproc
         pretrainer = MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed, **args.mlm_options)
     else:
         pretrainer = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=seed)
-    steps = (args.mlm_steps if kind == "mlm" else args.contrastive_steps) or args.pretrain_steps
+    steps = steps_for(task, args, kind)
     seconds = fit_steps(pretrainer, corpus, steps)
     metric = "accuracy" if kind == "mlm" else "pair_accuracy"
     print(f"  {task.name}: {kind} pretraining {steps:,} steps in {seconds / 60:.1f} min; training {metric} "
@@ -218,7 +227,7 @@ def compose_with_mlm(task: Task, args: argparse.Namespace, seed: int, base: Comp
     preprocessor = base.preprocessor
     mlm = MaskedLanguagePretrainer(embedder=base.embedder, preprocessor=preprocessor, train_embedder=False,
                                    seed=seed, name="mlm_on_shared", **args.mlm_options)
-    steps = args.mlm_steps or args.pretrain_steps
+    steps = steps_for(task, args, "mlm")
     seconds = fit_steps(mlm, task.texts["train"], steps)
     print(f"  {task.name}: mlm on the contrastive embedder (frozen) {steps:,} steps in {seconds / 60:.1f} min; "
           f"training accuracy {mlm.card['metrics']['accuracy']:.3f}", flush=True)
@@ -329,9 +338,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=1500, help="labelled texts per class in the train pool, at most")
     parser.add_argument("--dev", type=int, default=100, help="dev texts per class")
     parser.add_argument("--test", type=int, default=200, help="test texts per class")
-    parser.add_argument("--pretrain-steps", type=int, default=1000, help="pretraining steps of each tower, per task")
-    parser.add_argument("--mlm-steps", type=int, help="MLM steps (default: --pretrain-steps)")
-    parser.add_argument("--contrastive-steps", type=int, help="contrastive steps (default: --pretrain-steps)")
+    parser.add_argument("--pretrain-steps", type=int, nargs="+", default=[1000],
+                        help="pretraining steps of each tower: one count, or one per task in --tasks order")
+    parser.add_argument("--mlm-steps", type=int, nargs="+", help="MLM steps, as --pretrain-steps (default: it)")
+    parser.add_argument("--contrastive-steps", type=int, nargs="+",
+                        help="contrastive steps, as --pretrain-steps (default: it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
     parser.add_argument("--embedder-options", type=json.loads, default={"max_ngram": 4, "ngram_buckets": 16384},
@@ -341,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.few, args.draws, args.pool, args.dev, args.test = 4, 1, 12, 4, 6
-        args.pretrain_steps, args.mlm_steps, args.contrastive_steps = 2, None, None
+        args.pretrain_steps, args.mlm_steps, args.contrastive_steps, args.few_only = [2], None, None, True
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
     started = time.perf_counter()
     outcomes = {}
