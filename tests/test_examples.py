@@ -7,7 +7,6 @@ import pathlib
 import subprocess
 import sys
 
-
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 

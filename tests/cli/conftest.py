@@ -1,24 +1,28 @@
 """Shared by the command-line tests."""
 
+import contextlib
+import io
+
 import pytest
 
 
-@pytest.fixture
-def run_cli(capsys):
-    """Runs `cclm ARGS` in this process, returning (exit code, stderr).
+@pytest.fixture(scope="session")
+def run_cli():
+    """Runs `cclm ARGS` in this process (in `cwd` if given), returning (exit code, stdout, stderr).
 
-    For failures under test: they need no fresh TensorFlow, so they skip a
-    subprocess's start-up. Each test file still runs its commands once as
-    a subprocess, as a user does.
+    It calls the console script's entry point, `cclm.cli.main.main`, and
+    spares each command a fresh TensorFlow start-up. Each test file still
+    runs commands as a subprocess too, as a user does.
     """
     from cclm.cli.main import main
 
-    def run(*args):
-        capsys.readouterr()
-        try:
-            code = main([str(arg) for arg in args])
-        except SystemExit as exit:  # argparse refuses bad options this way
-            code = exit.code
-        return code, capsys.readouterr().err
+    def run(*args, cwd=None):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.chdir(cwd or "."), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exit:  # argparse refuses bad options this way
+                code = exit.code
+        return code, out.getvalue(), err.getvalue()
 
     return run

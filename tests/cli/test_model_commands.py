@@ -70,7 +70,7 @@ def test_failures_say_what_is_wrong(saved, tmp_path, run_cli):
          "no manifest.json"),
     ]
     for args, message in cases:
-        code, stderr = run_cli(*args)
+        code, _, stderr = run_cli(*args)
         assert code == 2 and message in stderr, (args, stderr[-1000:])
     result = cclm(*cases[0][0])  # and from the console, as a user sees it
     assert result.returncode == 2 and cases[0][1] in result.stderr, result.stderr[-1000:]

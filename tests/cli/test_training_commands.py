@@ -5,8 +5,6 @@ later ones call the same entry point in this process, which spares each a
 TensorFlow start-up.
 """
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -36,21 +34,16 @@ def ok(*args, cwd=None):
     return result.stdout
 
 
-def ok_here(*args, cwd):
-    """`ok`, in this process: `cclm.cli.main.main(args)` run in `cwd`; returns what it printed."""
-    from cclm.cli.main import main
-
-    printed = io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(printed):
-        code = main([str(arg) for arg in args])
-    assert code == 0, (args, printed.getvalue()[-3000:])
-    return printed.getvalue()
-
-
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
+def workflow(tmp_path_factory, run_cli):
     """The README's command-line workflow, end to end, on small real data."""
     folder = tmp_path_factory.mktemp("workflow")
+
+    def ok_here(*args, cwd):  # `ok`, in this process
+        code, stdout, stderr = run_cli(*args, cwd=cwd)
+        assert code == 0, (args, stderr[-3000:])
+        return stdout
+
     (folder / "corpus.txt").write_text("\n".join(" ".join(p.split()) for p in python_docs_paragraphs()[:200]))
     texts, labels = language_sentences(("de_DE", "it_IT"), per_language=40, words=5)
     (folder / "labelled.jsonl").write_text(
@@ -123,9 +116,8 @@ def test_the_saved_classifier_serves_predict(workflow):
     assert row["label"] == expected[0] and set(row["probabilities"]) == {"de_DE", "it_IT"}
 
 
-def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli, monkeypatch):
+def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli):
     folder, _, _ = workflow
-    monkeypatch.chdir(folder)
     (folder / "empty.txt").write_text("\n \n")
     # A tower trained on an embedder of its own (in this process: only the failure is under test).
     other = MaskedLanguagePretrainer(preprocessor=Preprocessor.load(folder / "prep"), name="other", seed=1,
@@ -146,7 +138,7 @@ def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli, monkeypatch):
         (("preprocessor", "fit", "corpus.txt", "--output", "x", "--subwords", "sentencepiece"), "invalid choice"),
     ]
     for args, message in cases:
-        code, stderr = run_cli(*args)
+        code, _, stderr = run_cli(*args, cwd=folder)
         assert code == 2 and message in stderr, (args, stderr[-1500:])
     result = cclm(*cases[0][0], cwd=folder)  # and from the console, as a user sees it
     assert result.returncode == 2 and cases[0][1] in result.stderr, result.stderr[-1500:]
