@@ -12,7 +12,11 @@ topics (`pydoc_data`), cut into windows of `--length` characters, in batches.
   batches already held as `tf.string` tensors (as in a `tf.data` pipeline).
 
 Each time is the best of `--repeats` runs; the ratio column is how many times
-faster `encode` is. Run: `python benchmarks/preprocess.py`.
+faster `encode` is. A second table encodes one hostile text (a letter and
+thousands of combining marks) into a 64-character window: `encode` and the
+layer normalize only what the window keeps, against `unicodedata` on the whole
+text (what `encode` did before), whose time grows with the square of its length.
+Run: `python benchmarks/preprocess.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import unicodedata  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -110,6 +116,28 @@ def main() -> None:
     for name, took in seconds.items():
         ratio = "-" if name == "cclm encode" else f"{took / base:.1f}x"
         print(f"{name:<22}{took:>10.4f}{characters / took / 1e6:>12.1f}{ratio:>20}")
+
+    hostile_table(args.repeats, (10_000, 20_000) if args.quick else (10_000, 20_000, 40_000, 80_000))
+
+
+def hostile_table(repeats: int, sizes: tuple[int, ...]) -> None:
+    """Seconds to encode "e" + n combining marks into 64 positions; whole-text normalization beside it."""
+    import tensorflow as tf
+
+    preprocessor = Preprocessor(sequence_length=64, downsample_factor=4).fit(["e\u0301\u0316 abc"], progress=False)
+    layer = tf.function(preprocessor.as_layer().call)
+    print(f"\nOne text, 'e' + n combining marks (U+0301 U+0316 alternating), into a 64-character window; best of {repeats}.\n")
+    header = f"{'marks':>8}{'encode s':>12}{'layer s':>12}{'NFC whole text s':>20}{'whole / encode':>16}"
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        text = "e" + "\u0301\u0316" * (size // 2)
+        tensor = tf.constant([text])
+        layer(tensor)  # tracing
+        encode = best_time(lambda: preprocessor.encode([text]), repeats)
+        graph = best_time(lambda: layer(tensor).numpy(), repeats)
+        whole = best_time(lambda: unicodedata.normalize("NFC", text), 1)
+        print(f"{size:>8,}{encode:>12.4f}{graph:>12.4f}{whole:>20.3f}{whole / encode:>15.0f}x")
 
 
 if __name__ == "__main__":

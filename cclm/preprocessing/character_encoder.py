@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
+from cclm.preprocessing.normalization import prefix_length
 
 # Invalid UTF-8 decodes to a surrogate code point, which no vocabulary holds,
 # so each invalid byte becomes the unknown id.
@@ -65,11 +66,24 @@ class CharacterEncoder(keras.layers.Layer):
         if normalization is not None:
             import tensorflow_text  # noqa: F401  (registers the ICU normalization op)
 
-    def code_points(self, texts: tf.Tensor) -> tf.RaggedTensor:
-        """Normalized code points of each text, (batch, None) ragged int32."""
+    def code_points(self, texts: tf.Tensor, capacity: int | None = None) -> tf.RaggedTensor:
+        """Normalized code points of each text, (batch, None) ragged int32.
+
+        With `capacity`, only each text's first `prefix_length(capacity)`
+        characters are normalized, as `Preprocessor.encode` does
+        (`cclm.preprocessing.normalization`), and `capacity` are returned.
+        """
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         if texts.shape.rank == 2:  # keras.Input(shape=(1,), dtype="string")
             texts = tf.squeeze(texts, axis=-1)
+        if capacity is not None:
+            raw = tf.strings.unicode_decode(
+                texts, "UTF-8", errors="replace", replacement_char=_INVALID_UTF8_CODE_POINT
+            )
+            if self.normalization is None:
+                return raw[:, :capacity]
+            texts = tf.strings.unicode_encode(raw[:, :prefix_length(capacity)], "UTF-8")
+            return self.code_points(texts)[:, :capacity]
         if self.normalization is not None:
             import tensorflow_text
 
@@ -85,7 +99,7 @@ class CharacterEncoder(keras.layers.Layer):
     def call(self, texts: tf.Tensor) -> tf.Tensor:
         offset = int(self.add_cls)
         capacity = self.sequence_length - offset
-        code_points = self.code_points(texts)[:, :capacity]
+        code_points = self.code_points(texts, capacity)
         ids = tf.ragged.map_flat_values(self.lookup, code_points)
         ids = ids.to_tensor(default_value=special_ids.PAD_ID, shape=[None, capacity])
         return self.with_cls(ids)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import os
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,12 @@ from tqdm.auto import tqdm
 import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_counts import CharacterCounter
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
+from cclm.preprocessing.normalization import NORMALIZATION_FORMS, normalize_prefix
 from cclm.components import Component, built_from, register_component, to_json_value
 from cclm.components.files import SUBWORD_FILE
 from cclm.preprocessing.subword import SUBWORD_MODELS, SubwordTokenizer
 from cclm.data.texts import TextData, check_batch, iter_texts
 
-NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 DEFAULT_SEQUENCE_LENGTH = 256
 DEFAULT_DOWNSAMPLE_FACTOR = 4
 
@@ -166,16 +165,7 @@ class Preprocessor(Component):
         return int(self.vocabulary.ids_for_code_points(code_point)[0])
 
     def _unicode_normalize(self, text: str) -> str:
-        # ASCII text is already normalized in every form; isascii() is O(1).
-        if self.normalization is None or text.isascii():
-            return text
-        return unicodedata.normalize(self.normalization, text)
-
-    def _normalize_batch(self, texts: list[str]) -> list[str]:
-        # Case folding lives in the lookup table, so only Unicode normalization runs here.
-        if self.normalization is None:
-            return texts
-        return [self._unicode_normalize(t) for t in texts]
+        return normalize_prefix(text, self.normalization)
 
     def fit(
         self, data: TextData, text_column: str = "text", progress: bool = True
@@ -239,15 +229,22 @@ class Preprocessor(Component):
         if self.add_cls and length < 2:
             raise ValueError(f"{argument}={length} leaves no room for text after the cls id.")
 
-    def _resolve_length(self, texts: list[str], length: int | None) -> int:
+    def _normalized_and_length(self, texts: list[str], length: int | None) -> tuple[list[str], int]:
+        """The texts normalized (case folding lives in the lookup table), and the output length.
+
+        With a fixed length only what the window keeps is normalized
+        (`cclm.preprocessing.normalization`); otherwise the whole of every text.
+        """
         if length is None:
             length = self.sequence_length
         if length is not None:
             self._check_length(length, "length")
-            return int(length)
+            capacity = int(length) - int(self.add_cls)
+            return [normalize_prefix(t, self.normalization, capacity) for t in texts], int(length)
+        texts = [self._unicode_normalize(t) for t in texts] if self.normalization is not None else texts
         longest = max(map(len, texts), default=0) + int(self.add_cls)
         factor = self.downsample_factor
-        return max(factor, -(-longest // factor) * factor)
+        return texts, max(factor, -(-longest // factor) * factor)
 
     def encode(self, texts: Sequence[str], length: int | None = None) -> np.ndarray:
         """Maps texts to ids, shaped (batch, length), `np.int32`.
@@ -261,8 +258,7 @@ class Preprocessor(Component):
         Raises:
             TypeError: naming the first item that is not a `str`, and its index.
         """
-        texts = self._normalize_batch(check_batch(texts))
-        length = self._resolve_length(texts, length)
+        texts, length = self._normalized_and_length(check_batch(texts), length)
         offset = int(self.add_cls)
         capacity = length - offset
         # Every position is written below: cls, then ids or padding.

@@ -15,3 +15,4 @@ def test_preprocess_benchmark_prints_every_method():
     for method in ("cclm encode", "HF BPE encode_batch", "per-character loop", "in-graph layer"):
         assert method in result.stdout
     assert "encode is x faster" in result.stdout
+    assert "NFC whole text s" in result.stdout and "20,000" in result.stdout

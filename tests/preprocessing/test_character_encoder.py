@@ -6,6 +6,7 @@ import tensorflow as tf
 from cclm import Preprocessor
 from cclm.layers import CharacterEncoder
 from cclm.data.texts import utf8_bytes
+from cclm.preprocessing.normalization import prefix_length
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,16 @@ def test_config_round_trip_rebuilds_the_same_mapping(multilingual_prep, multilin
 def test_as_layer_needs_a_length():
     with pytest.raises(ValueError, match="sequence_length"):
         Preprocessor(sequence_length=None).fit(["abc"], progress=False).as_layer()
+
+
+def test_only_what_the_window_keeps_is_normalized_in_both_paths():
+    # A combining run longer than the normalized prefix: the final U+0301 would compose
+    # with the "e" if the whole text were normalized (U+0316 does not block it), so the
+    # first id shows how much was read. Both paths read the same prefix.
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(["e\u0301\u0316 abc"], progress=False)
+    hostile = "e" + "\u0316" * prefix_length(64) + "\u0301"
+    ids = prep.encode([hostile, "e\u0316\u0301"])
+    np.testing.assert_array_equal(graph_ids(prep.as_layer(), [hostile, "e\u0316\u0301"]), ids)
+    assert ids[0, 0] == prep.character_id("e")
+    assert ids[1, 0] == prep.character_id("\u00e9")  # a short run still composes, as before
+    assert (ids[0, 1:] == prep.character_id("\u0316")).all()
