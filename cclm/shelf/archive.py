@@ -6,8 +6,11 @@ permissions are fixed. The same component therefore always gives the same
 archive and the same sha256, which is what a shelf records and checks.
 
 `unpack` accepts regular files and directories only. It refuses absolute
-paths, `..`, links, devices and archives whose total size passes a cap
-(decompression bombs), and checks everything before it writes anything.
+paths, `..`, links, devices, names no file system can hold, and archives
+over the limits of `cclm.shelf.archive_limits` (members, total size, header
+records: decompression bombs), which it checks while streaming the headers,
+before anything large is held in memory; `pack` applies the same limits, so
+what publishes can be fetched. Everything is checked before a byte is written.
 
 Example:
 >>> import pathlib, tempfile
@@ -34,11 +37,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 from cclm.components.files import atomic_file, file_sha256  # noqa: F401  (used by the shelf)
-from cclm.errors import UnsafeArchiveError  # noqa: F401  (re-exported)
-
-MAX_UNPACKED_BYTES = 4 * 1024**3
-"""Unpacking stops before writing anything when the members add up to more than this."""
-MAX_MEMBERS = 10_000
+from cclm.errors import ShelfError, UnsafeArchiveError  # noqa: F401  (re-exported)
+from cclm.shelf.archive_limits import (  # noqa: F401  (MAX_* re-exported)
+    MAX_MEMBERS, MAX_UNPACKED_BYTES, check_layout, check_totals, scan_headers,
+)
 
 _CHUNK = 1 << 20
 
@@ -79,12 +81,18 @@ def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel
 
     Returns:
         `ArchiveInfo` with the archive's path, sha256 and size.
+
+    Raises:
+        UnsafeArchiveError: the directory holds a link, or more than
+            `unpack` would accept (members, bytes, name lengths).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise NotADirectoryError(f"{directory} is not a directory; pack a saved component directory.")
     archive = Path(archive)
     members = _members(directory)
+    check_totals(len(members), sum(path.stat().st_size for _, path in members if path.is_file()), directory)
+    check_layout((relative, path.is_dir()) for relative, path in members)
     # filename="" and mtime=0 keep the gzip header free of names and times.
     with atomic_file(archive) as raw, gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
@@ -128,13 +136,16 @@ def unpack(
     temporary directory beside `target` that is renamed into place.
 
     Raises:
-        UnsafeArchiveError: a link, device, absolute or escaping path, too
-            many members, or more than `max_bytes` in all.
+        UnsafeArchiveError: a link, device, absolute or escaping path, a name
+            no file system can hold, too many members, a header record over
+            `MAX_HEADER_BYTES`, or more than `max_bytes` in all.
+        ShelfError: the files could not be written (a full disk, for one).
         FileExistsError: `target` exists.
     """
     target = Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists; unpack into a new directory.")
+    scan_headers(archive, max_bytes)  # streaming: bounds what getmembers() below can hold
     with contextlib.ExitStack() as stack:
         try:
             tar = stack.enter_context(tarfile.open(archive, mode="r:gz"))
@@ -148,15 +159,9 @@ def unpack(
 def _unpack_members(
     tar: tarfile.TarFile, members: list[tarfile.TarInfo], archive: object, target: Path, max_bytes: int
 ) -> None:
-    if len(members) > MAX_MEMBERS:
-        raise UnsafeArchiveError(f"{archive} has {len(members):,} members, more than {MAX_MEMBERS:,}.")
-    total = sum(member.size for member in members if member.isfile())
-    if total > max_bytes:
-        raise UnsafeArchiveError(
-            f"{archive} would unpack to {total:,} bytes, more than the cap of {max_bytes:,}; "
-            "raise max_bytes if you trust it."
-        )
+    check_totals(len(members), sum(member.size for member in members if member.isfile()), archive, max_bytes)
     names = [_check_member(member) for member in members]
+    check_layout((name, member.isdir()) for name, member in zip(names, members))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -169,6 +174,12 @@ def _unpack_members(
             with tar.extractfile(member) as source, open(path, "wb") as stream:
                 shutil.copyfileobj(source, stream, _CHUNK)
         os.rename(staging, target)
+    except OSError as error:  # a full disk, a quota, a read-only cache: not the archive's fault
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ShelfError(
+            f"Could not unpack {archive} into {target.parent}: {error.strerror or error}. "
+            "Free some space there, or fetch with another cache_dir."
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,11 +2,14 @@
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 
 import pytest
 
-from cclm.shelf.archive import UnsafeArchiveError, file_sha256, pack, unpack
+from cclm.shelf.archive import MAX_MEMBERS, UnsafeArchiveError, file_sha256, pack, unpack
+from cclm.shelf.archive_limits import MAX_HEADER_BYTES
 
 
 def _component(directory):
@@ -74,6 +77,10 @@ def _malicious(path, name, kind=tarfile.REGTYPE, data=b"x", linkname="", size=No
         ("link", tarfile.SYMTYPE, "/etc/passwd", r"symbolic link"),
         ("hard", tarfile.LNKTYPE, "manifest.json", r"hard link"),
         ("fifo", tarfile.FIFOTYPE, "", r"not a regular file"),
+        pytest.param("x" * 300, tarfile.REGTYPE, "", r"longer than file systems allow", id="name-over-255-bytes"),
+        ("manifest.json/inside", tarfile.REGTYPE, "", r"needs 'manifest.json' to be a directory"),
+        (".", tarfile.REGTYPE, "", r"'\.' is a file"),
+        ("manifest.json", tarfile.REGTYPE, "", r"twice"),
     ],
 )
 def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, name, kind, linkname, message):
@@ -102,3 +109,49 @@ def test_a_damaged_archive_is_refused(tmp_path):
     with pytest.raises(UnsafeArchiveError, match="not a readable"):
         unpack(info.path, tmp_path / "target")
     assert not (tmp_path / "target").exists()
+
+
+def test_a_huge_header_record_is_refused_while_streaming(tmp_path):
+    # 8 MiB of PAX path record, a few kB compressed: tarfile alone would read it whole
+    # (the issue saw 512 MiB exhaust 3 GiB of memory) before any check could run.
+    path = tmp_path / "header.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(tarfile.TarInfo("a/" * (4 * 1024 * 1024)), io.BytesIO(b""))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(UnsafeArchiveError, match=f"more than the {MAX_HEADER_BYTES:,} allowed"):
+        unpack(path, tmp_path / "target")
+    assert not (tmp_path / "target").exists()
+
+
+def test_pack_refuses_what_unpack_would_refuse(tmp_path):
+    # Published versions are immutable: one nobody can fetch must never publish.
+    source = tmp_path / "many"
+    source.mkdir()
+    for index in range(MAX_MEMBERS + 1):
+        (source / f"{index}.txt").touch()
+    with pytest.raises(UnsafeArchiveError, match="10,001 members"):
+        pack(source, tmp_path / "many.tar.gz")
+    assert not list(tmp_path.glob("*.tar.gz*"))
+
+
+def test_a_full_disk_while_unpacking_is_one_shelf_error(tmp_path):
+    # A file-size limit makes the kernel refuse the write (EFBIG), as a full disk would.
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "big.bin").write_bytes(os.urandom(2_000_000))
+    info = pack(source, tmp_path / "big.tar.gz")
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))\n"
+        "from cclm.errors import ShelfError\n"
+        "from cclm.shelf.archive import unpack\n"
+        "try:\n"
+        f"    unpack({str(info.path)!r}, {str(tmp_path / 'out' / 'target')!r})\n"
+        "except ShelfError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Could not unpack" in result.stdout and "File too large" in result.stdout
+    assert not any((tmp_path / "out").iterdir())  # the staging directory is gone
