@@ -33,6 +33,9 @@ setup(
         "numpy>=1.23",
         "gitpython>=3.1.30",
         "tqdm>=4.60",
+        # Version ordering of shelf entries (PEP 440) and the cross-process shelf lock.
+        "packaging>=21",
+        "filelock>=3.12",
     ],
     extras_require={
         "test": [

@@ -61,6 +61,13 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def follow_umask(path: str | os.PathLike) -> None:
+    """Gives `path` the mode a plain `open` or `mkdir` would have given it (`tempfile` makes 0600 / 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary stream to a temporary file beside `path`, renamed onto `path` when the block succeeds.
@@ -71,6 +78,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        follow_umask(temporary)
         with os.fdopen(handle, "wb") as stream:
             yield stream
         os.replace(temporary, path)
@@ -113,6 +121,7 @@ def write_directory(
     target = Path(directory).expanduser().absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    follow_umask(staging)
     try:
         write(staging)
         _replace_directory(staging, target, overwrite)

@@ -36,7 +36,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from cclm.components.files import atomic_file, file_sha256  # noqa: F401  (used by the shelf)
+from cclm.components.files import atomic_file, file_sha256, follow_umask  # noqa: F401  (used by the shelf)
 from cclm.errors import ShelfError, UnsafeArchiveError  # noqa: F401  (re-exported)
 from cclm.shelf.archive_limits import (  # noqa: F401  (MAX_* re-exported)
     MAX_MEMBERS, MAX_UNPACKED_BYTES, check_layout, check_totals, scan_headers,
@@ -164,6 +164,7 @@ def _unpack_members(
     check_layout((name, member.isdir()) for name, member in zip(names, members))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    follow_umask(staging)
     try:
         for member, name in zip(members, names):
             path = staging / name

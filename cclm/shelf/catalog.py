@@ -25,15 +25,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import stat
+import warnings
 from pathlib import Path
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
 from cclm.errors import CatalogError  # noqa: F401  (re-exported)
 
 CATALOG_FORMAT_VERSION = 1
 CATALOG_DIR = "catalog"
 COMPONENTS_DIR = "components"
 ARCHIVE_SUFFIX = ".tar.gz"
+MAX_ENTRY_BYTES = 64 * 1024
+"""A catalog entry file larger than this is not read (entries are a few hundred bytes)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -53,8 +61,21 @@ def check_name(value: Any, what: str) -> str:
 
 
 def version_key(version: str) -> tuple:
-    """Sorts versions naturally: "1.2.10" after "1.2.9", numbers before words."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[._-]", version))
+    """Sorts versions as PEP 440 does (`packaging.version`): "1.2.10" after "1.2.9", "1.0.0rc1" before "1.0.0".
+
+    A version PEP 440 cannot read sorts before every one it can, among
+    themselves by their text.
+    """
+    try:
+        return (1, Version(version), "")
+    except InvalidVersion:
+        return (0, Version("0"), version)
+
+
+def same_version(first: str, second: str) -> bool:
+    """Whether two version strings name one version ("01.0.0" and "1.0.0" do)."""
+    key = version_key(first)
+    return key == version_key(second) if key[0] else first == second
 
 
 def next_version(versions: list[str]) -> str:
@@ -152,12 +173,37 @@ class CatalogEntry:
         return cls(**{key: value for key, value in fields.items() if key in known})
 
 
+def read_entry(root: str | Path, path: Path) -> CatalogEntry:
+    """The entry in the catalog file `path` of the shelf at `root`, checked: CatalogError when it is not a valid one."""
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        raise CatalogError(f"{path} cannot be read ({error.strerror}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CatalogError(f"{path} is not a regular file; catalog entries are small JSON files.")
+    if info.st_size > MAX_ENTRY_BYTES:
+        raise CatalogError(f"{path} is {info.st_size:,} bytes, more than an entry may be ({MAX_ENTRY_BYTES:,}).")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CatalogError(f"{path} cannot be read as UTF-8 text ({error}).") from None
+    entry = CatalogEntry.from_json(text, source=str(path))
+    if Path(root, entry.entry_path) != path:
+        raise CatalogError(f"{path} describes {entry.tag}; it belongs at {entry.entry_path}.")
+    return entry
+
+
 def read_catalog(root: str | Path) -> list[CatalogEntry]:
-    """Every entry under `root/catalog`, sorted by item type, identifier and version."""
+    """Every valid entry under `root/catalog`, sorted by item type, identifier and version.
+
+    An invalid entry (not JSON, an unknown format, the wrong path, not a
+    regular file, too large) is skipped with a warning that names it, so one
+    bad file cannot take the shelf down for everyone.
+    """
     entries = []
-    for path in Path(root, CATALOG_DIR).glob("*/*/*.json"):
-        entry = CatalogEntry.from_json(path.read_text(encoding="utf-8"), source=str(path))
-        if Path(root, entry.entry_path) != path:
-            raise CatalogError(f"{path} describes {entry.tag}; it belongs at {entry.entry_path}.")
-        entries.append(entry)
+    for path in sorted(Path(root, CATALOG_DIR).glob("*/*/*.json")):
+        try:
+            entries.append(read_entry(root, path))
+        except CatalogError as error:
+            warnings.warn(f"Skipping an invalid catalog entry: {error}", stacklevel=2)
     return sorted(entries, key=lambda e: (e.item_type, e.identifier, version_key(e.version)))

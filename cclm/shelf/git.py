@@ -16,12 +16,14 @@ import contextlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import filelock
+
+from cclm.components.files import follow_umask
 from cclm.errors import GitLfsMissingError, PublishError, ShelfError, ShelfUnreachableError
 
 BRANCH = "main"
@@ -59,24 +61,14 @@ def fetch_branch(repo: Any) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (POSIX `flock`; on Windows, `msvcrt.locking`)."""
+    """An exclusive lock between processes (`filelock`: `flock` on POSIX), released however the block ends.
+
+    The operating system drops the lock with its process, so a killed
+    holder never leaves it stuck.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as stream:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(stream.fileno(), msvcrt.LK_LOCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(stream.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if sys.platform == "win32":
-                msvcrt.locking(stream.fileno(), msvcrt.LK_UNLCK, 1)
-            else:
-                fcntl.flock(stream.fileno(), fcntl.LOCK_UN)
+    with filelock.FileLock(path):
+        yield
 
 
 def parse_lfs_pointer(text: str) -> tuple[str, int] | None:
@@ -141,6 +133,7 @@ def create_repository(path: Path, template: Path) -> None:
     check_lfs()
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    follow_umask(staging)
     seed = Path(tempfile.mkdtemp(prefix="cclm-shelf-seed-"))
     try:
         bare = git.Repo.init(staging, bare=True, initial_branch=BRANCH)
@@ -182,6 +175,7 @@ def updated_clone(url: str, clone: Path, label: str) -> Any:
             shutil.rmtree(clone, ignore_errors=True)
             clone.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{clone.name}.", suffix=".tmp", dir=clone.parent))
+            follow_umask(staging)
             try:
                 repo = git.Repo.clone_from(url, staging, depth=1, branch=BRANCH, no_tags=True, env=git_env())
                 repo.git.lfs("install", "--local", "--skip-smudge")

@@ -1,0 +1,83 @@
+"""A shelf under hostile pushes and odd inputs: real git, git-lfs and files, no mocks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cclm import Preprocessor
+from cclm.shelf.shelf import Shelf, VersionExistsError
+
+pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
+
+
+def _git(*args, cwd=None):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _prep(text="hello shelf world"):
+    return Preprocessor().fit([text], progress=False)
+
+
+@pytest.fixture
+def shelf(tmp_path):
+    return Shelf.init(tmp_path / "remote" / "shelf.git", cache_dir=tmp_path / "cache")
+
+
+def _push_around_the_hook(shelf, work, change):
+    """Clones the shelf, applies `change(work)`, commits and pushes as a host without the hook would take it."""
+    _git("clone", "-q", shelf.remote, str(work))
+    change(work)
+    _git("add", "-A", cwd=work)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "change", cwd=work)
+    hook = Path(shelf.remote, "hooks", "pre-receive")
+    hook.rename(hook.with_name("pre-receive.off"))  # GitHub, GitLab and the HF Hub run no custom hooks
+    try:
+        _git("push", "-q", "origin", "main", cwd=work)
+    finally:
+        hook.with_name("pre-receive.off").rename(hook)
+
+
+def test_invalid_catalog_files_are_skipped_not_fatal(shelf, tmp_path):
+    entry = shelf.publish(_prep(), "docs")
+    folder = Path(entry.entry_path).parent
+
+    def poison(work):
+        (work / folder / "2.0.0.json").write_text("not json")
+        (work / folder / "3.0.0.json").write_text((work / entry.entry_path).read_text().replace(
+            '"format_version": 1', '"format_version": 7'))
+        (work / folder / "4.0.0.json").write_text((work / entry.entry_path).read_text())  # the wrong path
+        os.symlink("/dev/zero", work / folder / "5.0.0.json")
+
+    _push_around_the_hook(shelf, tmp_path / "work", poison)
+    with pytest.warns(UserWarning, match="Skipping an invalid catalog entry"):
+        assert [e.version for e in shelf.list()] == ["1.0.0"]
+    with pytest.warns(UserWarning, match="Skipping"):
+        assert Preprocessor.load(shelf.fetch("docs", version="1.0.0")).characters == _prep().characters
+    with pytest.warns(UserWarning, match="Skipping"):
+        assert shelf.publish(_prep("next"), "docs").version == "1.0.1"
+
+
+def test_one_version_cannot_be_published_under_two_spellings(shelf):
+    shelf.publish(_prep(), "docs", version="1.0.0")
+    with pytest.raises(VersionExistsError, match=r"01\.0\.0 \(the same version as 1\.0\.0\) is already published"):
+        shelf.publish(_prep("other"), "docs", version="01.0.0")
+
+
+def test_published_and_fetched_files_follow_the_umask(shelf, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        shelf.publish(_prep(), "docs")
+        directory = Shelf(shelf.remote, cache_dir=tmp_path / "fresh").fetch("docs")
+    finally:
+        os.umask(previous)
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o755
+    record = directory.with_name(directory.name + ".files")
+    assert stat.S_IMODE(record.stat().st_mode) == 0o644
