@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,18 @@ LFS_INSTALL_HELP = (
 
 
 def is_local(remote: str) -> bool:
-    return "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote)
+    """Whether git reads `remote` as a local path, by git's own rule.
+
+    A URL with "://" is not; neither is scp syntax, `[user@]host:path`,
+    which is any text with a colon before its first slash (`./a:b` is a
+    path, and so is a Windows drive, `C:\\shelf`).
+    """
+    if "://" in remote:
+        return False
+    head, colon, _ = remote.partition(":")
+    if not colon or "/" in head:
+        return True
+    return sys.platform == "win32" and len(head) == 1 and head.isalpha()
 
 
 def remote_url(remote: str) -> str:
@@ -160,42 +172,87 @@ def create_repository(path: Path, template: Path) -> None:
         shutil.rmtree(seed, ignore_errors=True)
 
 
+def remove_stale_locks(git_dir: Path) -> list[Path]:
+    """Deletes the `*.lock` files a killed git left in `git_dir`; returns them.
+
+    Call only under the shelf's lock: every git process that works in a
+    cache's clone runs under it, so a lock file there cannot belong to a
+    live process.
+    """
+    stale = [path for path in Path(git_dir).rglob("*.lock") if path.is_file() and "lfs" not in path.parts]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def updated_clone(url: str, clone: Path, label: str) -> Any:
     """The shallow clone of `url` at `clone` (made on first use), reset to the remote's main branch.
 
     LFS content is never checked out: only the archives asked for are
-    fetched. Call under the shelf's lock.
+    fetched. Call under the shelf's lock: lock files a killed git left in
+    the clone are removed first, and a clone damaged beyond that is made
+    again.
 
     Raises:
         ShelfUnreachableError: git could not reach `url` (`label` names it in the message).
+        ShelfError: the clone could not be repaired (the message names it and git's error).
     """
     git = git_module()
-    try:
-        if not (clone / ".git").is_dir():
-            shutil.rmtree(clone, ignore_errors=True)
-            clone.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{clone.name}.", suffix=".tmp", dir=clone.parent))
-            follow_umask(staging)
-            try:
-                repo = git.Repo.clone_from(url, staging, depth=1, branch=BRANCH, no_tags=True, env=git_env())
-                repo.git.lfs("install", "--local", "--skip-smudge")
-                ensure_identity(repo)
-                repo.close()
-                os.rename(staging, clone)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-        repo = git.Repo(clone)
-        with repo.git.custom_environment(**git_env()):
+    if (clone / ".git").is_dir():
+        remove_stale_locks(clone / ".git")
+    else:
+        _clone(git, url, clone, label)
+    repo = git.Repo(clone)
+    with repo.git.custom_environment(**git_env()):
+        try:
             fetch_branch(repo)
+        except git.GitCommandError as error:
+            raise _unreachable(label, error) from None
+        try:
             repo.git.reset("--hard", f"origin/{BRANCH}")
             repo.git.clean("-fdq")
-    except git.GitCommandError as error:
-        raise ShelfUnreachableError(
-            f"The shelf {label} cannot be reached: {git_error(error)}. Check the path or URL "
-            "and your access (git credentials, network); versions already in the cache still load."
+            return repo
+        except git.GitCommandError as error:
+            local_error = git_error(error)
+    # The remote answered but the local clone is broken: a cache, so it is made again.
+    repo.close()
+    shutil.rmtree(clone, ignore_errors=True)
+    try:
+        _clone(git, url, clone, label)
+        return git.Repo(clone)
+    except ShelfUnreachableError:
+        raise
+    except Exception as error:  # noqa: BLE001  (reported with the first failure)
+        raise ShelfError(
+            f"The shelf cache's clone at {clone} is damaged ({local_error}) and could not be made "
+            f"again ({error}). Delete {clone} and retry."
         ) from None
-    return repo
+
+
+def _unreachable(label: str, error: Any) -> ShelfUnreachableError:
+    return ShelfUnreachableError(
+        f"The shelf {label} cannot be reached: {git_error(error)}. Check the path or URL "
+        "and your access (git credentials, network); versions already in the cache still load."
+    )
+
+
+def _clone(git: Any, url: str, clone: Path, label: str) -> None:
+    shutil.rmtree(clone, ignore_errors=True)
+    clone.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{clone.name}.", suffix=".tmp", dir=clone.parent))
+    follow_umask(staging)
+    try:
+        try:
+            repo = git.Repo.clone_from(url, staging, depth=1, branch=BRANCH, no_tags=True, env=git_env())
+        except git.GitCommandError as error:
+            raise _unreachable(label, error) from None
+        repo.git.lfs("install", "--local", "--skip-smudge")
+        ensure_identity(repo)
+        repo.close()
+        os.rename(staging, clone)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def commit_and_push(repo: Any, entry: Any) -> None:

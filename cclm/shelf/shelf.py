@@ -301,7 +301,7 @@ class Shelf:
                 return cached
         try:
             return self._download(cache, identifier, item_type, version)
-        except ShelfUnreachableError:
+        except ShelfUnreachableError as error:
             if version is not None:
                 raise
             newest = sorted(self._cache(cache).entries(identifier, item_type), key=lambda e: version_key(e.version))
@@ -309,8 +309,8 @@ class Shelf:
                 cached = self._cache(cache).lookup(identifier, entry.item_type, entry.version)
                 if cached is not None:
                     warnings.warn(
-                        f"The shelf {self.remote} cannot be reached; using the newest cached version of "
-                        f"{entry.item_type}/{identifier}, {entry.version}.", stacklevel=3,
+                        f"Using the newest cached version of {entry.item_type}/{identifier}, {entry.version}, "
+                        f"because the shelf could not be asked for a newer one: {error}", stacklevel=3,
                     )
                     return cached
             raise

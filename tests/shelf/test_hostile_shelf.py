@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cclm import Preprocessor
-from cclm.shelf.shelf import Shelf, VersionExistsError
+from cclm.shelf.shelf import Shelf, ShelfUnreachableError, VersionExistsError
 
 pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
 
@@ -81,3 +84,47 @@ def test_published_and_fetched_files_follow_the_umask(shelf, tmp_path):
     assert stat.S_IMODE(directory.stat().st_mode) == 0o755
     record = directory.with_name(directory.name + ".files")
     assert stat.S_IMODE(record.stat().st_mode) == 0o644
+
+
+def test_a_publish_killed_inside_git_leaves_no_lock_that_blocks_the_next(shelf, tmp_path):
+    """kill -9 of `cclm shelf publish` while git holds the clone's index.lock (inside `git commit`)."""
+    shelf.publish(_prep(), "docs")
+    clone = next((shelf.cache_dir / "repos").iterdir())
+    started = tmp_path / "commit-started"
+    hook = clone / ".git" / "hooks" / "pre-commit"  # runs while `git commit` holds .git/index.lock
+    hook.write_text(f"#!/bin/sh\necho $$ > {started}\nsleep 60\n")
+    hook.chmod(0o755)
+    saved = tmp_path / "next"
+    _prep("next").save(saved)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cclm.cli", "shelf", "publish", str(saved), "docs", "--remote", shelf.remote,
+         "--cache-dir", str(shelf.cache_dir)],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (started.is_file() and started.read_text().strip()):
+        time.sleep(0.1)
+    assert started.is_file(), "git commit never started"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    hook.unlink()
+    assert (clone / ".git" / "index.lock").exists()  # what the kill left
+    (clone / ".git" / "shallow.lock").touch()  # and what a killed fetch leaves
+    assert shelf.versions("docs") == ["1.0.0"]
+    assert shelf.publish(_prep("next"), "docs").version == "1.0.1"
+    assert Preprocessor.load(Shelf(shelf.remote, cache_dir=shelf.cache_dir).fetch("docs")).characters == _prep("next").characters
+
+
+def test_scp_style_remotes_go_to_ssh_not_to_a_local_path(tmp_path, monkeypatch):
+    # git reads "host:team/shelf.git" (an ssh alias, no user@) as ssh; so must the shelf.
+    calls = tmp_path / "ssh-calls"
+    fake_ssh = tmp_path / "fake-ssh"
+    fake_ssh.write_text(f'#!/bin/sh\necho "$@" >> {calls}\necho "ssh: no route to host" >&2\nexit 255\n')
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(fake_ssh))
+    monkeypatch.chdir(tmp_path)
+    shelf = Shelf("host:team/shelf.git", cache_dir=tmp_path / "cache")
+    with pytest.raises(ShelfUnreachableError, match="host:team/shelf.git cannot be reached"):
+        shelf.list()
+    assert "host" in calls.read_text() and "team/shelf.git" in calls.read_text()
+    assert not (tmp_path / "host:team").exists()
