@@ -255,6 +255,19 @@ def _clone(git: Any, url: str, clone: Path, label: str) -> None:
         raise
 
 
+def remote_tag_versions(repo: Any, item_type: str, identifier: str) -> list[str]:
+    """The versions of `item_type/identifier` that have a tag on the remote (published or squatted)."""
+    git = git_module()
+    prefix = f"refs/tags/{item_type}/{identifier}/"
+    try:
+        with repo.git.custom_environment(**git_env()):
+            listing = repo.git.ls_remote("--tags", "origin", f"{prefix}*")
+    except git.GitCommandError as error:
+        raise _unreachable(repo.remotes.origin.url, error) from None
+    names = (line.split("\t", 1)[-1] for line in listing.splitlines())
+    return sorted({name[len(prefix):].removesuffix("^{}") for name in names if name.startswith(prefix)})
+
+
 def commit_and_push(repo: Any, entry: Any) -> None:
     """Commits a version's archive (through git-lfs), catalog entry and card, tags it, pushes atomically.
 

@@ -44,7 +44,7 @@ from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingConten
 from cclm.shelf.archive import pack
 from cclm.shelf.cache import ShelfCache, write_text_atomically
 from cclm.shelf.catalog import CatalogEntry, check_name, next_version, read_catalog, same_version, version_key
-from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, locked, parse_lfs_pointer, remote_url, updated_clone
+from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
 from cclm.version import __version__
 
@@ -204,13 +204,15 @@ class Shelf:
                 repo = self._repo()
                 root = Path(repo.working_tree_dir)
                 existing = [e.version for e in read_catalog(root) if e.identifier == identifier and e.item_type == kind]
+                # A tag without a catalog entry (pushed ahead of the publisher) takes its version too.
+                existing += [v for v in remote_tag_versions(repo, kind, identifier) if v not in existing]
                 version = version or next_version(existing)
                 clash = next((published for published in existing if same_version(version, published)), None)
                 if clash is not None:
                     raise VersionExistsError(
                         f"{kind}/{identifier} version {version}"
                         + (f" (the same version as {clash})" if clash != version else "")
-                        + " is already published, and versions "
+                        + " is already published (or tagged), and versions "
                         f"are immutable. Publish it as a new version, e.g. version={next_version(existing)!r}."
                     )
                 archive_path = root / "components" / kind / identifier / f"{version}.tar.gz"

@@ -128,3 +128,52 @@ def test_scp_style_remotes_go_to_ssh_not_to_a_local_path(tmp_path, monkeypatch):
         shelf.list()
     assert "host" in calls.read_text() and "team/shelf.git" in calls.read_text()
     assert not (tmp_path / "host:team").exists()
+
+
+def _push(work, *refs):
+    return subprocess.run(["git", "push", "origin", *refs], cwd=work, capture_output=True, text=True)
+
+
+def _commit(work, message="change"):
+    _git("add", "-A", cwd=work)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message, cwd=work)
+
+
+@pytest.mark.parametrize("poison, reason", [
+    (lambda work, folder, entry: (work / folder / "2.0.0.json").write_text("not json"), "is not JSON"),
+    (lambda work, folder, entry: (work / folder / "2.0.0.json").write_text(
+        (work / entry.entry_path).read_text()), "describes preprocessor/docs/1.0.0"),
+    (lambda work, folder, entry: os.symlink("/dev/zero", work / folder / "2.0.0.json"), "is not a regular file"),
+    (lambda work, folder, entry: (work / folder / "x.json").mkdir() or (work / folder / "x.json" / "y").write_text("{}"),
+     "is not at catalog/<type>/<name>/<version>.json"),
+    (lambda work, folder, entry: (work / ".gitattributes").write_text("*.tar.gz -filter\n"), ".gitattributes"),
+], ids=["not-json", "wrong-path", "symlink", "directory", "gitattributes"])
+def test_the_hook_refuses_catalog_poison_and_gitattributes_edits(shelf, tmp_path, poison, reason):
+    entry = shelf.publish(_prep(), "docs")
+    work = tmp_path / "work"
+    _git("clone", "-q", shelf.remote, str(work))
+    poison(work, Path(entry.entry_path).parent, entry)
+    _commit(work)
+    before = _git("--git-dir", shelf.remote, "rev-parse", "main")
+    refused = _push(work, "main")
+    assert refused.returncode != 0 and reason in refused.stderr, refused.stderr
+    assert _git("--git-dir", shelf.remote, "rev-parse", "main") == before
+
+
+def test_a_squatted_version_tag_is_refused_and_skipped(shelf, tmp_path):
+    shelf.publish(_prep(), "docs")
+    work = tmp_path / "work"
+    _git("clone", "-q", shelf.remote, str(work))
+    # Through the hook: a tag for a version nobody published is refused.
+    refused = _push(work, "HEAD:refs/tags/preprocessor/docs/1.0.1")
+    assert refused.returncode != 0 and "must mark the commit on main that publishes" in refused.stderr
+    # A host without the hook takes it; the next publish then skips that version instead of failing forever.
+    hook = Path(shelf.remote, "hooks", "pre-receive")
+    hook.rename(hook.with_name("pre-receive.off"))
+    try:
+        assert _push(work, "HEAD:refs/tags/preprocessor/docs/1.0.1").returncode == 0
+    finally:
+        hook.with_name("pre-receive.off").rename(hook)
+    assert shelf.publish(_prep("next"), "docs").version == "1.0.2"
+    with pytest.raises(VersionExistsError, match="1.0.1 is already published \\(or tagged\\)"):
+        shelf.publish(_prep("other"), "docs", version="1.0.1")
