@@ -1,4 +1,4 @@
-"""`cclm shelf init|publish|fetch|list|info`: the Shelf from a shell.
+"""`cclm shelf init|publish|fetch|list|info|verify`: the Shelf from a shell.
 
 None of these imports TensorFlow: a shelf is git, git-lfs and JSON.
 Errors print one line to stderr and exit with 2.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 from typing import Any
 
 from cclm.cli.errors import reporting_errors
@@ -39,6 +40,21 @@ def _fetch(args: argparse.Namespace) -> None:
     print(_shelf(args).fetch(args.identifier, args.type, version=args.version))
 
 
+def _printable(value: object) -> str:
+    """`value` as text with control characters shown as "?": a catalog cannot drive the terminal."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(value))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    shelf = _shelf(args)
+    problems = shelf.verify()
+    for problem in problems:
+        print(_printable(problem))
+    print(f"{len(problems)} problem(s) on the shelf {shelf.remote}." if problems else
+          f"Every version on the shelf {shelf.remote} is as its tag recorded it, and every catalog file is valid.")
+    return 1 if problems else 0
+
+
 def _list(args: argparse.Namespace) -> None:
     entries = _shelf(args).list(item_type=args.type)
     if args.json:
@@ -48,7 +64,8 @@ def _list(args: argparse.Namespace) -> None:
         print("The shelf is empty. Publish with: cclm shelf publish PATH IDENTIFIER")
         return
     rows = [("TYPE", "IDENTIFIER", "VERSION", "SIZE", "CREATED", "DESCRIPTION")] + [
-        (e.item_type, e.identifier, e.version, f"{e.size:,}", e.created[:10], e.description) for e in entries
+        (e.item_type, e.identifier, e.version, f"{e.size:,}", _printable(e.created[:10]), _printable(e.description))
+        for e in entries
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
@@ -61,7 +78,7 @@ def _info(args: argparse.Namespace) -> None:
         print(json.dumps(dataclasses.asdict(entry), indent=2, ensure_ascii=False))
         return
     for key, value in dataclasses.asdict(entry).items():
-        print(f"{key:>16}: {value}")
+        print(f"{key:>16}: {_printable(value)}")
     print(f"{'tag':>16}: {entry.tag}")
 
 
@@ -102,6 +119,9 @@ def add_shelf_commands(commands: Any) -> None:
     listing = command("list", "list every published version", _list)
     listing.add_argument("--type", help="only this component kind")
     listing.add_argument("--json", action="store_true", help="print the catalog entries as JSON")
+
+    command("verify", "check every version against its tag, and every catalog file (exit code 1 on a problem)",
+            _verify)
 
     info = command("info", "show the catalog entry of one version", _info)
     info.add_argument("identifier")

@@ -66,6 +66,14 @@ class ShelfCache:
                 entries.append(CatalogEntry.from_json(path.read_text(encoding="utf-8"), str(path)))
         return entries
 
+    def recorded(self, entry: CatalogEntry) -> CatalogEntry | None:
+        """The entry this cache remembered for `entry`'s version when it first fetched it, if any."""
+        path = self.ref_path(entry.item_type, entry.identifier, entry.version)
+        try:
+            return CatalogEntry.from_json(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, ValueError):
+            return None
+
     def object_dir(self, sha256: str) -> Path:
         """Where the archive with this sha256 is unpacked."""
         return self.root / "objects" / sha256

@@ -44,6 +44,7 @@ from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingConten
 from cclm.shelf.archive import pack
 from cclm.shelf.cache import ShelfCache, write_text_atomically
 from cclm.shelf.catalog import CatalogEntry, check_name, next_version, read_catalog, same_version, version_key
+from cclm.shelf.provenance import check_against_cache, check_against_tag, verify_shelf
 from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
 from cclm.version import __version__
@@ -101,7 +102,6 @@ class Shelf:
         """This shelf's fetched versions under the cache directory `root`."""
         return ShelfCache(root, self._key)
 
-
     # ------------------------------------------------------------------ git
     def _repo(self) -> Any:
         """The up-to-date shallow clone of the remote (created on first use). Call under the lock."""
@@ -117,6 +117,11 @@ class Shelf:
             repo = self._repo()
             entries = read_catalog(repo.working_tree_dir)
         return [entry for entry in entries if item_type is None or entry.item_type == item_type]
+
+    def verify(self) -> list[str]:
+        """Every problem on the shelf: invalid catalog files, versions that differ from what their tags recorded."""
+        with locked(self._lock_path()):
+            return verify_shelf(self._repo())
 
     def versions(self, identifier: str, item_type: str | None = None) -> list[str]:
         """The published versions of `identifier`, oldest first."""
@@ -322,6 +327,8 @@ class Shelf:
         with locked(self._lock_path()):
             repo = self._repo()
             entry = self._resolve(read_catalog(repo.working_tree_dir), identifier, item_type, version)
+            check_against_cache(entry, self._cache(cache).recorded(entry))
+            check_against_tag(repo, entry)
             # Another process may have fetched it while this one waited for the lock.
             directory = self._cache(cache).object_dir(entry.sha256)
             if ShelfCache.verified(directory):

@@ -74,3 +74,15 @@ def test_failures_say_what_to_do_and_exit_non_zero(published, tmp_path):
     assert unreachable.returncode == 2 and "cannot be reached" in unreachable.stderr
     not_component = cclm("shelf", "publish", str(tmp_path), "docs", "--remote", str(remote), cache=cache)
     assert not_component.returncode == 2 and "manifest.json" in not_component.stderr
+
+
+def test_list_shows_no_terminal_escapes_and_verify_passes(published, run_cli, tmp_path):
+    remote, cache, component = published
+    options = ("--remote", str(remote), "--cache-dir", str(cache))
+    code, _, err = run_cli("shelf", "publish", str(component), "docs", "--description",
+                           "nice \x1b]0;pwned\x07\x1b[2J model", *options)
+    assert code == 0, err
+    code, out, _ = run_cli("shelf", "list", *options)
+    assert code == 0 and "\x1b" not in out and "\x07" not in out and "nice ?]0;pwned??[2J model" in out
+    code, out, _ = run_cli("shelf", "verify", *options)
+    assert code == 0 and "Every version" in out

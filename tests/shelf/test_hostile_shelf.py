@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cclm import Preprocessor
-from cclm.shelf.shelf import Shelf, ShelfUnreachableError, VersionExistsError
+from cclm.shelf.shelf import ChecksumMismatchError, Shelf, ShelfUnreachableError, VersionExistsError
 
 pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
 
@@ -177,3 +178,40 @@ def test_a_squatted_version_tag_is_refused_and_skipped(shelf, tmp_path):
     assert shelf.publish(_prep("next"), "docs").version == "1.0.2"
     with pytest.raises(VersionExistsError, match="1.0.1 is already published \\(or tagged\\)"):
         shelf.publish(_prep("other"), "docs", version="1.0.1")
+
+
+def _swap(shelf, tmp_path, victim, other):
+    """On a host without the hook: re-point `victim`'s archive and entry at `other`'s, a plain fast-forward push."""
+    def change(work):
+        shutil.copyfile(work / other.archive_path, work / victim.archive_path)
+        fields = json.loads((work / victim.entry_path).read_text())
+        fields.update(sha256=other.sha256, size=other.size)
+        (work / victim.entry_path).write_text(json.dumps(fields))
+
+    _push_around_the_hook(shelf, tmp_path / "swap-work", change)
+
+
+def test_a_swapped_version_is_refused_by_the_tag_and_by_the_cache(shelf, tmp_path):
+    victim = shelf.publish(_prep(), "docs")
+    other = shelf.publish(_prep("something else entirely"), "other")
+    original = shelf.fetch("docs")  # this cache records the published sha256
+    _swap(shelf, tmp_path, victim, other)
+
+    fresh = Shelf(shelf.remote, cache_dir=tmp_path / "fresh")
+    with pytest.raises(ChecksumMismatchError, match=f"{other.sha256}.*its tag recorded sha256 {victim.sha256}"):
+        fresh.fetch("docs", version="1.0.0")
+    assert not (tmp_path / "fresh" / "objects").exists() or not any((tmp_path / "fresh" / "objects").iterdir())
+    assert fresh.fetch("other", version="1.0.0").name == other.sha256  # a good version still fetches
+
+    # The cache that fetched it first: its copy is damaged, so it asks the shelf again.
+    (original / "README.md").write_text("damaged")
+    with pytest.warns(UserWarning, match="damaged"), pytest.raises(
+            ChecksumMismatchError, match=f"{other.sha256}.*this cache recorded sha256 {victim.sha256}"):
+        shelf.fetch("docs", version="1.0.0")
+
+    result = subprocess.run([sys.executable, "-m", "cclm.cli", "shelf", "verify", "--remote", shelf.remote,
+                             "--cache-dir", str(tmp_path / "verify")], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"preprocessor/docs/1.0.0: main gives sha256 {other.sha256}, its tag recorded {victim.sha256}" in result.stdout
+    assert "1 problem(s)" in result.stdout
+

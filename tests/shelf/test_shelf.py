@@ -162,7 +162,8 @@ def test_an_unsafe_archive_on_the_shelf_is_refused(shelf, tmp_path):
     (work / entry.entry_path.replace("1.0.0", "1.0.1")).write_text(json.dumps(fields))
     _git("add", "-A", cwd=work)
     _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "add", cwd=work)
-    _git("push", "-q", "origin", "main", cwd=work)
+    _git("tag", "preprocessor/docs/1.0.1", cwd=work)  # as a publish would, so only the archive is wrong
+    _git("push", "-q", "--atomic", "origin", "main", "refs/tags/preprocessor/docs/1.0.1", cwd=work)
     with pytest.raises(ChecksumMismatchError, match="symbolic link"):
         shelf.fetch("docs", version="1.0.1")
     assert not (shelf.cache_dir / "objects" / fields["sha256"]).exists()
