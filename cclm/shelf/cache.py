@@ -27,6 +27,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+import filelock
+
 from cclm.components.files import atomic_file, file_sha256
 from cclm.errors import ChecksumMismatchError, UnsafeArchiveError
 from cclm.shelf.archive import unpack
@@ -126,7 +128,18 @@ class ShelfCache:
 
     @staticmethod
     def install(archive: Path, directory: Path) -> None:
-        """Unpacks into a temporary directory, records every file's hash, renames into place."""
+        """Unpacks into a temporary directory, records every file's hash, renames into place.
+
+        Objects are shared by every shelf and every process using the cache,
+        so installing one holds that object's lock (`locks/objects-<sha256>.lock`);
+        a process that waited for it finds the object installed and leaves it.
+        """
+        with filelock.FileLock(directory.parent.parent / "locks" / f"objects-{directory.name}.lock"):
+            if not ShelfCache.verified(directory):
+                ShelfCache._install(archive, directory)
+
+    @staticmethod
+    def _install(archive: Path, directory: Path) -> None:
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
