@@ -179,7 +179,8 @@ def remove_stale_locks(git_dir: Path) -> list[Path]:
     cache's clone runs under it, so a lock file there cannot belong to a
     live process.
     """
-    stale = [path for path in Path(git_dir).rglob("*.lock") if path.is_file() and "lfs" not in path.parts]
+    git_dir = Path(git_dir)
+    stale = [path for path in [*git_dir.glob("*.lock"), *git_dir.glob("refs/**/*.lock")] if path.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
