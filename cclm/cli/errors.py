@@ -24,9 +24,13 @@ from cclm.errors import CatalogError, ComponentError, DataFileError, ShelfError
 
 REPORTED = (
     ComponentError, DataFileError, ShelfError, CatalogError,
-    ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError,
+    ValueError, TypeError, OSError, ImportError,
 )
-"""The failures a user can fix; they print one line instead of a traceback."""
+"""The failures a user can fix; they print one line instead of a traceback.
+
+`OSError` covers a path that is a file where a directory is needed, a
+missing permission, a full disk: the message names the path.
+"""
 
 
 def command_name(args: argparse.Namespace) -> str:

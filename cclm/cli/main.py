@@ -26,12 +26,15 @@ def _info(args: argparse.Namespace) -> None:
     from cclm.components import CARD_NAME, read_manifest
 
     manifest = read_manifest(args.path)
-    if args.json:
+    from pathlib import Path
+
+    card = Path(args.path, CARD_NAME)
+    if args.json or not card.is_file():
+        if not args.json:
+            print(f"({args.path} has no {CARD_NAME}, its model card; its manifest:)")
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
-        from pathlib import Path
-
-        print(Path(args.path, CARD_NAME).read_text(encoding="utf-8"))
+        print(card.read_text(encoding="utf-8"))
 
 
 def _version(args: argparse.Namespace) -> int:

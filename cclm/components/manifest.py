@@ -156,6 +156,11 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
             f"{manifest_path} is damaged or truncated ({error}); save the component again "
             "or fetch a fresh copy."
         ) from None
+    except RecursionError:
+        raise ComponentError(
+            f"{manifest_path} nests its JSON too deeply to be a cclm manifest; save the component again "
+            "or fetch a fresh copy."
+        ) from None
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise ComponentError(f"{manifest_path} is not a cclm manifest (no 'kind').")
     version = manifest.get("format_version")

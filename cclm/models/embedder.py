@@ -17,6 +17,13 @@ from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
 
 
+# Bounds that no real embedder comes near, so that a damaged or hostile manifest fails with a
+# ComponentError instead of asking TensorFlow for terabytes (Unicode has 1,114,112 code points).
+MAX_VOCAB_SIZE = 2**21
+MAX_LENGTH = 2**20
+MAX_WIDTH = 2**14
+MAX_NGRAM_BUCKETS = 2**24
+
 @keras.saving.register_keras_serializable(package="cclm")
 @register_component("embedder")
 class Embedder(keras.Model, Component):
@@ -74,9 +81,11 @@ class Embedder(keras.Model, Component):
                 f"{max_length!r}. The positional order is the original cclm's, Embedder(max_length, "
                 "vocab_size), e.g. Embedder(prep.max_example_len, prep.n_chars); or pass keywords."
             )
-        for argument, value in (("max_length", max_length), ("vocab_size", vocab_size)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"Embedder {argument}={value!r}; use a positive int.")
+        limits = (("max_length", max_length, MAX_LENGTH), ("vocab_size", vocab_size, MAX_VOCAB_SIZE),
+                  ("hidden_dim", hidden_dim, MAX_WIDTH), ("ngram_buckets", ngram_buckets, MAX_NGRAM_BUCKETS))
+        for argument, value, limit in limits:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= limit:
+                raise ValueError(f"Embedder {argument}={value!r}; use a positive int of at most {limit:,}.")
         max_length, vocab_size = int(max_length), int(vocab_size)
         trainable = kwargs.pop("trainable", True)
         kwargs.setdefault("name", "embedder")

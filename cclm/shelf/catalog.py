@@ -158,6 +158,8 @@ class CatalogEntry:
             fields = json.loads(text)
         except json.JSONDecodeError as error:
             raise CatalogError(f"{source} is not valid JSON ({error}).") from None
+        except RecursionError:
+            raise CatalogError(f"{source} nests its JSON too deeply to be a catalog entry.") from None
         if not isinstance(fields, dict):
             raise CatalogError(f"{source} is not a JSON object.")
         version = fields.pop("format_version", None)

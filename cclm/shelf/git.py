@@ -78,7 +78,13 @@ def locked(path: Path) -> Iterator[None]:
     The operating system drops the lock with its process, so a killed
     holder never leaves it stuck.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ShelfError(
+            f"The cache cannot hold its locks at {path.parent}: a file is in the way. "
+            "Use a directory for cache_dir (--cache-dir, $CCLM_CACHE)."
+        ) from None
     with filelock.FileLock(path):
         yield
 
@@ -140,6 +146,8 @@ def create_repository(path: Path, template: Path) -> None:
         FileExistsError: `path` exists and is not empty.
     """
     git = git_module()
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} is a file; choose a new directory path for the shelf.")
     if path.exists() and any(path.iterdir()):
         raise FileExistsError(f"{path} exists and is not empty; choose a new path for the shelf.")
     check_lfs()

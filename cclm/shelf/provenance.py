@@ -19,9 +19,10 @@ Example:
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
-from cclm.errors import CatalogError, ChecksumMismatchError
+from cclm.errors import CatalogError, ChecksumMismatchError, MissingContentError, ShelfError
 from cclm.shelf.catalog import CatalogEntry, read_catalog
 from cclm.shelf.git import git_env, git_error, git_module, parse_lfs_pointer
 
@@ -86,3 +87,28 @@ def verify_shelf(repo: Any) -> list[str]:
         elif state != (entry.sha256, entry.size):
             problems.append(f"{entry.tag}: main gives sha256 {entry.sha256}, its tag recorded {state[0]}.")
     return problems
+
+
+def lfs_failure(entry: CatalogEntry, message: str, local_remote: str | None) -> ShelfError:
+    """The error for git-lfs failing to fetch `entry`'s archive (`message`: git-lfs's), saying what is wrong.
+
+    git-lfs reports a stored copy of the wrong size as missing; on a local
+    shelf (`local_remote`) the stored copy is looked at to tell the two apart.
+    """
+    if "invalid hash" in message or "failed checks" in message:
+        return ChecksumMismatchError(
+            f"The archive of {entry.tag} on the shelf does not match its LFS pointer (sha256 {entry.sha256[:12]}): "
+            f"{message}. The bad copy was deleted; the shelf's LFS storage may be damaged."
+        )
+    if local_remote is not None:
+        stored = Path(local_remote, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
+        if stored.is_file() and stored.stat().st_size != entry.size:
+            return ChecksumMismatchError(
+                f"The shelf's stored archive of {entry.tag} ({stored}) is {stored.stat().st_size:,} bytes; it was "
+                f"published as {entry.size:,}. The copy is damaged (truncated?); publish the version's "
+                "component again under a new version, or restore the file from a backup."
+            )
+    return MissingContentError(
+        f"git-lfs could not get the archive of {entry.tag}: {message}. The shelf's LFS storage does not hold a "
+        "complete copy: it is unreachable, the version was pushed without git-lfs, or the stored copy is damaged."
+    )

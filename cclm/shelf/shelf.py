@@ -44,8 +44,8 @@ from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingConten
 from cclm.shelf.archive import pack
 from cclm.shelf.cache import ShelfCache, write_text_atomically
 from cclm.shelf.catalog import CatalogEntry, check_name, next_version, read_catalog, same_version, version_key
-from cclm.shelf.provenance import check_against_cache, check_against_tag, verify_shelf
-from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
+from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
+from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
 from cclm.version import __version__
 
@@ -352,16 +352,7 @@ class Shelf:
             except git.GitCommandError as error:
                 stored.unlink(missing_ok=True)
                 shutil.rmtree(Path(repo.git_dir, "lfs", "tmp"), ignore_errors=True)
-                if "invalid hash" in git_error(error) or "failed checks" in git_error(error):
-                    raise ChecksumMismatchError(
-                        f"The archive of {entry.tag} on the shelf does not match its LFS pointer (sha256 "
-                        f"{entry.sha256[:12]}): {git_error(error)}. The bad copy was deleted; the shelf's "
-                        "LFS storage may be damaged."
-                    ) from None
-                raise MissingContentError(
-                    f"git-lfs could not get the archive of {entry.tag}: {git_error(error)}. The shelf's LFS "
-                    "storage must be reachable and hold it (was it pushed without git-lfs?)."
-                ) from None
+                raise lfs_failure(entry, git_error(error), self.remote if is_local(self.remote) else None) from None
             try:
                 if not stored.is_file():
                     raise MissingContentError(

@@ -86,3 +86,37 @@ def test_list_shows_no_terminal_escapes_and_verify_passes(published, run_cli, tm
     assert code == 0 and "\x1b" not in out and "\x07" not in out and "nice ?]0;pwned??[2J model" in out
     code, out, _ = run_cli("shelf", "verify", *options)
     assert code == 0 and "Every version" in out
+
+
+def _deep_manifest(directory):
+    directory.mkdir()
+    (directory / "manifest.json").write_text('{"kind": "preprocessor", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    return directory
+
+
+@pytest.mark.parametrize("case", ["init-on-a-file", "cache-dir-is-a-file", "deep-manifest-info",
+                                  "deep-manifest-publish"])
+def test_hostile_inputs_give_one_line_not_a_traceback(published, run_cli, tmp_path, case):
+    remote, cache, _ = published
+    (tmp_path / "a-file").write_text("")
+    deep = _deep_manifest(tmp_path / "deep")
+    args = {
+        "init-on-a-file": ("shelf", "init", tmp_path / "a-file"),
+        "cache-dir-is-a-file": ("shelf", "list", "--remote", remote, "--cache-dir", tmp_path / "a-file"),
+        "deep-manifest-info": ("info", deep),
+        "deep-manifest-publish": ("shelf", "publish", deep, "deep", "--remote", remote,
+                                  "--cache-dir", cache),
+    }[case]
+    code, out, err = run_cli(*args)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("cclm "), err
+    assert {"init-on-a-file": "is a file", "cache-dir-is-a-file": "a file is in the way",
+            "deep-manifest-info": "nests its JSON too deeply",
+            "deep-manifest-publish": "nests its JSON too deeply"}[case] in err
+
+
+def test_info_without_a_model_card_shows_the_manifest(published, run_cli):
+    _, _, component = published
+    (component / "README.md").unlink()
+    code, out, err = run_cli("info", component)
+    assert code == 0, err
+    assert "has no README.md" in out and '"kind": "preprocessor"' in out

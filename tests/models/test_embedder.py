@@ -102,3 +102,15 @@ def test_trainable_false_reaches_every_layer_when_built_and_when_loaded(tmp_path
     assert not any(layer.trainable for layer in rebuilt.layers)
     set_trainable(rebuilt, True)
     assert all(layer.trainable for layer in rebuilt.layers) and rebuilt.trainable_weights
+
+
+@pytest.mark.parametrize("field", ["vocab_size", "ngram_buckets", "hidden_dim", "max_length"])
+def test_a_manifest_asking_for_terabytes_is_a_component_error(tmp_path, embedder, field):
+    import json
+
+    directory = embedder.save(tmp_path / "embedder")
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["config"][field] = 10**12
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ComponentError, match=f"{field}=1000000000000; use a positive int of at most"):
+        load_component(directory)

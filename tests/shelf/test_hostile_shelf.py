@@ -215,3 +215,12 @@ def test_a_swapped_version_is_refused_by_the_tag_and_by_the_cache(shelf, tmp_pat
     assert f"preprocessor/docs/1.0.0: main gives sha256 {other.sha256}, its tag recorded {victim.sha256}" in result.stdout
     assert "1 problem(s)" in result.stdout
 
+
+
+def test_a_truncated_stored_archive_is_reported_as_damaged(shelf, tmp_path):
+    entry = shelf.publish(_prep(), "docs")
+    stored = Path(shelf.remote, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[: entry.size // 2])
+    with pytest.raises(ChecksumMismatchError, match=f"is {entry.size // 2:,} bytes; it was published as {entry.size:,}"):
+        Shelf(shelf.remote, cache_dir=tmp_path / "fresh").fetch("docs")
