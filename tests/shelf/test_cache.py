@@ -25,7 +25,7 @@ def test_processes_installing_one_shared_object_at_once_all_succeed(tmp_path):
     Preprocessor().fit(["shared objects"], progress=False).save(tmp_path / "component")
     info = pack(tmp_path / "component", tmp_path / "component.tar.gz")
     context = multiprocessing.get_context("fork")
-    for round_ in range(4):
+    for round_ in range(3):
         directory = tmp_path / f"cache-{round_}" / "objects" / info.sha256
         barrier, results = context.Barrier(6), context.Queue()
         processes = [context.Process(target=_install, args=(barrier, str(info.path), str(directory), results))
