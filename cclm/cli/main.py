@@ -24,14 +24,14 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _info(args: argparse.Namespace) -> None:
     from cclm.components import CARD_NAME, read_manifest
+    from cclm.components.loading import component_path
 
-    manifest = read_manifest(args.path)
-    from pathlib import Path
-
-    card = Path(args.path, CARD_NAME)
+    directory = component_path(args.path)  # a directory, a file in one, or "shelf:[type/]name[@version]"
+    manifest = read_manifest(directory)
+    card = directory / CARD_NAME
     if args.json or not card.is_file():
         if not args.json:
-            print(f"({args.path} has no {CARD_NAME}, its model card; its manifest:)")
+            print(f"({directory} has no {CARD_NAME}, its model card; its manifest:)")
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         print(card.read_text(encoding="utf-8"))
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=reporting_errors(_demo))
 
     info = commands.add_parser("info", help="describe a saved component directory")
-    info.add_argument("path", help="a component directory")
+    info.add_argument("path", help='a component directory, or a shelf reference "shelf:[type/]name[@version]"')
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=reporting_errors(_info))
 

@@ -68,7 +68,8 @@ class Shelf:
     def __init__(self, remote: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
         self.remote = str(remote) if remote is not None else default_remote()
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        self._create_default = remote is None and not os.environ.get(SHELF_ENV)
+        # The default shelf, and a local $CCLM_SHELF, are created on first use (no server needed).
+        self._create_default = remote is None and is_local(self.remote)
 
     def __repr__(self) -> str:
         return f"Shelf(remote={self.remote!r}, cache_dir={str(self.cache_dir)!r})"

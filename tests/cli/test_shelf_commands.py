@@ -120,3 +120,12 @@ def test_info_without_a_model_card_shows_the_manifest(published, run_cli):
     code, out, err = run_cli("info", component)
     assert code == 0, err
     assert "has no README.md" in out and '"kind": "preprocessor"' in out
+
+
+def test_info_reads_a_shelf_reference(published, run_cli, monkeypatch):
+    remote, cache, _ = published
+    monkeypatch.setenv("CCLM_SHELF", str(remote))
+    monkeypatch.setenv("CCLM_CACHE", str(cache))
+    code, out, err = run_cli("info", "shelf:preprocessor/docs@1.0.0")
+    assert code == 0, err
+    assert "preprocessor" in out and "a cclm" in out.lower()

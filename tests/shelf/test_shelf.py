@@ -284,6 +284,8 @@ def test_the_default_shelf_is_created_on_first_use(tmp_path, monkeypatch):
     assert Path(shelf.remote, "hooks", "pre-receive").is_file()
     monkeypatch.setenv("CCLM_SHELF", str(tmp_path / "elsewhere.git"))
     assert Shelf().remote == str(tmp_path / "elsewhere.git")
+    assert Shelf().list() == []  # a local $CCLM_SHELF is created on first use too
+    assert Path(tmp_path / "elsewhere.git", "hooks", "pre-receive").is_file()
 
 
 def test_missing_git_lfs_says_how_to_install_it(tmp_path):
