@@ -86,7 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # errors still show. Set TF_CPP_MIN_LOG_LEVEL=0 to see everything.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "predict" and not any(e.startswith("-") and e != "-" for e in extra):
+        args.texts += extra  # texts after an option: `cclm predict MODEL --json "a text"`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

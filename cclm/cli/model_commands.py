@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def _predict(args: argparse.Namespace) -> None:
     from cclm.data.texts import iter_texts
 
     path = _classifier_path(args.model)
-    texts = list(args.texts)
+    texts = []
+    for text in args.texts:  # "-": one text per line of standard input
+        texts += sys.stdin.read().splitlines() if text == "-" else [text]
     if args.input:
         texts += list(iter_texts(open_data(args.input, args.text_column), args.text_column))
     if not texts:
@@ -111,7 +114,7 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
         description="Prints label, probability and text, one line per text (or JSON Lines with --json).",
     )
     predict.add_argument("model", help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
-    predict.add_argument("texts", nargs="*", help="texts to label")
+    predict.add_argument("texts", nargs="*", help='texts to label; "-" reads one text per line from standard input')
     predict.add_argument("--input", metavar="FILE", help="texts from a file (.txt lines, .jsonl, .csv, ...)")
     predict.add_argument("--text-column", default="text")
     predict.add_argument("--json", action="store_true", help="JSON Lines with every label's probability")

@@ -11,8 +11,9 @@ from cclm.classification.text_classifier import TextClassifier
 from tests.classification.test_text_classifier import composition
 
 
-def cclm(*args):
-    return subprocess.run([sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, timeout=600)
+def cclm(*args, input=None):
+    return subprocess.run([sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, timeout=600,
+                          input=input)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,12 @@ def test_predict_prints_a_label_per_text(saved, tmp_path):
     path, _, classifier, texts = saved
     lines = tmp_path / "texts.txt"
     lines.write_text(texts[1] + "\n")
-    result = cclm("predict", str(path), texts[0], "--input", str(lines), "--json")
+    # Options before texts, "-" for standard input, and a file: in that order of the texts.
+    result = cclm("predict", str(path), "--json", texts[0], "-", "--input", str(lines), input=texts[2] + "\n")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [row["label"] for row in rows] == classifier.predict(texts[:2])[0]
+    assert [row["text"] for row in rows] == [texts[0], texts[2], texts[1]]
+    assert [row["label"] for row in rows] == classifier.predict([texts[0], texts[2], texts[1]])[0]
     assert set(rows[0]["probabilities"]) == {"de_DE", "it_IT"}
 
 
