@@ -310,11 +310,9 @@ def commit_and_push(repo: Any, entry: Any) -> None:
                     ".gitattributes must track components/**/*.tar.gz (see shelf/README.md)."
                 )
             repo.git.commit("-m", f"Publish {entry.tag}", "--", *paths)
-            repo.git.tag("-f", entry.tag)  # a local leftover of a killed publish may exist
-            repo.git.push("--atomic", "--porcelain", "origin", f"HEAD:refs/heads/{BRANCH}", f"refs/tags/{entry.tag}")
+            # The tag is made on the remote only (tags live there; the clone is a cache).
+            repo.git.push("--atomic", "--porcelain", "origin", f"HEAD:refs/heads/{BRANCH}", f"HEAD:refs/tags/{entry.tag}")
     except (git.GitCommandError, PublishError) as error:
-        with contextlib.suppress(git.GitCommandError):
-            repo.git.tag("-d", entry.tag)
         with contextlib.suppress(git.GitCommandError):
             repo.git.reset("--hard", f"origin/{BRANCH}")
             repo.git.clean("-fdq")
@@ -328,7 +326,6 @@ def commit_and_push(repo: Any, entry: Any) -> None:
         lfs_copy = Path(repo.git_dir, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
         lfs_copy.unlink(missing_ok=True)
     with contextlib.suppress(git.GitCommandError):
-        repo.git.tag("-d", entry.tag)  # tags live on the remote; the clone is only a cache
-        fetch_branch(repo)
+        repo.git.update_ref(f"refs/remotes/origin/{BRANCH}", "HEAD")  # the atomic push made the remote's main this
         Path(repo.working_tree_dir, entry.archive_path).unlink(missing_ok=True)
         repo.git.checkout("--", entry.archive_path)
