@@ -96,8 +96,9 @@ def _deep_manifest(directory):
 
 @pytest.mark.parametrize("case", ["init-on-a-file", "cache-dir-is-a-file", "deep-manifest-info",
                                   "deep-manifest-publish"])
-def test_hostile_inputs_give_one_line_not_a_traceback(published, run_cli, tmp_path, case):
-    remote, cache, _ = published
+def test_hostile_inputs_give_one_line_not_a_traceback(run_cli, tmp_path, case):
+    # Each fails before the shelf is reached, so the remote need not exist.
+    remote, cache = tmp_path / "shelf.git", tmp_path / "cache"
     (tmp_path / "a-file").write_text("")
     deep = _deep_manifest(tmp_path / "deep")
     args = {
@@ -114,8 +115,8 @@ def test_hostile_inputs_give_one_line_not_a_traceback(published, run_cli, tmp_pa
             "deep-manifest-publish": "nests its JSON too deeply"}[case] in err
 
 
-def test_info_without_a_model_card_shows_the_manifest(published, run_cli):
-    _, _, component = published
+def test_info_without_a_model_card_shows_the_manifest(run_cli, tmp_path):
+    component = Preprocessor().fit(["text for the shelf"]).save(tmp_path / "prep")
     (component / "README.md").unlink()
     code, out, err = run_cli("info", component)
     assert code == 0, err
