@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_counts import CharacterCounter
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
-from cclm.preprocessing.normalization import NORMALIZATION_FORMS, normalize_prefix
+from cclm.preprocessing.normalization import NORMALIZATION_FORMS, normalize_prefix, prefix_length
 from cclm.components import Component, built_from, register_component, to_json_value
 from cclm.components.files import SUBWORD_FILE
 from cclm.preprocessing.subword import SUBWORD_MODELS, SubwordTokenizer
@@ -312,8 +312,10 @@ class Preprocessor(Component):
         texts = check_batch(texts)
         char_ids = self.encode(texts, length)
         offset = int(self.add_cls)
+        capacity = char_ids.shape[1] - offset
+        # Only what the window keeps, and its words, is normalized and tokenized (as in `encode`).
         token_ids, token_index = self.subword_tokenizer.align(
-            [self.normalize(t) for t in texts], char_ids.shape[1] - offset, offset
+            [self.normalize(t[:prefix_length(capacity)]) for t in texts], capacity, offset
         )
         return char_ids, token_ids, token_index
 
