@@ -27,12 +27,11 @@ import shutil
 import warnings
 from pathlib import Path
 
-import filelock
-
 from cclm.components.files import atomic_file, file_sha256
 from cclm.errors import ChecksumMismatchError, UnsafeArchiveError
 from cclm.shelf.archive import unpack
 from cclm.shelf.catalog import CatalogEntry
+from cclm.shelf.git import locked
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -70,7 +69,10 @@ class ShelfCache:
 
     def recorded(self, entry: CatalogEntry) -> CatalogEntry | None:
         """The entry this cache remembered for `entry`'s version when it first fetched it, if any."""
-        path = self.ref_path(entry.item_type, entry.identifier, entry.version)
+        return self._remembered(entry.item_type, entry.identifier, entry.version)
+
+    def _remembered(self, item_type: str, identifier: str, version: str) -> CatalogEntry | None:
+        path = self.ref_path(item_type, identifier, version)
         try:
             return CatalogEntry.from_json(path.read_text(encoding="utf-8"), str(path))
         except (OSError, ValueError):
@@ -98,10 +100,8 @@ class ShelfCache:
         )
         if len(types) != 1:
             return None
-        ref = self.ref_path(types[0], identifier, version)
-        try:
-            entry = CatalogEntry.from_json(ref.read_text(encoding="utf-8"), str(ref))
-        except (OSError, ValueError):
+        entry = self._remembered(types[0], identifier, version)
+        if entry is None:
             return None
         directory = self.object_dir(entry.sha256)
         if self.verified(directory):
@@ -134,7 +134,7 @@ class ShelfCache:
         so installing one holds that object's lock (`locks/objects-<sha256>.lock`);
         a process that waited for it finds the object installed and leaves it.
         """
-        with filelock.FileLock(directory.parent.parent / "locks" / f"objects-{directory.name}.lock"):
+        with locked(directory.parent.parent / "locks" / f"objects-{directory.name}.lock"):
             if not ShelfCache.verified(directory):
                 ShelfCache._install(archive, directory)
 
