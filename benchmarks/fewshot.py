@@ -22,7 +22,10 @@ Peers, on the very same examples in the same run:
 - pretrained compositions: `Preprocessor` fitted on the unlabelled
   corpus, the default embedder with hashed n-grams (`--embedder-options`),
   `MaskedLanguagePretrainer` and `ContrastivePretrainer` with their
-  defaults, frozen under a default `TextClassifier`.
+  defaults, frozen under a default `TextClassifier` (a closed-form ridge
+  head over the composition's pooled features and the text's TF-IDF
+  character 1-4-grams, the two weighed by leave-one-out on the training
+  labels; the random-init composition gets the same head).
 
 Settings: 32 labels per class (3 draws) and all labels (the pool, capped);
 clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
@@ -241,6 +244,9 @@ def neural(composed: ComposedModel, train, evaluations, seed: int) -> tuple[list
     started = time.perf_counter()
     classifier.fit(train, verbose=0)
     seconds = time.perf_counter() - started
+    if classifier.ngrams:
+        weight = classifier.card["training"]["head"].split("composition weight ")[1].split(")")[0]
+        print(f"    {composed.name}: the head weighs the composition {weight} against the n-grams", flush=True)
     predicted, _ = classifier.predict([text for texts, _ in evaluations for text in texts])
     scores, start = [], 0
     for texts, labels in evaluations:

@@ -18,7 +18,7 @@ import tensorflow as tf
 import cclm.preprocessing.special_ids as special_ids
 from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
-from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR
+from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, NGRAM_WEIGHTS, PREPROCESSOR_DIR
 from cclm.models.composed_model import ComposedModel
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel
@@ -31,6 +31,8 @@ from cclm.data.texts import LabelledData, check_batch, iter_labelled
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
 from cclm.classification.ridge import fit_ridge
+from cclm.classification.wide_ridge import fit_wide_ridge, ngram_bags
+from cclm.layers.ngram_logits import NgramLogits, case_folding
 from cclm.pipelines.augmentation import apply_transforms
 
 
@@ -65,6 +67,13 @@ class TextClassifier(Component, Trainer):
             features itself; `normalize=True` on a frozen composition trains
             the head by gradient instead, as cclm 0.1 did.
         train_composition: whether the embedder and towers train with the head.
+        ngrams: the closed-form head also reads the text's TF-IDF vector of
+            hashed character n-grams, n = 1 to `ngrams`, case folded
+            (`cclm.layers.NgramLogits`), weighed against the composition's
+            features by leave-one-out (`cclm.classification.wide_ridge`);
+            0: the composition's features alone. Default (`None`): 4 for
+            the closed-form head, 0 when training by gradient.
+        ngram_buckets: rows of the hashed n-gram space.
         views: read each text this many times, shifted right by 0, 1, ...
             leading spaces, and average the pooled features (in training
             and prediction alike; `cclm.layers.ShiftedViews`). Towers
@@ -103,6 +112,8 @@ class TextClassifier(Component, Trainer):
         pooling: str = "mean",
         normalize: bool | None = None,
         train_composition: bool = False,
+        ngrams: int | None = None,
+        ngram_buckets: int = 2**17,
         views: int = 1,
         optimizer: str | keras.optimizers.Optimizer = "adamw",
         learning_rate: float = 3e-3,
@@ -134,6 +145,11 @@ class TextClassifier(Component, Trainer):
         self.pooling = pooling
         self.normalize = bool(normalize)
         self.train_composition = train_composition
+        self.ngrams = (0 if train_composition or normalize else 4) if ngrams is None else int(ngrams)
+        if self.ngrams < 0 or (self.ngrams and not self.closed_form):
+            raise ValueError(f"ngrams={ngrams!r}; n-gram features are fitted in closed form: use ngrams=0 with "
+                             "train_composition=True or normalize=True, else a positive int (e.g. 4) or None.")
+        self.ngram_buckets = int(ngram_buckets)
         self.views = views
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -164,7 +180,13 @@ class TextClassifier(Component, Trainer):
                 name=f"{keras_name}_views",
             )(ids)
             features = self.composed.id_model(shifted)
-        self.model = TrainingModel(ids, self.head(features), name=keras_name)
+        logits = self.head(features)
+        self.ngram_logits = None
+        if self.ngrams:
+            self.ngram_logits = NgramLogits(len(self.labels), self.ngrams, self.ngram_buckets,
+                                            fold=case_folding(self.preprocessor), name=f"{keras_name}_ngrams")
+            logits = keras.layers.Add(name=f"{keras_name}_logits")([logits, self.ngram_logits(ids)])
+        self.model = TrainingModel(ids, logits, name=keras_name)
         pooled = SequencePooling(self.pooling, name=f"{keras_name}_pool")(features)
         if self.views > 1:
             pooled = ViewAverage(self.views, name=f"{keras_name}_view_average")(pooled)
@@ -255,30 +277,39 @@ class TextClassifier(Component, Trainer):
                              "give labels=[...] with every label, or leave labels out to take them from the data.")
         label_ids = np.array([self.label_index[label] for _, label in pairs])
         progress = 0 if verbose == 0 else "auto"
-        clean = self._pooled(texts, progress)
-        fitted = fit_ridge(clean, label_ids, len(self.labels))
-        if self.transforms:  # noisy readings join the fit at the strength chosen on the clean texts
-            noisy = [self._pooled(apply_transforms(self.transforms, texts, (self.seed or 0) + epoch), progress)
-                     for epoch in range(epochs)]
-            features = np.concatenate([clean, *noisy])
-            fitted = fit_ridge(features, np.tile(label_ids, epochs + 1), len(self.labels),
-                               strengths=[fitted.strength], temperatures=[fitted.temperature])
+        readings = [texts] + [apply_transforms(self.transforms, texts, (self.seed or 0) + epoch)
+                              for epoch in range(epochs if self.transforms else 0)]
+        fitted = None
+        for reading in (readings[:1], readings) if len(readings) > 1 else (readings,):
+            # the strengths are chosen on the clean texts; noisy readings then join the fit at them
+            ids = self.preprocessor.encode([text for part in reading for text in part])
+            features = self._pooled(ids, progress)
+            chosen = {} if fitted is None else {"strengths": [fitted.strength], "temperatures": [fitted.temperature]}
+            if self.ngrams:
+                rows, counts = ngram_bags(self.ngram_logits, ids)
+                chosen.update({"composition_weights": [fitted.composition_weight]} if fitted else {})
+                fitted = fit_wide_ridge(rows, counts, features, np.tile(label_ids, len(reading)), len(self.labels),
+                                        self.ngram_buckets, seed=self.seed or 0, **chosen)
+            else:
+                fitted = fit_ridge(features, np.tile(label_ids, len(reading)), len(self.labels), **chosen)
         self.head.logits.set_weights([fitted.kernel, fitted.bias])
+        if self.ngrams:
+            self.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
         self.stats = TextStats(used=len(texts), passes=1)
         history = keras.callbacks.History()
         history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
         if validation_data is not None:
             history.history.update({f"val_{k}": [v] for k, v in self.evaluate(validation_data).items()})
         training = self._record_training(history, time.perf_counter() - started)
-        training["head"] = (f"closed-form ridge over standardized pooled features; strength {fitted.strength:.3g} "
-                            f"(of the mean squared singular value) and softmax scale {fitted.temperature:g} "
-                            "chosen by leave-one-out")
+        ngrams = (f" and TF-IDF character 1-{self.ngrams}-grams (composition weight {fitted.composition_weight:g})"
+                  if self.ngrams else "")
+        training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
+                            f"and softmax scale {fitted.temperature:g} chosen by leave-one-out")
         return history
 
-    def _pooled(self, texts: list[str], verbose: str | int) -> np.ndarray:
-        """Each text's pooled features (views averaged), from its start."""
-        ids = self.preprocessor.encode(texts)
-        return np.asarray(self._features.predict(ids, batch_size=256, verbose=verbose if len(texts) > 2048 else 0))
+    def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
+        """Each text's pooled features (views averaged), from the ids of its start."""
+        return np.asarray(self._features.predict(ids, batch_size=256, verbose=verbose if len(ids) > 2048 else 0))
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
         """The most likely label of each text, and every label's probability (texts, labels)."""
@@ -308,6 +339,8 @@ class TextClassifier(Component, Trainer):
             "pooling": self.pooling,
             "normalize": self.normalize,
             "train_composition": self.train_composition,
+            "ngrams": self.ngrams,
+            "ngram_buckets": self.ngram_buckets,
             "views": self.views,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
@@ -332,13 +365,16 @@ class TextClassifier(Component, Trainer):
     def _manifest_fields(self) -> dict[str, Any]:
         return {
             "embedder_fingerprint": self.composed.embedder.fingerprint,
-            "parameters": {"composition": self.composed.id_model.count_params(), "head": self.head.count_params()},
+            "parameters": {"composition": self.composed.id_model.count_params(), "head": self.head.count_params() + (
+                self.ngram_logits.count_params() if self.ngram_logits is not None else 0)},
         }
 
     def _save_payload(self, directory: Path) -> None:
         self.composed.save(directory / COMPOSED_DIR)
         self.preprocessor.save(directory / PREPROCESSOR_DIR)
         self.head.save_weights(directory / HEAD_WEIGHTS)
+        if self.ngram_logits is not None:
+            self.ngram_logits.save_weights(directory / NGRAM_WEIGHTS)
 
     @classmethod
     def _from_saved(cls, directory: Path, manifest: dict) -> "TextClassifier":
@@ -346,11 +382,13 @@ class TextClassifier(Component, Trainer):
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{directory}: the composition is not the one the head was trained on; save it again.")
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
-        # Classifiers saved before `normalize` existed have heads without it.
-        config = {"normalize": False, **manifest["config"]}
+        # Classifiers saved before `normalize` and `ngrams` existed have heads without them.
+        config = {"normalize": False, "ngrams": 0, **manifest["config"]}
         with built_from(directory):
             classifier = cls(composed, preprocessor=preprocessor, **config)
         load_weights_checked(classifier.head, directory / HEAD_WEIGHTS)
+        if classifier.ngram_logits is not None:
+            load_weights_checked(classifier.ngram_logits, directory / NGRAM_WEIGHTS)
         return classifier
 
     def __repr__(self) -> str:

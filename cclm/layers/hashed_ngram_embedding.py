@@ -12,6 +12,25 @@ _BASE = 1_000_003
 _MIX = 2_654_435_761  # Knuth's multiplicative hash constant
 
 
+def hashed_ngrams(ids: Any, buckets: int, min_n: int, max_n: int) -> Any:
+    """(batch, length) ids -> (batch, length, max_n - min_n + 1) hashes of the n-grams ending at each position.
+
+    A rolling polynomial hash of the n ids ending at a position (ids before
+    the text's start count as 0), mixed and reduced to `buckets` rows; n runs
+    from `min_n` (1 or more) to `max_n`.
+    """
+    ids = ops.cast(ids, "int64")
+    rolling, rows = ids + 1, []
+    for n in range(1, max_n + 1):
+        if n > 1:
+            previous = ops.pad(rolling[:, :-1], [[0, 0], [1, 0]], constant_values=1)  # before the start: id 0
+            rolling = ops.mod(previous * _BASE + ids + 1, _PRIME)
+        if n >= min_n:
+            mixed = ops.mod((rolling + n * 7919) * _MIX, 2**32)
+            rows.append(ops.mod(mixed, buckets))
+    return ops.stack(rows, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="cclm")
 class HashedNgramEmbedding(keras.layers.Layer):
     """Ids (batch, length) -> the sum of embeddings of the n-grams ending at each position.
@@ -64,14 +83,7 @@ class HashedNgramEmbedding(keras.layers.Layer):
 
     def bucket_ids(self, ids: Any) -> Any:
         """(batch, length) ids -> (batch, length, max_n - 1) bucket rows, n = 2..max_n."""
-        ids = ops.cast(ids, "int64")
-        rolling, rows = ids + 1, []
-        for n in range(2, self.max_n + 1):
-            previous = ops.pad(rolling[:, :-1], [[0, 0], [1, 0]], constant_values=1)  # before the start: id 0
-            rolling = ops.mod(previous * _BASE + ids + 1, _PRIME)
-            mixed = ops.mod((rolling + n * 7919) * _MIX, 2**32)
-            rows.append(ops.mod(mixed, self.buckets))
-        return ops.stack(rows, axis=-1)
+        return hashed_ngrams(ids, self.buckets, 2, self.max_n)
 
     def call(self, ids: Any) -> Any:
         vectors = ops.sum(self.table(self.bucket_ids(ids)), axis=-2)

@@ -68,7 +68,7 @@ def test_a_frozen_composition_keeps_its_weights(round_trip, languages, source, t
         # Saved frozen (trainable=False in its config): loading must not leave its layers trainable.
         composed.freeze()
         composed = round_trip(composed, "composed")
-    classifier = TextClassifier(composed, seed=0, batch_size=16)
+    classifier = TextClassifier(composed, seed=0, batch_size=16, ngrams=0)  # the composition's features alone
     assert classifier.model is None  # no labels yet: built by the first fit
     composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
     classifier.fit(train, verbose=0)
@@ -104,8 +104,9 @@ def test_a_frozen_head_is_solved_once_and_predicts_as_it_was_fitted(round_trip, 
     noisy = [TextClassifier(classifier.composed, seed=3, transforms=[Augmentor.typos(0.1)]) for _ in range(2)]
     for each in noisy:
         each.fit(train, epochs=2, verbose=0)
-    np.testing.assert_allclose(noisy[0].head.logits.kernel.numpy(), noisy[1].head.logits.kernel.numpy(), atol=1e-5)
-    assert not np.allclose(noisy[0].head.logits.kernel.numpy(), classifier.head.logits.kernel.numpy())
+    kernels = [each.ngram_logits.kernel.numpy() for each in (*noisy, classifier)]
+    np.testing.assert_allclose(kernels[0], kernels[1], atol=1e-5)
+    assert not np.allclose(kernels[0], kernels[2])
     with pytest.raises(ValueError, match=r"Labels \['xx_XX'\] are not among the classifier's labels"):
         classifier.fit((train[0][:2], ["de_DE", "xx_XX"]), verbose=0)
 
@@ -146,7 +147,7 @@ def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_cho
 def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(round_trip, languages, tmp_path):
     train, test = languages
     composed = composition(train[0])
-    classifier = TextClassifier(composed, views=3, seed=0, batch_size=16)
+    classifier = TextClassifier(composed, views=3, seed=0, batch_size=16, ngrams=0)  # the composition alone
     classifier.fit(train, verbose=0)
     texts = test[0][:6] + [""]
     prep = composed.preprocessor
@@ -159,7 +160,7 @@ def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(ro
         pooled.append((vectors * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1))
     expected = keras.ops.softmax(classifier.head.logits(np.mean(pooled, axis=0)))
     np.testing.assert_allclose(classifier.predict(texts)[1], expected, atol=1e-5)
-    one_view = TextClassifier(composed, labels=classifier.labels, seed=0)
+    one_view = TextClassifier(composed, labels=classifier.labels, seed=0, ngrams=0)
     one_view.head.set_weights(classifier.head.get_weights())
     assert not np.allclose(one_view.predict(texts)[1], expected, atol=1e-3)  # the views matter
     again = round_trip(classifier, "views")
