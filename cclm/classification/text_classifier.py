@@ -43,9 +43,10 @@ class TextClassifier(Component, Trainer):
 
     On a frozen composition (the default), `fit` computes each training
     text's pooled features once and solves the head in closed form: ridge
-    regression over standardized features, its strength chosen by exact
-    leave-one-out cross-validation on the training labels
-    (`cclm.classification.ridge`). Nothing is trained by gradient, so a
+    regression over standardized features and, by default, the text's TF-IDF
+    character n-grams (`ngrams`), their relative weight and the strength
+    chosen by exact leave-one-out cross-validation on the training labels
+    (`cclm.classification.wide_ridge`). Nothing is trained by gradient, so a
     few dozen labels per class are enough, and the head predicts exactly as
     it was fitted. With `train_composition=True` the embedder and towers
     fine-tune with the head by gradient, as in any Keras fit. Training reads

@@ -3,6 +3,8 @@
 from cclm.preprocessing.character_encoder import CharacterEncoder
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
+from cclm.layers.hashed_ngram_embedding import HashedNgramEmbedding
+from cclm.layers.ngram_logits import NgramLogits
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
 from cclm.layers.sequence_pooling import SequencePooling
@@ -13,6 +15,8 @@ __all__ = [
     "CharacterEncoder",
     "DownsamplingTransformer",
     "GlobalBroadcast",
+    "HashedNgramEmbedding",
+    "NgramLogits",
     "PositionEmbedding",
     "ResidualConvBlock",
     "SequencePooling",

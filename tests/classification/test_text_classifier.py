@@ -131,16 +131,16 @@ def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_cho
     assert again.normalize and again.head.norm is not None
     np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
 
-    plain = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], seed=0, batch_size=16)
+    plain = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], seed=0, batch_size=16, ngrams=0)
     assert plain.head.norm is None and len(plain.head.weights) == 2
     plain.fit(train, verbose=0)
     path = plain.save(tmp_path / "plain")
-    # A classifier saved before `normalize` existed has no such key: its head had no normalization.
+    # A classifier saved before `normalize` and `ngrams` existed has no such keys: its head had neither.
     manifest = json.loads((path / "manifest.json").read_text())
-    del manifest["config"]["normalize"]
+    del manifest["config"]["normalize"], manifest["config"]["ngrams"], manifest["config"]["ngram_buckets"]
     (path / "manifest.json").write_text(json.dumps(manifest))
     older = TextClassifier.load(path)
-    assert not older.normalize and older.head.norm is None
+    assert not older.normalize and older.head.norm is None and older.ngrams == 0 and older.ngram_logits is None
     np.testing.assert_allclose(older.predict(test[0][:10])[1], plain.predict(test[0][:10])[1], atol=1e-6)
 
 
@@ -193,3 +193,25 @@ def test_clear_errors(languages):
         TextClassifier(classifier.composed, pooling="median")
     named = TextClassifier(classifier.composed, labels=["a", "b"], name="trained on clean text")
     assert named.name == "trained on clean text" and named.model.name == "trained_on_clean_text"
+
+
+def test_the_closed_form_head_reads_tfidf_ngrams_beside_the_composition(round_trip, languages):
+    train, test = languages
+    composed = composition(train[0])
+    assert TextClassifier(composed).ngrams == 4  # the closed-form head's default
+    assert TextClassifier(composed, train_composition=True).ngrams == 0
+    assert TextClassifier(composed, normalize=True).ngrams == 0
+    for bad in ({"ngrams": 4, "train_composition": True}, {"ngrams": 3, "normalize": True}, {"ngrams": -1}):
+        with pytest.raises(ValueError, match="n-gram features are fitted in closed form"):
+            TextClassifier(composed, **bad)
+    classifier = TextClassifier(composed, seed=0, ngram_buckets=4096)
+    classifier.fit(train, verbose=0)
+    assert "TF-IDF character 1-4-grams (composition weight" in classifier.card["training"]["head"]
+    # Three languages told apart by their letters: the n-grams are what a tiny random tower lacks.
+    assert classifier.evaluate(test)["accuracy"] > 0.9
+    alone = TextClassifier(composed, seed=0, ngrams=0)
+    alone.fit(train, verbose=0)
+    assert classifier.evaluate(test)["accuracy"] > alone.evaluate(test)["accuracy"]
+    again = round_trip(classifier, "with n-grams")
+    assert again.ngrams == 4 and again.ngram_buckets == 4096
+    np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)

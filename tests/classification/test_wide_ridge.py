@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from cclm.classification.wide_ridge import _ngram_kernel, fit_wide_ridge, tfidf_weights
+
+
+def bags(texts: int, rng, vocabulary=40, slots=8):
+    """Sorted distinct rows per text with counts, as NgramLogits.bag gives them (no padding)."""
+    rows = np.sort(rng.permuted(np.tile(np.arange(vocabulary), (texts, 1)), axis=1)[:, :slots], axis=1)
+    return rows, rng.integers(1, 4, rows.shape).astype("float32")
+
+
+def dense(rows, weights, buckets):
+    matrix = np.zeros((len(rows), buckets))
+    np.put_along_axis(matrix, rows, weights, axis=1)
+    return matrix
+
+
+def test_the_kernel_is_the_inner_product_of_the_tfidf_vectors():
+    rng = np.random.default_rng(0)
+    rows, counts = bags(300, rng, vocabulary=500, slots=30)  # more texts than one block of the sparse product
+    weights = tfidf_weights(rows, counts, rng.uniform(1, 2, 500))
+    matrix = dense(rows, weights, 500)
+    np.testing.assert_allclose(_ngram_kernel(rows, weights), matrix @ matrix.T, rtol=1e-5, atol=1e-6)
+
+
+def test_the_fit_is_ridge_over_the_joined_features_at_the_chosen_values():
+    rng = np.random.default_rng(1)
+    rows, counts = bags(60, rng)
+    labels = rng.integers(0, 3, 60)
+    rows[:, -1] = 40 + np.where(np.arange(60) % 2, labels, rng.integers(0, 3, 60))  # half tell the label
+    features = rng.normal(size=(60, 5)) + 2 * labels[:, None]  # these tell it too
+    fit = fit_wide_ridge(rows, counts, features, labels, num_labels=3, buckets=64)
+    assert fit.loo_accuracy > 0.8 and fit.composition_weight > 0
+    # The same solution, written as primal ridge over [tf-idf | sqrt(weight) * standardized features].
+    idf = np.log(61 / (1 + np.bincount(rows.ravel(), minlength=64))) + 1
+    np.testing.assert_allclose(fit.idf, idf, rtol=1e-6)
+    standardized = (features - features.mean(0)) / (features.std(0) * np.sqrt(5))
+    joined = np.hstack([dense(rows, tfidf_weights(rows, counts, idf), 64), np.sqrt(fit.composition_weight) * standardized])
+    centered = joined - joined.mean(0)
+    targets = np.eye(3)[labels]
+    penalty = fit.strength * np.mean((centered**2).sum(1))
+    solution = np.linalg.solve(centered.T @ centered + penalty * np.eye(centered.shape[1]), centered.T @ (targets - targets.mean(0)))
+    expected = fit.temperature * (centered @ solution + targets.mean(0))
+    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
+              + features @ fit.kernel + fit.bias)
+    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_features_that_tell_nothing_are_weighed_out():
+    rng = np.random.default_rng(2)
+    rows, counts = bags(90, rng)
+    labels = np.repeat([0, 1, 2], 30)
+    rows[:, -1] = 40 + labels
+    fit = fit_wide_ridge(rows, counts, rng.normal(size=(90, 8)), labels, num_labels=3, buckets=64)
+    assert fit.composition_weight == 0.0 and not fit.kernel.any() and fit.loo_accuracy == 1.0
+
+
+def test_many_texts_fit_on_a_subset_and_bad_shapes_are_refused():
+    rng = np.random.default_rng(3)
+    rows, counts = bags(50, rng)
+    labels = np.arange(50) % 2
+    fit = fit_wide_ridge(rows, counts, rng.normal(size=(50, 2)), labels, num_labels=2, buckets=64, subset=20)
+    assert fit.ngram_kernel.shape == (64, 2) and np.isfinite(fit.ngram_kernel).all()
+    with pytest.raises(ValueError, match="one row of each per label"):
+        fit_wide_ridge(rows, counts, np.zeros((49, 2)), labels, num_labels=2, buckets=64)
+    with pytest.raises(ValueError, match="at least two"):
+        fit_wide_ridge(rows[:1], counts[:1], np.zeros((1, 2)), labels[:1], num_labels=2, buckets=64)
