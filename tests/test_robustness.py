@@ -39,10 +39,9 @@ def classifier(multilingual_texts):
 
 def test_ten_thousand_generated_inputs_through_encode_and_predict(classifier):
     prep = classifier.preprocessor
-    string_model = tf.function(
-        keras.Model(classifier.composed.model.input, classifier.head(classifier.composed.model.output)),
-        reduce_retracing=True,
-    )
+    # The whole classifier (composition, head and n-gram features) behind the in-graph preprocessor.
+    strings = keras.Input(shape=(), dtype="string")
+    string_model = tf.function(keras.Model(strings, classifier.model(prep.as_layer()(strings))), reduce_retracing=True)
     id_model = tf.function(classifier.model, reduce_retracing=True)
     seen = Counter()
 

@@ -51,21 +51,6 @@ def test_demo_runs_the_workflow_offline_and_round_trips_through_the_shelf(demo_r
     assert "shelf version" in result.stdout and "test acc" in result.stdout
 
 
-def test_demo_twice_is_safe_and_publishes_new_versions(demo_run):
-    from cclm.cli.demo import run_demo
-    from cclm.shelf.shelf import Shelf
-
-    output, env, _ = demo_run
-    # The second run in this process, on the same output directory and shelf as the first.
-    shelf = Shelf(pathlib.Path(env["XDG_DATA_HOME"]) / "cclm" / "shelf.git",
-                  cache_dir=pathlib.Path(env["XDG_CACHE_HOME"]) / "cclm")
-    summary = run_demo(output, verbose=False, quick=True, shelf=shelf)
-    assert all(summary["checks"].values()) and set(summary["versions"].values()) == {"1.0.1"}
-    assert len(list(output.iterdir())) == 7
-    versions = json.loads(cclm("shelf", "list", "--json", env=env).stdout)
-    assert sorted({e["version"] for e in versions if e["identifier"] == "demo-mlm"}) == ["1.0.0", "1.0.1"]
-
-
 def test_info_prints_the_card_and_the_manifest(demo_run):
     output, _, _ = demo_run
     card = cclm("info", str(output / "embedder"))
