@@ -51,6 +51,31 @@ def _log_likelihood(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(log_probabilities[np.arange(len(labels)), labels].mean())
 
 
+def choose_strength(
+    basis: np.ndarray, spectrum: np.ndarray, reference: float, targets: np.ndarray, labels: np.ndarray,
+    strengths: Sequence[float],
+) -> tuple[tuple[float, float], float, np.ndarray]:
+    """The strength with the best leave-one-out (accuracy, -squared error), and its leave-one-out scores.
+
+    `basis` (texts, rank) and `spectrum` (rank,) diagonalize the centered
+    Gram matrix of the features (left singular vectors and squared singular
+    values, or eigenvectors and eigenvalues); a strength is a penalty
+    relative to `reference`. Leave-one-out scores come from the hat matrix.
+    """
+    target_mean = targets.mean(axis=0)
+    projected = basis.T @ (targets - target_mean)
+    best = None
+    for strength in strengths:
+        shrink = spectrum / (spectrum + strength * reference)
+        fitted = basis @ (shrink[:, None] * projected) + target_mean
+        leverage = np.minimum((basis**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)  # the hat matrix's diagonal
+        loo = targets - (targets - fitted) / (1 - leverage)[:, None]  # each text's prediction without it
+        score = (float((loo.argmax(axis=1) == labels).mean()), -float(((targets - loo) ** 2).mean()))
+        if best is None or score > best[0]:
+            best = (score, strength, loo)
+    return best
+
+
 def fit_ridge(
     features: np.ndarray, labels: np.ndarray, num_labels: int,
     strengths: Sequence[float] = STRENGTHS, temperatures: Sequence[float] = TEMPERATURES,
@@ -81,19 +106,9 @@ def fit_ridge(
     targets = np.eye(num_labels)[labels]
     target_mean = targets.mean(axis=0)
     u, s, vt = np.linalg.svd(standardized, full_matrices=False)
-    projected = u.T @ (targets - target_mean)  # (rank, labels)
     reference = float(np.mean(s**2)) or 1.0
-    best = None
-    for strength in strengths:
-        shrink = s**2 / (s**2 + strength * reference)
-        fitted = u @ (shrink[:, None] * projected) + target_mean
-        leverage = np.minimum((u**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)  # the hat matrix's diagonal
-        loo = targets - (targets - fitted) / (1 - leverage)[:, None]  # each text's prediction without it
-        accuracy = float((loo.argmax(axis=1) == labels).mean())
-        error = float(((targets - loo) ** 2).mean())
-        if best is None or (accuracy, -error) > (best[0], -best[1]):
-            best = (accuracy, error, strength, loo)
-    accuracy, _, strength, loo = best
+    (accuracy, _), strength, loo = choose_strength(u, s**2, reference, targets, labels, strengths)
+    projected = u.T @ (targets - target_mean)  # (rank, labels)
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels))
     weights = vt.T @ ((s / (s**2 + strength * reference))[:, None] * projected)  # standardized features -> scores
     kernel = temperature * weights / scale[:, None]

@@ -280,19 +280,13 @@ class TextClassifier(Component, Trainer):
         progress = 0 if verbose == 0 else "auto"
         readings = [texts] + [apply_transforms(self.transforms, texts, (self.seed or 0) + epoch)
                               for epoch in range(epochs if self.transforms else 0)]
-        fitted = None
-        for reading in (readings[:1], readings) if len(readings) > 1 else (readings,):
-            # the strengths are chosen on the clean texts; noisy readings then join the fit at them
-            ids = self.preprocessor.encode([text for part in reading for text in part])
-            features = self._pooled(ids, progress)
-            chosen = {} if fitted is None else {"strengths": [fitted.strength], "temperatures": [fitted.temperature]}
-            if self.ngrams:
-                rows, counts = ngram_bags(self.ngram_logits, ids)
-                chosen.update({"composition_weights": [fitted.composition_weight]} if fitted else {})
-                fitted = fit_wide_ridge(rows, counts, features, np.tile(label_ids, len(reading)), len(self.labels),
-                                        self.ngram_buckets, seed=self.seed or 0, **chosen)
-            else:
-                fitted = fit_ridge(features, np.tile(label_ids, len(reading)), len(self.labels), **chosen)
+        parts = []  # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
+        for reading in readings:
+            ids = self.preprocessor.encode(reading)
+            parts.append((self._pooled(ids, progress), *(ngram_bags(self.ngram_logits, ids) if self.ngrams else ())))
+        fitted = self._solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
+        if len(parts) > 1:  # noisy readings then join the fit at them
+            fitted = self._solve(parts, label_ids, fitted)
         self.head.logits.set_weights([fitted.kernel, fitted.bias])
         if self.ngrams:
             self.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
@@ -307,6 +301,16 @@ class TextClassifier(Component, Trainer):
         training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
                             f"and softmax scale {fitted.temperature:g} chosen by leave-one-out")
         return history
+
+    def _solve(self, parts: list[tuple], label_ids: np.ndarray, chosen: Any = None) -> Any:
+        """The closed-form head on `parts` (see `fit`), at `chosen`'s strengths when given."""
+        features, *bags = (np.concatenate(column) for column in zip(*parts))
+        labels = np.tile(label_ids, len(parts))
+        kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
+        if not self.ngrams:
+            return fit_ridge(features, labels, len(self.labels), **kept)
+        kept.update({} if chosen is None else {"composition_weights": [chosen.composition_weight]})
+        return fit_wide_ridge(*bags, features, labels, len(self.labels), self.ngram_buckets, seed=self.seed or 0, **kept)
 
     def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
         """Each text's pooled features (views averaged), from the ids of its start."""

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from cclm.classification.ridge import STRENGTHS, TEMPERATURES, _log_likelihood
+from cclm.classification.ridge import STRENGTHS, TEMPERATURES, _log_likelihood, choose_strength
 
 COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # the composition's kernel against the n-grams' (both unit scale)
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
@@ -73,22 +73,9 @@ def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks, axis=1).astype("float64")
 
 
-def _loo(kernel: np.ndarray, targets: np.ndarray, labels: np.ndarray, strengths: Sequence[float]):
-    """Best (accuracy, -error), strength, leave-one-out scores and eigen-solution for one centered kernel."""
-    eigenvalues, vectors = np.linalg.eigh(kernel)
-    eigenvalues = np.maximum(eigenvalues, 0.0)
-    reference = float(np.mean(np.diag(kernel))) or 1.0
-    projected = vectors.T @ targets
-    best = None
-    for strength in strengths:
-        shrink = eigenvalues / (eigenvalues + strength * reference)
-        fitted = vectors @ (shrink[:, None] * projected)
-        leverage = np.minimum((vectors**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)
-        loo = targets - (targets - fitted) / (1 - leverage)[:, None]
-        score = (float((loo.argmax(axis=1) == labels).mean()), -float(((targets - loo) ** 2).mean()))
-        if best is None or score > best[0]:
-            best = (score, strength, loo)
-    return best, (eigenvalues, vectors, projected, reference)
+def _centered(kernel: np.ndarray) -> np.ndarray:
+    """The kernel of the same vectors less their mean (H K H, without the matrix products)."""
+    return kernel - kernel.mean(axis=0) - kernel.mean(axis=1, keepdims=True) + kernel.mean()
 
 
 def fit_wide_ridge(
@@ -127,22 +114,24 @@ def fit_wide_ridge(
     scale = scale * np.sqrt(max(features.shape[1], 1))  # unit mean squared norm, as the n-gram vectors
     dense = (features - mean) / scale
     targets = np.eye(num_labels)[labels]
-    target_mean = targets.mean(axis=0)
 
     chosen = np.arange(texts) if texts <= subset else np.sort(np.random.default_rng(seed).permutation(texts)[:subset])
-    center = np.eye(len(chosen)) - 1.0 / len(chosen)
-    ngram_kernel = center @ _ngram_kernel(rows[chosen], weights[chosen]) @ center
-    composition_kernel = center @ (dense[chosen] @ dense[chosen].T) @ center
+    ngram_kernel = _centered(_ngram_kernel(rows[chosen], weights[chosen]))
+    composition_kernel = _centered(dense[chosen] @ dense[chosen].T)
+    targets, labels = targets[chosen], labels[chosen]
     best = None
     for weight in composition_weights:
-        found, solution = _loo(ngram_kernel + weight * composition_kernel, targets[chosen] - targets[chosen].mean(axis=0),
-                               labels[chosen], strengths)
+        kernel = ngram_kernel + weight * composition_kernel
+        eigenvalues, vectors = np.linalg.eigh(kernel)
+        eigenvalues = np.maximum(eigenvalues, 0.0)
+        reference = float(np.mean(np.diag(kernel))) or 1.0
+        found = choose_strength(vectors, eigenvalues, reference, targets, labels, strengths)
         if best is None or found[0] > best[0][0]:
-            best = (found, weight, solution)
-    (score, strength, loo), weight, (eigenvalues, vectors, projected, reference) = best
-    loo = loo + targets[chosen].mean(axis=0)
-    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen]))
+            best = (found, weight, (eigenvalues, vectors, reference))
+    (score, strength, loo), weight, (eigenvalues, vectors, reference) = best
+    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels))
 
+    projected = vectors.T @ (targets - targets.mean(axis=0))
     dual = vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected)
     dual = dual - dual.mean(axis=0)  # centered features: the intercept is the target mean
     present = weights[chosen] != 0
@@ -150,10 +139,9 @@ def fit_wide_ridge(
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
                               for k in range(num_labels)], axis=1)
     dense_kernel = weight * dense[chosen].T @ dual
-    fitted = np.zeros((len(chosen), num_labels))
-    np.add.at(fitted, text, value[:, None] * ngram_kernel_[row])
-    fitted += dense[chosen] @ dense_kernel
-    bias = target_mean - fitted.mean(axis=0) - (mean / scale) @ dense_kernel
+    # The intercept: the target mean less the mean score of the (uncentered) fitted texts.
+    mean_score = (value[:, None] * ngram_kernel_[row]).sum(axis=0) / len(chosen) + dense[chosen].mean(axis=0) @ dense_kernel
+    bias = targets.mean(axis=0) - mean_score - (mean / scale) @ dense_kernel
     return WideRidgeFit(
         idf=idf.astype("float32"),
         ngram_kernel=(temperature * ngram_kernel_).astype("float32"),
