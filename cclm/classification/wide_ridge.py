@@ -9,8 +9,11 @@ add their kernels: `K = K_ngrams + weight * K_composition`. The weight of
 the composition, the ridge strength and the softmax temperature are chosen
 by exact leave-one-out on the training labels, so nothing is tuned on held-out data
 and a composition that does not help is weighed down rather than trusted.
-The dual costs the cube of the number of texts: with more than `subset`,
-the head is fitted on a random `subset` of them.
+The exact leave-one-out costs the cube of the number of texts: with more
+than `subset`, the weight, strength and temperature are chosen on a random
+`subset` of them, and the head is then fitted to every text at those
+values by conjugate gradients, which only multiplies by the sparse n-gram
+matrix and the features (linear in the number of texts).
 
 Example:
 >>> import numpy as np
@@ -60,17 +63,59 @@ def tfidf_weights(rows: np.ndarray, counts: np.ndarray, idf: np.ndarray) -> np.n
     return weights / np.maximum(np.sqrt((weights**2).sum(axis=1, keepdims=True)), 1e-12)
 
 
-def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The (texts, texts) inner products of the sparse n-gram vectors (a sparse product, in TensorFlow)."""
+def _sparse_matrix(rows: np.ndarray, weights: np.ndarray, dtype: str = "float32") -> tf.SparseTensor:
+    """The (texts, n-grams present) sparse matrix of the n-gram vectors."""
     present = weights != 0
     columns, column = np.unique(rows[present], return_inverse=True)
     indices = np.stack([np.nonzero(present)[0], column], axis=1)  # row-major, as SparseTensor wants
-    matrix = tf.sparse.reorder(tf.sparse.SparseTensor(indices, weights[present].astype("float32"), (len(rows), len(columns))))
+    return tf.sparse.reorder(tf.sparse.SparseTensor(indices, weights[present].astype(dtype), (len(rows), len(columns))))
+
+
+def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The (texts, texts) inner products of the sparse n-gram vectors (a sparse product, in TensorFlow)."""
+    matrix = _sparse_matrix(rows, weights)
     blocks = []
     for start in range(0, len(rows), _TEXTS):
-        block = tf.sparse.to_dense(tf.sparse.slice(matrix, [start, 0], [_TEXTS, len(columns)]))
+        block = tf.sparse.to_dense(tf.sparse.slice(matrix, [start, 0], [_TEXTS, matrix.shape[1]]))
         blocks.append(tf.sparse.sparse_dense_matmul(matrix, block, adjoint_b=True).numpy())
     return np.concatenate(blocks, axis=1).astype("float64")
+
+
+def _dual_by_conjugate_gradients(
+    rows: np.ndarray, weights: np.ndarray, dense: np.ndarray, weight: float, penalty: float, targets: np.ndarray,
+    tolerance: float = 1e-3, max_steps: int = 1000,
+) -> np.ndarray:
+    """The dual coefficients A of `(centered K + penalty * I) A = centered targets`, K never formed.
+
+    K = N N^T + weight * dense dense^T, with N the sparse n-gram matrix;
+    every label's column is solved at once (conjugate gradients per column),
+    to a residual under `tolerance` times the targets' or for `max_steps`.
+    """
+    matrix = _sparse_matrix(rows, weights)
+    transposed = tf.sparse.reorder(tf.sparse.transpose(matrix))  # faster than multiplying by the adjoint
+
+    def product(v: np.ndarray) -> np.ndarray:
+        v = v - v.mean(axis=0)
+        ngrams = tf.sparse.sparse_dense_matmul(matrix, tf.sparse.sparse_dense_matmul(transposed, v.astype("float32")))
+        ngrams = ngrams.numpy().astype("float64")
+        return ngrams - ngrams.mean(axis=0) + weight * (dense @ (dense.T @ v)) + penalty * v
+
+    right = targets - targets.mean(axis=0)
+    solution = np.zeros_like(right)
+    residual = right.copy()
+    direction = residual.copy()
+    squared = (residual**2).sum(axis=0)
+    goal = tolerance**2 * np.maximum((right**2).sum(axis=0), 1e-30)
+    for _ in range(max_steps):
+        if np.all(squared <= goal):
+            break
+        moved = product(direction)
+        step = squared / np.maximum((direction * moved).sum(axis=0), 1e-30)
+        solution += step * direction
+        residual -= step * moved
+        squared, previous = (residual**2).sum(axis=0), squared
+        direction = residual + (squared / np.maximum(previous, 1e-30)) * direction
+    return solution - solution.mean(axis=0)
 
 
 def _centered(kernel: np.ndarray) -> np.ndarray:
@@ -81,7 +126,7 @@ def _centered(kernel: np.ndarray) -> np.ndarray:
 def fit_wide_ridge(
     rows: np.ndarray, counts: np.ndarray, features: np.ndarray, labels: np.ndarray, num_labels: int, buckets: int,
     strengths: Sequence[float] = STRENGTHS, composition_weights: Sequence[float] = COMPOSITION_WEIGHTS,
-    temperatures: Sequence[float] = TEMPERATURES, subset: int = 4000, seed: int = 0,
+    temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0,
 ) -> WideRidgeFit:
     """Ridge classification of `labels` from n-gram bags (`NgramLogits.bag`) and pooled features.
 
@@ -92,7 +137,8 @@ def fit_wide_ridge(
         num_labels: the number of labels.
         buckets: the n-gram rows of the layer (`NgramLogits.buckets`).
         strengths, composition_weights, temperatures: the values tried.
-        subset: the head is fitted on at most this many texts, drawn at random.
+        subset: the weight, strength and temperature are chosen on at most
+            this many texts, drawn at random; the head is fitted to all.
         seed: the draw of that subset.
 
     Raises:
@@ -118,29 +164,34 @@ def fit_wide_ridge(
     chosen = np.arange(texts) if texts <= subset else np.sort(np.random.default_rng(seed).permutation(texts)[:subset])
     ngram_kernel = _centered(_ngram_kernel(rows[chosen], weights[chosen]))
     composition_kernel = _centered(dense[chosen] @ dense[chosen].T)
-    targets, labels = targets[chosen], labels[chosen]
     best = None
     for weight in composition_weights:
         kernel = ngram_kernel + weight * composition_kernel
         eigenvalues, vectors = np.linalg.eigh(kernel)
         eigenvalues = np.maximum(eigenvalues, 0.0)
         reference = float(np.mean(np.diag(kernel))) or 1.0
-        found = choose_strength(vectors, eigenvalues, reference, targets, labels, strengths)
+        found = choose_strength(vectors, eigenvalues, reference, targets[chosen], labels[chosen], strengths)
         if best is None or found[0] > best[0][0]:
             best = (found, weight, (eigenvalues, vectors, reference))
     (score, strength, loo), weight, (eigenvalues, vectors, reference) = best
-    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels))
+    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen]))
 
-    projected = vectors.T @ (targets - targets.mean(axis=0))
-    dual = vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected)
-    dual = dual - dual.mean(axis=0)  # centered features: the intercept is the target mean
-    present = weights[chosen] != 0
-    text, row, value = np.nonzero(present)[0], rows[chosen][present], weights[chosen][present]
+    if len(chosen) == texts:  # the exact solution, from the eigendecomposition at hand
+        projected = vectors.T @ (targets - targets.mean(axis=0))
+        dual = vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected)
+        dual = dual - dual.mean(axis=0)  # centered features: the intercept is the target mean
+    else:  # every text, at the values chosen on the subset (the strength relative to all texts' kernel)
+        present = weights != 0
+        mean_ngrams = np.bincount(rows[present], weights[present], minlength=buckets) / texts
+        reference = (weights**2).sum(axis=1).mean() - (mean_ngrams**2).sum() + weight * (dense**2).sum(axis=1).mean()
+        dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets)
+    present = weights != 0
+    text, row, value = np.nonzero(present)[0], rows[present], weights[present]
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
                               for k in range(num_labels)], axis=1)
-    dense_kernel = weight * dense[chosen].T @ dual
+    dense_kernel = weight * dense.T @ dual
     # The intercept: the target mean less the mean score of the (uncentered) fitted texts.
-    mean_score = (value[:, None] * ngram_kernel_[row]).sum(axis=0) / len(chosen) + dense[chosen].mean(axis=0) @ dense_kernel
+    mean_score = (value[:, None] * ngram_kernel_[row]).sum(axis=0) / texts + dense.mean(axis=0) @ dense_kernel
     bias = targets.mean(axis=0) - mean_score - (mean / scale) @ dense_kernel
     return WideRidgeFit(
         idf=idf.astype("float32"),

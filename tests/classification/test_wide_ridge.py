@@ -24,14 +24,16 @@ def test_the_kernel_is_the_inner_product_of_the_tfidf_vectors():
     np.testing.assert_allclose(_ngram_kernel(rows, weights), matrix @ matrix.T, rtol=1e-5, atol=1e-6)
 
 
-def test_the_fit_is_ridge_over_the_joined_features_at_the_chosen_values():
+@pytest.mark.parametrize("subset", [60, 25], ids=["exact", "conjugate gradients"])
+def test_the_fit_is_ridge_over_the_joined_features_at_the_chosen_values(subset):
     rng = np.random.default_rng(1)
     rows, counts = bags(60, rng)
     labels = rng.integers(0, 3, 60)
     rows[:, -1] = 40 + np.where(np.arange(60) % 2, labels, rng.integers(0, 3, 60))  # half tell the label
     features = rng.normal(size=(60, 5)) + 2 * labels[:, None]  # these tell it too
-    fit = fit_wide_ridge(rows, counts, features, labels, num_labels=3, buckets=64)
-    assert fit.loo_accuracy > 0.8 and fit.composition_weight > 0
+    fit = fit_wide_ridge(rows, counts, features, labels, num_labels=3, buckets=64, subset=subset)
+    assert fit.loo_accuracy > (0.8 if subset == 60 else 0.6) and fit.composition_weight > 0
+    # With a subset, the values are chosen on it and the fit below is of all 60 texts.
     # The same solution, written as primal ridge over [tf-idf | sqrt(weight) * standardized features].
     idf = np.log(61 / (1 + np.bincount(rows.ravel(), minlength=64))) + 1
     np.testing.assert_allclose(fit.idf, idf, rtol=1e-6)
@@ -44,7 +46,7 @@ def test_the_fit_is_ridge_over_the_joined_features_at_the_chosen_values():
     expected = fit.temperature * (centered @ solution + targets.mean(0))
     logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
               + features @ fit.kernel + fit.bias)
-    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=2e-3 * np.abs(expected).max())
 
 
 def test_features_that_tell_nothing_are_weighed_out():
@@ -56,12 +58,10 @@ def test_features_that_tell_nothing_are_weighed_out():
     assert fit.composition_weight == 0.0 and not fit.kernel.any() and fit.loo_accuracy == 1.0
 
 
-def test_many_texts_fit_on_a_subset_and_bad_shapes_are_refused():
+def test_bad_shapes_are_refused():
     rng = np.random.default_rng(3)
     rows, counts = bags(50, rng)
     labels = np.arange(50) % 2
-    fit = fit_wide_ridge(rows, counts, rng.normal(size=(50, 2)), labels, num_labels=2, buckets=64, subset=20)
-    assert fit.ngram_kernel.shape == (64, 2) and np.isfinite(fit.ngram_kernel).all()
     with pytest.raises(ValueError, match="one row of each per label"):
         fit_wide_ridge(rows, counts, np.zeros((49, 2)), labels, num_labels=2, buckets=64)
     with pytest.raises(ValueError, match="at least two"):
