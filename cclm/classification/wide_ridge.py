@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from cclm.classification.ridge import STRENGTHS, TEMPERATURES, _log_likelihood, choose_strength
+from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge
 
 COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # the composition's kernel against the n-grams' (both unit scale)
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
@@ -83,7 +83,7 @@ def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def _dual_by_conjugate_gradients(
     rows: np.ndarray, weights: np.ndarray, dense: np.ndarray, weight: float, penalty: float, targets: np.ndarray,
-    tolerance: float = 1e-3, max_steps: int = 1000,
+    tolerance: float = 1e-2, max_steps: int = 1000,
 ) -> np.ndarray:
     """The dual coefficients A of `(centered K + penalty * I) A = centered targets`, K never formed.
 
@@ -126,7 +126,7 @@ def _centered(kernel: np.ndarray) -> np.ndarray:
 def fit_wide_ridge(
     rows: np.ndarray, counts: np.ndarray, features: np.ndarray, labels: np.ndarray, num_labels: int, buckets: int,
     strengths: Sequence[float] = STRENGTHS, composition_weights: Sequence[float] = COMPOSITION_WEIGHTS,
-    temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0,
+    temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0, tolerance: float = 1e-2,
 ) -> WideRidgeFit:
     """Ridge classification of `labels` from n-gram bags (`NgramLogits.bag`) and pooled features.
 
@@ -140,6 +140,8 @@ def fit_wide_ridge(
         subset: the weight, strength and temperature are chosen on at most
             this many texts, drawn at random; the head is fitted to all.
         seed: the draw of that subset.
+        tolerance: fitting all texts, conjugate gradients stop at this
+            residual relative to the targets'.
 
     Raises:
         ValueError: with fewer than two texts, or arrays that differ in rows.
@@ -184,7 +186,8 @@ def fit_wide_ridge(
         present = weights != 0
         mean_ngrams = np.bincount(rows[present], weights[present], minlength=buckets) / texts
         reference = (weights**2).sum(axis=1).mean() - (mean_ngrams**2).sum() + weight * (dense**2).sum(axis=1).mean()
-        dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets)
+        dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets,
+                                            tolerance)
     present = weights != 0
     text, row, value = np.nonzero(present)[0], rows[present], weights[present]
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
@@ -200,6 +203,25 @@ def fit_wide_ridge(
         bias=(temperature * bias).astype("float32"),
         strength=float(strength), composition_weight=float(weight), loo_accuracy=score[0], temperature=float(temperature),
     )
+
+
+def fit_head(
+    parts: list[tuple[np.ndarray, ...]], labels: np.ndarray, num_labels: int, buckets: int, seed: int = 0,
+    chosen: RidgeFit | WideRidgeFit | None = None,
+) -> RidgeFit | WideRidgeFit:
+    """A `TextClassifier`'s closed-form head from its readings of the texts, at `chosen`'s values when given.
+
+    `parts` holds one `(features,)` or `(features, rows, counts)` tuple per
+    reading of the same texts (the clean ones, then noisy copies); with
+    n-gram rows and counts the head is `fit_wide_ridge`, else `fit_ridge`.
+    """
+    features, *bags = (np.concatenate(column) for column in zip(*parts))
+    labels = np.tile(labels, len(parts))
+    kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
+    if not bags:
+        return fit_ridge(features, labels, num_labels, **kept)
+    kept.update({} if chosen is None else {"composition_weights": [chosen.composition_weight]})
+    return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, **kept)
 
 
 def ngram_bags(layer: Any, ids: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:

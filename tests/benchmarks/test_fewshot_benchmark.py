@@ -13,7 +13,7 @@ CATALOGS = pathlib.Path("/usr/share/locale")
 @pytest.mark.skipif(not list(CATALOGS.glob("sv/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
 def test_fewshot_benchmark_prints_the_table_and_checks_the_corpus():
     # One task end to end (the other task's pipeline is the same code); the code task's data below.
-    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "language"],
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "language", "--ablations"],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
