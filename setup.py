@@ -33,6 +33,8 @@ setup(
         "numpy>=1.23",
         "gitpython>=3.1.30",
         "tqdm>=4.60",
+        # Registers cclm's Keras classes when Keras is imported (a post-import hook; TensorFlow needs it too).
+        "wrapt>=1.14",
         # Version ordering of shelf entries (PEP 440) and the cross-process shelf lock.
         "packaging>=21",
         "filelock>=3.12",

@@ -6,7 +6,10 @@ batches) -> `cclm.models` (Embedder, towers, ComposedModel, heads) ->
 `cclm.pretraining` (a tower per task) -> `cclm.classification`
 (TextClassifier) -> `cclm.shelf` (publish and fetch). `cclm.components` is
 the on-disk format they all save in. The classes below `Preprocessor` are
-imported on first use, so `import cclm` (and `cclm shelf list`) stays fast.
+imported on first use, so `import cclm` (and `cclm shelf list`) stays fast;
+cclm's Keras classes are registered as soon as Keras is imported, so
+`keras.saving.load_model` reads a cclm model's `.keras` file after
+`import cclm` (`cclm.keras_objects`).
 
 Example:
 >>> import cclm
@@ -18,6 +21,9 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import wrapt
+
+import cclm.keras_objects as keras_objects
 from cclm.components import load_component, read_manifest, register_reference_scheme
 from cclm.components.loading import split_shelf_reference
 from cclm.preprocessing import special_ids
@@ -56,3 +62,16 @@ def _fetch_from_default_shelf(reference: str) -> Path:
 
 # Components never import the shelf; the package wires shelf references in.
 register_reference_scheme("shelf:", _fetch_from_default_shelf)
+
+# Every module that defines a Keras class, imported once Keras is (`cclm.keras_objects`).
+_KERAS_MODULES = ("cclm.preprocessing.character_encoder", "cclm.pipelines", "cclm.layers", "cclm.models",
+                  "cclm.training", "cclm.pretraining", "cclm.classification")
+
+
+def _register_keras_classes() -> None:
+    for name in _KERAS_MODULES:
+        importlib.import_module(name)
+
+
+keras_objects.set_registration(_register_keras_classes)
+wrapt.register_post_import_hook(keras_objects.on_keras_import, "keras")

@@ -4,9 +4,9 @@ The same seeded `Augmentor` corrupts the test texts at each rate, so two
 models measured with the same seed see the very same noisy texts.
 
 Example:
->>> class FirstLetter:  # anything with predict(texts) -> (labels, probabilities)
-...     def predict(self, texts):
-...         return [t[:1] or "?" for t in texts], None
+>>> class FirstLetter:  # anything with predict_labels(texts) -> labels
+...     def predict_labels(self, texts):
+...         return [t[:1] or "?" for t in texts]
 >>> report = noise_report(FirstLetter(), (["apple", "banana"], ["a", "b"]), rates=(0.0, 1.0))
 >>> report.accuracy[0], report.accuracy[1] < 1.0
 (1.0, True)
@@ -24,6 +24,7 @@ import numpy as np
 
 from cclm.components.files import atomic_file
 from cclm.data.texts import LabelledData, iter_labelled
+from cclm.models.label_head import check_known_labels
 
 
 @dataclass
@@ -83,7 +84,7 @@ def noise_report(
     """Accuracy of `classifier` on `data` with typos at each rate.
 
     Args:
-        classifier: anything with `predict(texts) -> (labels, probabilities)`:
+        classifier: anything with `predict_labels(texts) -> labels`:
             a `TextClassifier`, a `CategoricalPretrainer`, ...
         data: labelled test data: `(texts, labels)` or a `datasets` dataset.
         rates: per-character noise rates; 0 is the clean text.
@@ -104,10 +105,12 @@ def noise_report(
         labels.append(label)
     if not texts:
         raise ValueError("The test data is empty; give labelled texts to measure accuracy on.")
+    if getattr(classifier, "labels", None) is not None:
+        check_known_labels(labels, classifier.labels, "measure on data labelled as the model was trained.")
     accuracy = []
     for rate in rates:
         noisy = noise(rate, seed=seed)(texts) if rate else texts
-        predicted, _ = classifier.predict(noisy)
+        predicted = classifier.predict_labels(noisy)
         accuracy.append(float(np.mean([p == t for p, t in zip(predicted, labels)])))
     return NoiseReport(
         model=name or getattr(classifier, "name", type(classifier).__name__),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
@@ -16,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 import cclm.preprocessing.special_ids as special_ids
-from cclm.models.label_head import Label, LabelHead, check_labels
+from cclm.models.label_head import Label, LabelHead, check_known_labels, check_labels
+from cclm.models.label_predictor import LabelPredictor
 from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
 from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, NGRAM_WEIGHTS, PREPROCESSOR_DIR
 from cclm.models.composed_model import ComposedModel
@@ -27,18 +29,17 @@ from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
 from cclm.layers.shifted_views import ShiftedViews, ViewAverage, check_views
 from cclm.pipelines.documents import TextStats
 from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.data.texts import LabelledData, check_batch, iter_labelled
+from cclm.data.texts import LabelledData, iter_labelled
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
-from cclm.classification.ridge import fit_ridge
-from cclm.classification.wide_ridge import fit_wide_ridge, ngram_bags
+from cclm.classification.wide_ridge import fit_head, ngram_bags
 from cclm.layers.ngram_logits import NgramLogits, case_folding
 from cclm.pipelines.augmentation import apply_transforms
 
 
 
 @register_component("text_classifier")
-class TextClassifier(Component, Trainer):
+class TextClassifier(LabelPredictor, Component, Trainer):
     """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
 
     On a frozen composition (the default), `fit` computes each training
@@ -46,15 +47,13 @@ class TextClassifier(Component, Trainer):
     regression over standardized features and, by default, the text's TF-IDF
     character n-grams (`ngrams`), their relative weight and the strength
     chosen by exact leave-one-out cross-validation on the training labels
-    (`cclm.classification.wide_ridge`). Nothing is trained by gradient, so a
-    few dozen labels per class are enough, and the head predicts exactly as
-    it was fitted. With `train_composition=True` the embedder and towers
-    fine-tune with the head by gradient, as in any Keras fit. Training reads
-    labelled data, `(texts, labels)` or a `datasets.Dataset` /
-    `IterableDataset` with `text_column` and `label_column`; `transforms` may
-    hold `cclm.pipelines.augmentation.Augmentor`s that add noise to training
-    texts. Long texts give a random window per pass while fine-tuning and
-    their start otherwise.
+    (`cclm.classification.wide_ridge`): a few dozen labels per class are
+    enough, and the head predicts exactly as it was fitted. With
+    `train_composition=True` the embedder and towers fine-tune with the head
+    by gradient. Data: `(texts, labels)` or a `datasets.Dataset` /
+    `IterableDataset` (`text_column`, `label_column`). Long texts give a
+    random window per pass while fine-tuning and their start otherwise.
+    `export` writes a SavedModel serving raw strings.
 
     Args:
         composed: the `ComposedModel`.
@@ -63,10 +62,9 @@ class TextClassifier(Component, Trainer):
         preprocessor: turns text into ids; default: the composition's.
         pooling: `"mean"`, `"max"` or `"cls"`.
         normalize: standardize the pooled features with `BatchNormalization`
-            in a head trained by gradient (fine-tuning). Default (`None`):
-            no. A frozen composition's closed-form head standardizes its
-            features itself; `normalize=True` on a frozen composition trains
-            the head by gradient instead, as cclm 0.1 did.
+            in a head trained by gradient (default: no; the closed-form head
+            standardizes them itself). On a frozen composition
+            `normalize=True` trains the head by gradient, as cclm 0.1 did.
         train_composition: whether the embedder and towers train with the head.
         ngrams: the closed-form head also reads the text's TF-IDF vector of
             hashed character n-grams, n = 1 to `ngrams`, case folded
@@ -98,9 +96,10 @@ class TextClassifier(Component, Trainer):
     >>> tower = Tower(input_dim=8, hidden_dim=8, num_layers=1, num_heads=2, max_length=32)
     >>> classifier = TextClassifier(ComposedModel(embedder, [tower], preprocessor=prep), seed=0)
     >>> history = classifier.fit((["yes", "no"] * 8, ["y", "n"] * 8), epochs=2, verbose=0)
-    >>> labels, probabilities = classifier.predict(["yes"])
-    >>> classifier.labels, probabilities.shape
-    (['n', 'y'], (1, 2))
+    >>> classifier.labels, classifier.predict(["yes", "no"]).shape  # probabilities
+    (['n', 'y'], (2, 2))
+    >>> classifier.predict_labels("yes") in classifier.labels
+    True
     """
 
     component_kind = "text_classifier"
@@ -272,10 +271,8 @@ class TextClassifier(Component, Trainer):
         if not pairs:
             raise ValueError("The training data holds no labelled text; give (texts, labels) with at least one pair.")
         texts = [text for text, _ in pairs]
-        unknown = sorted({str(label) for _, label in pairs if label not in self.label_index})
-        if unknown:
-            raise ValueError(f"Labels {unknown[:10]} are not among the classifier's labels {self.labels}; "
-                             "give labels=[...] with every label, or leave labels out to take them from the data.")
+        check_known_labels((label for _, label in pairs), self.labels,
+                           "give labels=[...] with every label, or leave labels out to take them from the data.")
         label_ids = np.array([self.label_index[label] for _, label in pairs])
         progress = 0 if verbose == 0 else "auto"
         readings = [texts] + [apply_transforms(self.transforms, texts, (self.seed or 0) + epoch)
@@ -284,9 +281,10 @@ class TextClassifier(Component, Trainer):
         for reading in readings:
             ids = self.preprocessor.encode(reading)
             parts.append((self._pooled(ids, progress), *(ngram_bags(self.ngram_logits, ids) if self.ngrams else ())))
-        fitted = self._solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
+        solve = functools.partial(fit_head, num_labels=len(self.labels), buckets=self.ngram_buckets, seed=self.seed or 0)
+        fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
         if len(parts) > 1:  # noisy readings then join the fit at them
-            fitted = self._solve(parts, label_ids, fitted)
+            fitted = solve(parts, label_ids, chosen=fitted)
         self.head.logits.set_weights([fitted.kernel, fitted.bias])
         if self.ngrams:
             self.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
@@ -302,33 +300,26 @@ class TextClassifier(Component, Trainer):
                             f"and softmax scale {fitted.temperature:g} chosen by leave-one-out")
         return history
 
-    def _solve(self, parts: list[tuple], label_ids: np.ndarray, chosen: Any = None) -> Any:
-        """The closed-form head on `parts` (see `fit`), at `chosen`'s strengths when given."""
-        features, *bags = (np.concatenate(column) for column in zip(*parts))
-        labels = np.tile(label_ids, len(parts))
-        kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
-        if not self.ngrams:
-            return fit_ridge(features, labels, len(self.labels), **kept)
-        kept.update({} if chosen is None else {"composition_weights": [chosen.composition_weight]})
-        return fit_wide_ridge(*bags, features, labels, len(self.labels), self.ngram_buckets, seed=self.seed or 0, **kept)
-
     def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
         """Each text's pooled features (views averaged), from the ids of its start."""
         return np.asarray(self._features.predict(ids, batch_size=256, verbose=verbose if len(ids) > 2048 else 0))
 
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
-        """The most likely label of each text, and every label's probability (texts, labels)."""
+    def _logits_model(self) -> keras.Model:
         self._require_built()
-        texts = check_batch(texts)
-        if not texts:
-            return [], np.zeros((0, len(self.labels)), np.float32)
-        logits = self.model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
-        probabilities = np.asarray(keras.ops.softmax(logits, axis=-1))
-        return [self.labels[i] for i in probabilities.argmax(axis=-1)], probabilities
+        return self.model
+
+    def _text_length(self) -> int:
+        return self.preprocessor.sequence_length or self.composed.embedder.max_length
 
     def evaluate(self, data: LabelledData, batch_size: int | None = None) -> dict[str, float]:
-        """Loss and accuracy on labelled data (texts cut at their start, no noise)."""
+        """Loss and accuracy on labelled data (texts cut at their start, no noise).
+
+        Raises:
+            ValueError: a label of `data` is not one of `labels`, before anything runs.
+        """
         self._require_built()
+        check_known_labels((label for _, label in iter_labelled(data, self.text_column, self.label_column)),
+                           self.labels, "evaluate on data labelled as the model was trained.")
         self._compile()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)

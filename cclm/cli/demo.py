@@ -176,8 +176,8 @@ def run_demo(
     fresh_classifier = TextClassifier.load(fetched["classifier"])
     sample = test_texts[:64]
     ids = preprocessor.encode(sample)
-    _, probabilities = classifier.predict(sample)
-    _, fetched_probabilities = fresh_classifier.predict(sample)
+    probabilities = classifier.predict(sample)
+    fetched_probabilities = fresh_classifier.predict(sample)
     checks = {
         "fetched composition predicts the same": bool(
             np.array_equal(np.asarray(composed.id_model(ids)), np.asarray(fresh.id_model(ids)))

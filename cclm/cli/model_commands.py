@@ -81,7 +81,8 @@ def _predict(args: argparse.Namespace) -> None:
     if not texts:
         raise ValueError("no texts to predict; give them as arguments or with --input FILE.")
     classifier = _load_classifier(path)
-    labels, probabilities = classifier.predict(texts)
+    probabilities = classifier.predict(texts)
+    labels = [classifier.labels[i] for i in probabilities.argmax(axis=-1)]
     for text, label, row in zip(texts, labels, probabilities):
         if args.json:
             scores = {str(name): round(float(p), 5) for name, p in zip(classifier.labels, row)}

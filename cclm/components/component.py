@@ -53,6 +53,10 @@ class Component:
         """False where another process writes the files (a non-chief worker of a cluster)."""
         return True
 
+    def _keras_file_model(self) -> Any:
+        """The Keras model a `.keras` path saves, or None (the default: no such model)."""
+        return None
+
     @classmethod
     def _from_saved(cls, directory: Path, manifest: dict) -> "Component":
         """Builds the component from its saved config and payload; the default is `from_config`."""
@@ -80,7 +84,23 @@ class Component:
         at `directory` stays as it was. Under a multi-worker strategy every
         worker calls `save`: the chief writes `directory`, the others a
         temporary directory they delete.
+
+        A path ending in `.keras` (or `.h5`) writes Keras' own file of the
+        component's Keras model instead, where it has one (`_keras_file_model`),
+        for `keras.saving.load_model` after `import cclm`.
+
+        Raises:
+            ValueError: a `.keras` / `.h5` path for a component without a Keras model.
         """
+        if Path(directory).suffix in {".keras", ".h5"}:
+            model = self._keras_file_model()
+            if model is None:
+                raise ValueError(
+                    f"{os.fspath(directory)!r} names a Keras file, but a {self.component_kind} has no Keras model "
+                    "to write there; give a directory name: save writes a component directory that load() reads."
+                )
+            model.save(directory, overwrite=overwrite)
+            return Path(directory).expanduser().absolute()
         manifest = self.manifest()
 
         def write(path: Path) -> None:

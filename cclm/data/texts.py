@@ -1,10 +1,12 @@
-"""Where text comes from: lists of strings, Hugging Face datasets, or text files.
+"""Where text comes from: lists of strings, Hugging Face datasets, pandas DataFrames, or text files.
 
 Every component that reads text (`Preprocessor.fit`, pretrainers' `fit`) goes
 through `iter_texts`, so they all accept the same kinds of data and reject bad
 items with the same messages. Strings are always texts; files are given as
 `pathlib.Path` (or any `os.PathLike`), so a text that happens to look like a
-path is never read from disk by surprise.
+path is never read from disk by surprise. A `datasets` label column of
+`ClassLabel` type gives its label names, not their integer codes; a
+`DatasetDict` is refused with the names of its splits.
 
 Example:
 >>> from pathlib import Path
@@ -24,10 +26,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
 
 TextData = Union[Sequence[str], "os.PathLike[str]", Sequence["os.PathLike[str]"], Any]
-"""`list[str]`, `datasets.Dataset`, `datasets.IterableDataset`, or text file path(s)."""
+"""`list[str]`, `datasets.Dataset`, `datasets.IterableDataset`, `pandas.DataFrame`, or text file path(s)."""
 
 LabelledData = Union[tuple[Sequence[str], Sequence[Any]], Any]
-"""`(texts, labels)`, or a `datasets.Dataset` / `IterableDataset` with a text and a label column."""
+"""`(texts, labels)`, or a `datasets.Dataset` / `IterableDataset` / `pandas.DataFrame` with a text and a label column."""
 
 _DATASET_BATCH = 1000
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -88,6 +90,38 @@ def _is_dataset(data: Any) -> bool:
     return isinstance(data, (datasets.Dataset, datasets.IterableDataset))
 
 
+def _is_dataframe(data: Any) -> bool:
+    return "pandas" in sys.modules and isinstance(data, sys.modules["pandas"].DataFrame)
+
+
+def _refuse_dataset_dict(data: Any) -> None:
+    """Raises TypeError for a `DatasetDict` / `IterableDatasetDict`, naming its splits."""
+    if "datasets" not in sys.modules:
+        return
+    import datasets
+
+    if isinstance(data, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        splits = list(data)
+        raise TypeError(f"data is a {type(data).__name__} with the splits {splits}; choose a split, "
+                        f"e.g. data[{(splits or ['train'])[0]!r}].")
+
+
+def _check_columns(columns: Any, wanted: Sequence[str], kind: str) -> None:
+    missing = [c for c in wanted if columns is not None and c not in columns]
+    if missing:
+        fix = ("text_column=<name of the column holding the text>" if len(wanted) == 1 else
+               "text_column=... and label_column=... naming the text and the label columns")
+        raise ValueError(f"The {kind} has no column {missing[0]!r}; its columns are {list(columns)}. Pass {fix}.")
+
+
+def _label_names(data: Any, label_column: str) -> list[str] | None:
+    """The names of a `datasets.ClassLabel` label column, else None."""
+    import datasets
+
+    feature = (getattr(data, "features", None) or {}).get(label_column)
+    return list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+
+
 def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
     columns = data.column_names
     if columns is not None and text_column not in columns:
@@ -134,8 +168,9 @@ def iter_labelled(
 
     Args:
         data: `(texts, labels)`, two sequences of the same length; or a
-            `datasets.Dataset` / `IterableDataset` with `text_column` and
-            `label_column`.
+            `datasets.Dataset` / `IterableDataset` or `pandas.DataFrame` with
+            `text_column` and `label_column` (a `ClassLabel` column gives
+            its names).
 
     Raises:
         TypeError: for other kinds of data, or a text / label of the wrong type.
@@ -152,26 +187,29 @@ def iter_labelled(
         for index, (text, label) in enumerate(zip(texts, labels)):
             yield check_text(text, f"texts[{index}]"), check_label(label, f"labels[{index}]")
         return
-    if _is_dataset(data):
-        columns = data.column_names
-        missing = [c for c in (text_column, label_column) if columns is not None and c not in columns]
-        if missing:
-            raise ValueError(
-                f"The dataset has no column {missing[0]!r}; its columns are {columns}. "
-                "Pass text_column=... and label_column=... naming the text and the label columns."
-            )
+    _refuse_dataset_dict(data)
+    if _is_dataset(data) or _is_dataframe(data):
+        dataset = _is_dataset(data)
+        _check_columns(data.column_names if dataset else data.columns, (text_column, label_column),
+                       "dataset" if dataset else "DataFrame")
+        names = _label_names(data, label_column) if dataset else None
+        batches = (data.select_columns([text_column, label_column]).iter(batch_size=_DATASET_BATCH) if dataset
+                   else [{text_column: data[text_column], label_column: data[label_column]}])
         row = 0
-        for batch in data.select_columns([text_column, label_column]).iter(batch_size=_DATASET_BATCH):
+        for batch in batches:
             for text, label in zip(batch[text_column], batch[label_column]):
-                yield (
-                    check_text(text, f"row {row} of column {text_column!r}"),
-                    check_label(label, f"row {row} of column {label_column!r}"),
-                )
+                label = check_label(label, f"row {row} of column {label_column!r}")
+                if names is not None:
+                    if not 0 <= label < len(names):
+                        raise ValueError(f"row {row} of column {label_column!r} is {label}, not one of the "
+                                         f"{len(names)} ClassLabel names (-1 marks a missing label); drop it.")
+                    label = names[label]
+                yield check_text(text, f"row {row} of column {text_column!r}"), label
                 row += 1
         return
     raise TypeError(
-        f"labelled data is {describe(data)}; pass (texts, labels) or a datasets.Dataset / "
-        "IterableDataset with a text and a label column."
+        f"labelled data is {describe(data)}; pass (texts, labels), a datasets.Dataset / "
+        "IterableDataset or a pandas.DataFrame with a text and a label column."
     )
 
 
@@ -190,10 +228,10 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
     """Yields the texts in `data` one at a time, never holding them all.
 
     Args:
-        data: a list or tuple of `str`; a `datasets.Dataset` or
-            `datasets.IterableDataset`; a text file path (`pathlib.Path`) or a
-            list of them, read one line per text as UTF-8.
-        text_column: the dataset column holding the text.
+        data: a list or tuple of `str`; a `datasets.Dataset`,
+            `datasets.IterableDataset` or `pandas.DataFrame`; a text file path
+            (`pathlib.Path`) or a list of them, read one line per text as UTF-8.
+        text_column: the dataset or DataFrame column holding the text.
 
     Raises:
         TypeError: for a bare `str`, or an item that is not a `str` / path,
@@ -209,8 +247,14 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
     if isinstance(data, os.PathLike):
         yield from _iter_file(data)
         return
+    _refuse_dataset_dict(data)
     if _is_dataset(data):
         yield from _iter_dataset(data, text_column)
+        return
+    if _is_dataframe(data):
+        _check_columns(data.columns, (text_column,), "DataFrame")
+        for row, value in enumerate(data[text_column]):
+            yield check_text(value, f"row {row} of column {text_column!r}")
         return
     if isinstance(data, dict):
         raise TypeError(

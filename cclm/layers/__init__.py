@@ -10,6 +10,7 @@ from cclm.layers.residual_conv_block import ResidualConvBlock
 from cclm.layers.sequence_pooling import SequencePooling
 from cclm.layers.shifted_views import ShiftedViews
 from cclm.layers.transformer_block import TransformerBlock
+import cclm.keras_objects as keras_objects
 
 __all__ = [
     "CharacterEncoder",
@@ -23,3 +24,6 @@ __all__ = [
     "ShiftedViews",
     "TransformerBlock",
 ]
+
+
+keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

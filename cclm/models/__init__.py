@@ -10,5 +10,9 @@ from cclm.models.embedder import Embedder
 from cclm.models.heads import character_tagger, sequence_classifier
 from cclm.models.label_head import LabelHead
 from cclm.models.tower import Tower
+import cclm.keras_objects as keras_objects
 
 __all__ = ["ComposedModel", "Embedder", "LabelHead", "Tower", "character_tagger", "sequence_classifier"]
+
+
+keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

@@ -11,9 +11,11 @@ from typing import Any, Union
 import keras
 
 from cclm.components import Component, ComponentError, built_from, component_path, load_weights_checked, read_manifest, register_component
+from cclm.components.serving import Exportable
 from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
+from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.models.tower import Tower
 
@@ -43,7 +45,7 @@ def _tower_from_directory(path: Path) -> Tower:
 
 
 @register_component("composed_model")
-class ComposedModel(Component):
+class ComposedModel(Component, Exportable):
     """The shared embedder runs once; every tower runs on its output; outputs are concatenated.
 
     `model` is one Keras functional model: ids (batch, length) -> vectors
@@ -64,7 +66,9 @@ class ComposedModel(Component):
         towers: `Tower` models (`pretrainer.model`), pretrainers, or directories
             of saved pretrainers.
         preprocessor: when given, `model` takes raw strings (`tf.string`,
-            shape (batch,)) and `id_model` takes ids; both give the same outputs.
+            shape (batch,)) and `id_model` takes ids; both give the same
+            outputs; `export(path)` writes a TensorFlow SavedModel serving
+            raw strings -> `vectors` and `mask` (`cclm.components.serving`).
         name: the model's name.
 
     Example:
@@ -261,6 +265,20 @@ class ComposedModel(Component):
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR) if config["preprocessor"] else None
         with built_from(directory):
             return cls(embedder, towers, preprocessor=preprocessor, name=config["name"])
+
+    def _keras_file_model(self) -> keras.Model:
+        return self.model  # strings -> vectors with a preprocessor, else ids -> vectors
+
+    def _serving(self) -> tuple[Any, keras.Model, Any]:
+        if self.preprocessor is None:
+            raise ValueError("The composition has no preprocessor, so it cannot read text; compose it with "
+                             "ComposedModel(..., preprocessor=prep) to export it.")
+        length = self.preprocessor.sequence_length or self.embedder.max_length
+
+        def outputs(ids: Any, vectors: Any) -> dict[str, Any]:
+            return {"vectors": vectors, "mask": keras.ops.not_equal(ids, special_ids.PAD_ID)}
+
+        return self.preprocessor.as_layer(length), self.id_model, outputs
 
     def __repr__(self) -> str:
         towers = ", ".join(f"{t.name} ({t.output_dim})" for t in self.towers)

@@ -141,11 +141,13 @@ class Embedder(keras.Model, Component):
             del config["max_ngram"], config["ngram_buckets"]
         return fingerprint(config, self.get_weights())
 
-    def save(self, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> Any:
+    def save(self, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> Path:
         """Saves as a component directory; a path ending in `.keras` or `.h5`
-        uses Keras' own `Model.save` instead (as `ModelCheckpoint` does)."""
+        uses Keras' own `Model.save` instead (as `ModelCheckpoint` does).
+        Returns the absolute path written."""
         if str(filepath).endswith((".keras", ".h5")):
-            return keras.Model.save(self, filepath, overwrite=overwrite, **kwargs)
+            keras.Model.save(self, filepath, overwrite=overwrite, **kwargs)
+            return Path(filepath).expanduser().absolute()
         return Component.save(self, filepath, overwrite=overwrite)
 
     def _interface(self) -> tuple[dict, dict]:

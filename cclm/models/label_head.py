@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import keras
@@ -27,6 +28,14 @@ def check_labels(labels: list[Label]) -> None:
         raise ValueError(f"labels={labels!r} repeats a label; name each label once.")
     if len({type(label) for label in labels}) > 1:
         raise ValueError(f"labels={labels[:10]!r} mix ints and strings; use one kind.")
+
+
+def check_known_labels(found: Iterable[Label], known: Sequence[Label], fix: str) -> None:
+    """Raises ValueError naming the labels in `found` that are not in `known`, and `fix`."""
+    index = set(known)
+    unknown = sorted({label for label in found if label not in index}, key=str)
+    if unknown:
+        raise ValueError(f"labels {unknown[:10]!r} are not among the model's labels {list(known)[:20]!r}; {fix}")
 
 
 @keras.saving.register_keras_serializable(package="cclm")

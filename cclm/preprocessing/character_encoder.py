@@ -11,6 +11,7 @@ import tensorflow as tf
 import cclm.preprocessing.special_ids as special_ids
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
 from cclm.preprocessing.normalization import prefix_length
+import cclm.keras_objects as keras_objects
 
 # Invalid UTF-8 decodes to a surrogate code point, which no vocabulary holds,
 # so each invalid byte becomes the unknown id.
@@ -129,3 +130,6 @@ class CharacterEncoder(keras.layers.Layer):
             }
         )
         return config
+
+
+keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

@@ -9,5 +9,9 @@ from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer
 from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.pretraining.pretrainer import Pretrainer
+import cclm.keras_objects as keras_objects
 
 __all__ = ["CategoricalPretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer", "Pretrainer"]
+
+
+keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

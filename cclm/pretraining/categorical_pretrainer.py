@@ -7,18 +7,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from cclm.components import register_component
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.models.label_head import Label, LabelHead, check_labels
+from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.sharding import Shard
 from cclm.pretraining.pretrainer import Pretrainer
-from cclm.data.texts import LabelledData, TextData, check_batch, iter_labelled, texts_of
+from cclm.data.texts import LabelledData, TextData, iter_labelled, texts_of
 
 @register_component("categorical_pretrainer")
-class CategoricalPretrainer(Pretrainer):
+class CategoricalPretrainer(LabelPredictor, Pretrainer):
     """Text classification: the tower's character vectors, pooled, predict a label.
 
     The head pools the tower's output over characters (`pooling`: max, mean
@@ -48,9 +48,10 @@ class CategoricalPretrainer(Pretrainer):
     >>> history = pretrainer.fit((texts, kinds), epochs=1, batch_size=8, verbose=0)
     >>> pretrainer.labels
     ['code', 'prose']
-    >>> labels, probabilities = pretrainer.predict(["import os"])
-    >>> probabilities.shape
-    (1, 2)
+    >>> pretrainer.predict(["import os", "A dog."]).shape  # probabilities, columns as labels
+    (2, 2)
+    >>> pretrainer.predict_labels("import os") in pretrainer.labels
+    True
     """
 
     metrics_use_sample_weights = False  # class weights steer the loss; accuracy stays plain
@@ -148,18 +149,10 @@ class CategoricalPretrainer(Pretrainer):
         return training
 
     # --------------------------------------------------------- prediction
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[Label], np.ndarray]:
-        """The most likely label of each text, and every label's probability.
+    def _text_length(self) -> int:
+        return self.preprocessor.sequence_length or self.embedder.max_length
 
-        Returns:
-            `(labels, probabilities)`: a list with one label per text, and a
-            float array (texts, labels) in the order of `self.labels`.
-        """
+    def _logits_model(self) -> keras.Model:
         if not self.is_built:
             raise ValueError("The pretrainer is not built yet; fit it (or load a saved one) first.")
-        texts = check_batch(texts)
-        if not texts:
-            return [], np.zeros((0, len(self.labels)), np.float32)
-        logits = self.training_model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
-        probabilities = np.asarray(keras.ops.softmax(logits, axis=-1))
-        return [self.labels[i] for i in probabilities.argmax(axis=-1)], probabilities
+        return self.training_model

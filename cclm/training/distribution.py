@@ -39,6 +39,7 @@ import tensorflow as tf
 from cclm.pipelines.sharding import Shard
 
 
+@keras.saving.register_keras_serializable(package="cclm")
 class TrainingModel(keras.Model):
     """A Keras functional model that also fits under `MultiWorkerMirroredStrategy`.
 

@@ -42,12 +42,16 @@ def trained(languages):
 def test_it_learns_labels_and_predicts_them(trained, languages):
     _, test = languages
     assert trained.labels == ["de_DE", "it_IT", "pl_PL"]
-    labels, probabilities = trained.predict(test[0])
+    probabilities, labels = trained.predict(test[0]), trained.predict_labels(test[0])
+    assert labels == [trained.labels[i] for i in probabilities.argmax(axis=1)]
+    one = trained.predict(test[0][0])  # one string: one row, and its label
+    assert one.shape == (3,) and trained.predict_labels(test[0][0]) == labels[0]
+    np.testing.assert_allclose(one, probabilities[0], atol=1e-6)
     assert probabilities.shape == (len(test[0]), 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     accuracy = np.mean([p == t for p, t in zip(labels, test[1])])
     assert accuracy > 0.6  # three languages, chance is 0.33
     assert trained.evaluate(test)["accuracy"] == pytest.approx(accuracy, abs=1e-6)
-    assert trained.predict([]) == ([], pytest.approx(np.zeros((0, 3))))
+    assert trained.predict([]).shape == (0, 3) and trained.predict_labels([]) == []
 
 
 def test_save_and_load_predict_identically(trained, languages, tmp_path):
@@ -55,7 +59,7 @@ def test_save_and_load_predict_identically(trained, languages, tmp_path):
     again = load_component(path)
     assert isinstance(again, TextClassifier) and again.labels == trained.labels
     texts = languages[1][0][:20]
-    np.testing.assert_allclose(again.predict(texts)[1], trained.predict(texts)[1], atol=1e-6)
+    np.testing.assert_allclose(again.predict(texts), trained.predict(texts), atol=1e-6)
     card = (path / "README.md").read_text()
     assert "Augmentor(substitution=0.0175" in card and "de_DE" in card
 
@@ -93,13 +97,13 @@ def test_a_frozen_head_is_solved_once_and_predicts_as_it_was_fitted(round_trip, 
     assert set(classifier.card["metrics"]) == {"loo_accuracy", "val_loss", "val_accuracy"}
     assert "leave-one-out" in classifier.card["training"]["head"]
     # What it predicts is what it evaluates: no batch statistic differs between the two.
-    labels, _ = classifier.predict(test[0])
+    labels = classifier.predict_labels(test[0])
     accuracy = np.mean([p == t for p, t in zip(labels, test[1])])
     assert accuracy == pytest.approx(classifier.evaluate(test)["accuracy"], abs=1e-6)
     assert accuracy == pytest.approx(history.history["val_accuracy"][0], abs=1e-6)
     assert accuracy > 1 / 3  # a random tiny tower's features, better than chance (three languages)
     again = round_trip(classifier, "closed form")
-    np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
+    np.testing.assert_allclose(again.predict(test[0][:10]), classifier.predict(test[0][:10]), atol=1e-6)
     # Noisy readings (transforms) join the fit; the same seed gives the same head.
     noisy = [TextClassifier(classifier.composed, seed=3, transforms=[Augmentor.typos(0.1)]) for _ in range(2)]
     for each in noisy:
@@ -107,8 +111,10 @@ def test_a_frozen_head_is_solved_once_and_predicts_as_it_was_fitted(round_trip, 
     kernels = [each.ngram_logits.kernel.numpy() for each in (*noisy, classifier)]
     np.testing.assert_allclose(kernels[0], kernels[1], atol=1e-5)
     assert not np.allclose(kernels[0], kernels[2])
-    with pytest.raises(ValueError, match=r"Labels \['xx_XX'\] are not among the classifier's labels"):
+    with pytest.raises(ValueError, match=r"labels \['xx_XX'\] are not among the model's labels"):
         classifier.fit((train[0][:2], ["de_DE", "xx_XX"]), verbose=0)
+    with pytest.raises(ValueError, match=r"labels \['xx_XX'\] are not among.*labelled as the model was trained"):
+        classifier.evaluate((train[0][:2], ["de_DE", "xx_XX"]))  # before any graph runs
 
 
 def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_choice(round_trip, languages, tmp_path):
@@ -129,7 +135,7 @@ def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_cho
     assert not np.allclose(norm.moving_variance.numpy(), 1.0)
     again = round_trip(classifier, "normalized")
     assert again.normalize and again.head.norm is not None
-    np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
+    np.testing.assert_allclose(again.predict(test[0][:10]), classifier.predict(test[0][:10]), atol=1e-6)
 
     plain = TextClassifier(composed, labels=["de_DE", "it_IT", "pl_PL"], seed=0, batch_size=16, ngrams=0)
     assert plain.head.norm is None and len(plain.head.weights) == 2
@@ -141,7 +147,7 @@ def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_cho
     (path / "manifest.json").write_text(json.dumps(manifest))
     older = TextClassifier.load(path)
     assert not older.normalize and older.head.norm is None and older.ngrams == 0 and older.ngram_logits is None
-    np.testing.assert_allclose(older.predict(test[0][:10])[1], plain.predict(test[0][:10])[1], atol=1e-6)
+    np.testing.assert_allclose(older.predict(test[0][:10]), plain.predict(test[0][:10]), atol=1e-6)
 
 
 def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(round_trip, languages, tmp_path):
@@ -159,13 +165,13 @@ def test_views_average_the_pooled_features_of_texts_shifted_by_leading_spaces(ro
         mask = (ids != 0)[:, :, None]
         pooled.append((vectors * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1))
     expected = keras.ops.softmax(classifier.head.logits(np.mean(pooled, axis=0)))
-    np.testing.assert_allclose(classifier.predict(texts)[1], expected, atol=1e-5)
+    np.testing.assert_allclose(classifier.predict(texts), expected, atol=1e-5)
     one_view = TextClassifier(composed, labels=classifier.labels, seed=0, ngrams=0)
     one_view.head.set_weights(classifier.head.get_weights())
-    assert not np.allclose(one_view.predict(texts)[1], expected, atol=1e-3)  # the views matter
+    assert not np.allclose(one_view.predict(texts), expected, atol=1e-3)  # the views matter
     again = round_trip(classifier, "views")
     assert again.views == 3
-    np.testing.assert_allclose(again.predict(texts)[1], classifier.predict(texts)[1], atol=1e-6)
+    np.testing.assert_allclose(again.predict(texts), classifier.predict(texts), atol=1e-6)
 
 
 def test_views_need_a_space_in_the_vocabulary():
@@ -214,4 +220,4 @@ def test_the_closed_form_head_reads_tfidf_ngrams_beside_the_composition(round_tr
     assert classifier.evaluate(test)["accuracy"] > alone.evaluate(test)["accuracy"]
     again = round_trip(classifier, "with n-grams")
     assert again.ngrams == 4 and again.ngram_buckets == 4096
-    np.testing.assert_allclose(again.predict(test[0][:10])[1], classifier.predict(test[0][:10])[1], atol=1e-6)
+    np.testing.assert_allclose(again.predict(test[0][:10]), classifier.predict(test[0][:10]), atol=1e-6)

@@ -38,7 +38,7 @@ def test_evaluate_prints_and_writes_the_noise_report(saved, tmp_path):
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["accuracy_vs_typos.png", "training.png"]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["rates"] == [0.0, 0.05, 0.1] and report["texts"] == 20
-    predicted, _ = classifier.predict(texts)
+    predicted = classifier.predict_labels(texts)
     assert report["accuracy"][0] == pytest.approx(sum(p == l for p, l in zip(predicted, report_labels(test))) / 20)
     assert "noise rate" in result.stdout and "10%" in result.stdout
 
@@ -56,13 +56,16 @@ def test_predict_prints_a_label_per_text(saved, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["text"] for row in rows] == [texts[0], texts[2], texts[1]]
-    assert [row["label"] for row in rows] == classifier.predict([texts[0], texts[2], texts[1]])[0]
+    assert [row["label"] for row in rows] == classifier.predict_labels([texts[0], texts[2], texts[1]])
     assert set(rows[0]["probabilities"]) == {"de_DE", "it_IT"}
 
 
 def test_failures_say_what_is_wrong(saved, tmp_path, run_cli):
     path, test, _, _ = saved
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text(json.dumps({"text": "Hola a todos", "label": "es_ES"}) + "\n")
     cases = [
+        (("evaluate", str(path), str(unknown)), "labels ['es_ES'] are not among the model's labels ['de_DE', 'it_IT']"),
         (("evaluate", str(path), str(tmp_path / "missing.jsonl")), "does not exist"),
         (("evaluate", str(path), str(test)), "has no column 'text'; its columns are ['sentence', 'language']"),
         (("evaluate", str(path / "composed"), str(test), "--text-column", "sentence", "--label-column", "language"),

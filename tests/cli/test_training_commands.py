@@ -75,7 +75,7 @@ def test_a_short_fit_evaluates_as_it_was_fitted(workflow):
     ok("evaluate", folder / "short", folder / "labelled.jsonl", "--json", folder / "short.json")
     accuracy = json.loads((folder / "short.json").read_text())["accuracy"][0]
     rows = [json.loads(line) for line in (folder / "labelled.jsonl").read_text().splitlines()]
-    predicted, _ = TextClassifier.load(folder / "short").predict([row["text"] for row in rows])
+    predicted = TextClassifier.load(folder / "short").predict_labels([row["text"] for row in rows])
     assert accuracy == pytest.approx(np.mean([p == row["label"] for p, row in zip(predicted, rows)]), abs=1e-6)
     assert len(set(predicted)) == 2 and accuracy > 0.6  # not every text one label
 
@@ -112,7 +112,7 @@ def test_the_saved_classifier_serves_predict(workflow):
     folder, _, texts = workflow
     stdout = ok("predict", folder / "classifier", texts[0], "--json")
     row = json.loads(stdout)
-    expected, _ = TextClassifier.load(folder / "classifier").predict([texts[0]])
+    expected = TextClassifier.load(folder / "classifier").predict_labels([texts[0]])
     assert row["label"] == expected[0] and set(row["probabilities"]) == {"de_DE", "it_IT"}
 
 

@@ -45,6 +45,10 @@ def test_overwrite_rules(tmp_path, saved):
     with pytest.raises(FileExistsError, match="not a cclm component"):
         prep.save(precious)
     assert (precious / "thesis.txt").read_text() == "do not delete"
+    for name in ("model.keras", "weights.h5"):  # a Keras file's name is not a component directory
+        with pytest.raises(ValueError, match="names a Keras file.*give a directory name"):
+            prep.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
 
 
 def test_unknown_kind_is_refused_and_nothing_runs(saved):

@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import datasets
+import pandas
 import pytest
 
-from cclm.data.texts import check_batch, iter_texts, utf8_bytes
+from cclm.data.texts import check_batch, iter_labelled, iter_texts, utf8_bytes
 
 
 def test_lists_datasets_and_files_give_the_same_texts(tmp_path):
@@ -82,3 +83,34 @@ def test_utf8_bytes_keeps_one_position_per_surrogate():
     assert utf8_bytes("ok") == b"ok"
     # A high and a low surrogate stored as two code points stay two positions.
     assert utf8_bytes("a\ud800\udc00b").decode("utf-8") == "a\ufffd\ufffdb"
+
+
+def test_a_class_label_column_gives_its_names():
+    features = datasets.Features({"text": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    data = datasets.Dataset.from_dict({"text": ["bad", "good"], "label": [0, 1]}, features=features)
+    assert list(iter_labelled(data)) == [("bad", "negative"), ("good", "positive")]
+    streamed = data.to_iterable_dataset()
+    assert list(iter_labelled(streamed)) == [("bad", "negative"), ("good", "positive")]
+    missing = datasets.Dataset.from_dict({"text": ["?"], "label": [-1]}, features=features)
+    with pytest.raises(ValueError, match="row 0 of column 'label' is -1.*missing label"):
+        list(iter_labelled(missing))
+
+
+def test_a_dataset_dict_asks_for_a_split():
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": ["a"], "label": [0]}),
+                                   "test": datasets.Dataset.from_dict({"text": ["b"], "label": [1]})})
+    for read in (iter_texts, iter_labelled):
+        with pytest.raises(TypeError, match=r"DatasetDict with the splits \['train', 'test'\]; choose a split, "
+                                            r"e.g. data\['train'\]"):
+            list(read(splits))
+
+
+def test_dataframes_are_read_by_column():
+    frame = pandas.DataFrame({"body": ["first", "second"], "tag": ["x", "y"]})
+    assert list(iter_texts(frame, "body")) == ["first", "second"]
+    assert list(iter_labelled(frame, "body", "tag")) == [("first", "x"), ("second", "y")]
+    with pytest.raises(ValueError, match=r"The DataFrame has no column 'text'; its columns are \['body', 'tag'\]"):
+        list(iter_labelled(frame))
+    with pytest.raises(TypeError, match=r"row 1 of column 'body'"):
+        list(iter_texts(pandas.DataFrame({"body": ["ok", None]}), "body"))

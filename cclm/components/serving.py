@@ -1,0 +1,110 @@
+"""`Exportable` and `export_for_serving`: a TensorFlow SavedModel that takes raw strings, for TF Serving or Python.
+
+A component's Keras model reads ids; the exported model reads text. It
+holds the preprocessor's in-graph `CharacterEncoder`, the model's weights
+and an `outputs` function, traced once for a batch of strings: the
+`serve` endpoint (also the `serving_default` signature) takes `texts`,
+a (batch,) `tf.string` tensor, and returns a dict of tensors. Loading it
+needs TensorFlow and `tensorflow-text` (whose `NormalizeUTF8` op the
+Unicode normalization uses), never cclm:
+
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
+    served = tf.saved_model.load("exported")
+    served.serve(tf.constant(["some text"]))
+
+Example:
+>>> import keras, tempfile, tensorflow as tf
+>>> from cclm.preprocessing.character_encoder import CharacterEncoder
+>>> encoder = CharacterEncoder(characters=["a", "b"], sequence_length=4)
+>>> model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(7, 2)])
+>>> path = export_for_serving(tempfile.mkdtemp() + "/exported", encoder, model,
+...                           lambda ids, out: {"vectors": out})
+>>> served = tf.saved_model.load(str(path))  # keep it: its variables live as long as it does
+>>> tuple(served.serve(tf.constant(["ab"]))["vectors"].shape)
+(1, 4, 2)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+import cclm.keras_objects as keras_objects
+
+
+def export_for_serving(
+    path: str | os.PathLike,
+    encoder: keras.layers.Layer,
+    model: keras.Model,
+    outputs: Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]],
+    overwrite: bool = True,
+) -> Path:
+    """Writes a SavedModel at `path` serving `outputs(ids, model(ids))` with `ids = encoder(texts)`; returns its path.
+
+    Written to a temporary directory beside `path` and renamed into place,
+    so a failure leaves no half-written export and an existing one as it was.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False.
+    """
+    path = Path(path).expanduser().absolute()
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it, or choose another path.")
+    if path.suffix in {".keras", ".h5"}:
+        raise ValueError(f"{path.name!r} names a Keras file, but an export is a SavedModel directory; "
+                         "give a directory name such as 'exported'.")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
+        ids = encoder(texts)
+        return outputs(ids, model(ids, training=False))
+
+    encoder(tf.constant([""]))  # builds it: Keras exports built layers only
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(encoder)
+    archive.add_endpoint("serve", serve)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.rename(staging / "model", path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+class Exportable:
+    """Gives a component `export(path)`; the component says what it serves in `_serving()`."""
+
+    def export(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Writes a TensorFlow SavedModel that serves raw strings; returns its path.
+
+        Its `serve` endpoint (and `serving_default` signature) takes `texts`,
+        a (batch,) `tf.string` tensor; what it returns depends on the
+        component (`ComposedModel`: `vectors` and `mask`; `TextClassifier` and
+        `CategoricalPretrainer`: `labels`, as strings, and `probabilities`). Loading needs TensorFlow and `import tensorflow_text`,
+        not cclm (`cclm.components.serving`).
+
+        Example:
+        >>> served = tf.saved_model.load(str(classifier.export("exported")))  # doctest: +SKIP
+        >>> served.serve(tf.constant(["some text"]))["labels"]  # doctest: +SKIP
+        """
+        return export_for_serving(path, *self._serving(), overwrite=overwrite)
+
+    def _serving(self) -> tuple[keras.layers.Layer, keras.Model, Callable[[Any, Any], dict[str, Any]]]:
+        """(text encoder, model on its ids, outputs(ids, model output) -> dict of tensors)."""
+        raise NotImplementedError
+
+
+keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

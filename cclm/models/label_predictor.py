@@ -1,0 +1,78 @@
+"""`LabelPredictor`: `predict`, `predict_labels`, `.keras` files and `export` for components that label texts.
+
+Shared by `CategoricalPretrainer` and `TextClassifier`. As with a Keras
+model, `predict` returns probabilities, one row per text in the order of
+`labels`; a single string gives a single row. `predict_labels` gives the
+most likely label instead. Saved to a path ending in `.keras`, the
+component writes a Keras model from raw strings to probabilities;
+`export(path)` writes a TensorFlow SavedModel serving raw strings ->
+`labels` (as strings) and `probabilities` (`cclm.components.serving`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cclm.components.serving import Exportable
+from cclm.data.texts import check_batch, check_text
+from cclm.models.label_head import Label
+
+
+class LabelPredictor(Exportable):
+    """Adds `predict`, `predict_labels` and `export`; a subclass gives `labels`, `preprocessor`,
+    `_logits_model()` and `_text_length()`. Put it first among the bases, before `Component`."""
+
+    labels: list[Label]
+    preprocessor: Any
+
+    def _logits_model(self) -> keras.Model:
+        """The Keras model ids -> logits; raises ValueError while there is none."""
+        raise NotImplementedError
+
+    def _text_length(self) -> int:
+        """The ids' length when texts are encoded in the graph."""
+        raise NotImplementedError
+
+    def _keras_file_model(self) -> keras.Model:
+        """Strings -> probabilities (columns as `labels`): what a `.keras` path saves."""
+        model = self._logits_model()
+        texts = keras.Input(shape=(), dtype="string", name="texts")
+        logits = model(self.preprocessor.as_layer(self._text_length())(texts))
+        return keras.Model(texts, keras.layers.Softmax(name="probabilities")(logits), name=model.name)
+
+    def _serving(self) -> tuple[Any, keras.Model, Any]:
+        model = self._logits_model()
+        names = tf.constant([str(label) for label in self.labels])
+
+        def outputs(ids: tf.Tensor, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+            probabilities = tf.nn.softmax(logits, axis=-1)
+            return {"labels": tf.gather(names, tf.argmax(probabilities, axis=-1)), "probabilities": probabilities}
+
+        return self.preprocessor.as_layer(self._text_length()), model, outputs
+
+    def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Every label's probability: (texts, labels) for a list of texts, (labels,) for one string.
+
+        Columns follow `self.labels`; `predict_labels` gives the most likely
+        label itself.
+        """
+        model = self._logits_model()
+        if isinstance(texts, str):
+            return self.predict([check_text(texts, "texts")], batch_size)[0]
+        texts = check_batch(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), np.float32)
+        logits = model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
+        return np.asarray(keras.ops.softmax(logits, axis=-1))
+
+    def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
+        """The most likely label of one string, or a list of them for a list of texts."""
+        probabilities = self.predict(texts, batch_size)
+        if isinstance(texts, str):
+            return self.labels[int(probabilities.argmax())]
+        return [self.labels[i] for i in probabilities.argmax(axis=-1)]

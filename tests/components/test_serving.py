@@ -1,0 +1,72 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from cclm import Preprocessor
+from cclm.classification.text_classifier import TextClassifier
+from cclm.data.sample_text import language_sentences
+from cclm.models.composed_model import ComposedModel
+from cclm.models.embedder import Embedder
+from cclm.models.tower import Tower
+
+# A fresh interpreter with TensorFlow and tensorflow-text only: it must serve without cclm.
+SERVE = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
+served = tf.saved_model.load(sys.argv[1])
+texts = json.loads(sys.argv[2])
+outputs = served.signatures["serving_default"](texts=tf.constant(texts))
+assert not [name for name in sys.modules if name.split(".")[0] == "cclm"], "cclm was imported"
+print(json.dumps({key: value.numpy().tolist() for key, value in outputs.items()}, default=bytes.decode))
+"""
+
+
+def serve_in_fresh_process(path, texts):
+    done = subprocess.run([sys.executable, "-c", SERVE, str(path), json.dumps(texts)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    texts, labels = language_sentences(("de_DE", "it_IT", "pl_PL"), per_language=30, words=5)
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(texts, progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
+    tower = Tower(input_dim=16, hidden_dim=16, num_layers=1, num_heads=2, intermediate_dim=32, max_length=64)
+    classifier = TextClassifier(ComposedModel(embedder, [tower], preprocessor=prep), seed=0)
+    classifier.fit((texts, labels), verbose=0)
+    return classifier
+
+
+def test_an_exported_classifier_serves_raw_strings_without_cclm(classifier, tmp_path):
+    texts = ["Guten Morgen, wie geht es dir heute?", "Buongiorno a tutti", "Dzień dobry, café\u0301 ✓"]
+    path = classifier.export(tmp_path / "exported")
+    served = serve_in_fresh_process(path, texts)
+    labels, probabilities = classifier.predict_labels(texts), classifier.predict(texts)
+    assert served["labels"] == labels
+    np.testing.assert_allclose(served["probabilities"], probabilities, atol=1e-5)
+
+
+def test_an_exported_composition_serves_vectors_and_their_mask(classifier, tmp_path):
+    composed = classifier.composed
+    texts = ["kurz", "ein etwas längerer Satz"]
+    served = serve_in_fresh_process(composed.export(tmp_path / "composition"), texts)
+    ids = composed.preprocessor.encode(texts)
+    np.testing.assert_allclose(served["vectors"], composed.id_model.predict(ids, verbose=0), atol=1e-5)
+    assert np.array_equal(served["mask"], ids != 0)
+
+
+def test_export_refuses_a_keras_file_name_and_keeps_what_exists(classifier, tmp_path):
+    with pytest.raises(ValueError, match="SavedModel directory"):
+        classifier.export(tmp_path / "model.keras")
+    path = classifier.export(tmp_path / "exported")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        classifier.export(path, overwrite=False)
+    assert (path / "saved_model.pb").is_file() and not list(tmp_path.glob(".exported.*"))
