@@ -18,16 +18,19 @@ SERVE = """
 import json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
-served = tf.saved_model.load(sys.argv[1])
-texts = json.loads(sys.argv[2])
-outputs = served.signatures["serving_default"](texts=tf.constant(texts))
+texts = json.loads(sys.argv[1])
+answers = []
+for path in sys.argv[2:]:
+    served = tf.saved_model.load(path)
+    outputs = served.signatures["serving_default"](texts=tf.constant(texts))
+    answers.append({key: value.numpy().tolist() for key, value in outputs.items()})
 assert not [name for name in sys.modules if name.split(".")[0] == "cclm"], "cclm was imported"
-print(json.dumps({key: value.numpy().tolist() for key, value in outputs.items()}, default=bytes.decode))
+print(json.dumps(answers, default=bytes.decode))
 """
 
 
-def serve_in_fresh_process(path, texts):
-    done = subprocess.run([sys.executable, "-c", SERVE, str(path), json.dumps(texts)],
+def serve_in_fresh_process(texts, *paths):
+    done = subprocess.run([sys.executable, "-c", SERVE, json.dumps(texts), *map(str, paths)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
@@ -45,22 +48,16 @@ def classifier():
     return classifier
 
 
-def test_an_exported_classifier_serves_raw_strings_without_cclm(classifier, tmp_path):
+def test_an_exported_classifier_and_composition_serve_raw_strings_without_cclm(classifier, tmp_path):
     texts = ["Guten Morgen, wie geht es dir heute?", "Buongiorno a tutti", "Dzień dobry, café\u0301 ✓"]
-    path = classifier.export(tmp_path / "exported")
-    served = serve_in_fresh_process(path, texts)
-    labels, probabilities = classifier.predict_labels(texts), classifier.predict(texts)
-    assert served["labels"] == labels
-    np.testing.assert_allclose(served["probabilities"], probabilities, atol=1e-5)
-
-
-def test_an_exported_composition_serves_vectors_and_their_mask(classifier, tmp_path):
     composed = classifier.composed
-    texts = ["kurz", "ein etwas längerer Satz"]
-    served = serve_in_fresh_process(composed.export(tmp_path / "composition"), texts)
+    served, vectors = serve_in_fresh_process(texts, classifier.export(tmp_path / "exported"),
+                                             composed.export(tmp_path / "composition"))
+    assert served["labels"] == classifier.predict_labels(texts)
+    np.testing.assert_allclose(served["probabilities"], classifier.predict(texts), atol=1e-5)
     ids = composed.preprocessor.encode(texts)
-    np.testing.assert_allclose(served["vectors"], composed.id_model.predict(ids, verbose=0), atol=1e-5)
-    assert np.array_equal(served["mask"], ids != 0)
+    np.testing.assert_allclose(vectors["vectors"], composed.id_model.predict(ids, verbose=0), atol=1e-5)
+    assert np.array_equal(vectors["mask"], ids != 0)
 
 
 def test_export_refuses_a_keras_file_name_and_keeps_what_exists(classifier, tmp_path):
