@@ -178,17 +178,16 @@ def fit_wide_ridge(
     (score, strength, loo), weight, (eigenvalues, vectors, reference) = best
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen]))
 
+    present = weights != 0
     if len(chosen) == texts:  # the exact solution, from the eigendecomposition at hand
         projected = vectors.T @ (targets - targets.mean(axis=0))
         dual = vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected)
         dual = dual - dual.mean(axis=0)  # centered features: the intercept is the target mean
     else:  # every text, at the values chosen on the subset (the strength relative to all texts' kernel)
-        present = weights != 0
         mean_ngrams = np.bincount(rows[present], weights[present], minlength=buckets) / texts
         reference = (weights**2).sum(axis=1).mean() - (mean_ngrams**2).sum() + weight * (dense**2).sum(axis=1).mean()
         dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets,
                                             tolerance)
-    present = weights != 0
     text, row, value = np.nonzero(present)[0], rows[present], weights[present]
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
                               for k in range(num_labels)], axis=1)

@@ -123,12 +123,7 @@ def _label_names(data: Any, label_column: str) -> list[str] | None:
 
 
 def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
-    columns = data.column_names
-    if columns is not None and text_column not in columns:
-        raise ValueError(
-            f"The dataset has no column {text_column!r}; its columns are {columns}. "
-            "Pass text_column=<name of the column holding the text>."
-        )
+    _check_columns(data.column_names, (text_column,), "dataset")
     row = 0
     for batch in data.select_columns([text_column]).iter(batch_size=_DATASET_BATCH):
         if text_column not in batch:
