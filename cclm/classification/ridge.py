@@ -45,15 +45,29 @@ class RidgeFit:
     temperature: float  # the softmax scale folded into kernel and bias
 
 
-def _log_likelihood(scores: np.ndarray, labels: np.ndarray) -> float:
+def _log_likelihood(scores: np.ndarray, labels: np.ndarray, shares: np.ndarray | None = None) -> float:
+    """The mean (or, with `shares` summing to 1, the weighted mean) log-likelihood of `labels`."""
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(log_probabilities[np.arange(len(labels)), labels].mean())
+    picked = log_probabilities[np.arange(len(labels)), labels]
+    return float(picked.mean() if shares is None else shares @ picked)
+
+
+def text_shares(sample_weights: np.ndarray | None, texts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's share of the loss (summing to 1) and the square roots of its weight relative to the mean.
+
+    Weighted ridge is ridge on rows scaled by those roots, after centering by
+    the shares: the functions here take both, and all ones are plain ridge.
+    """
+    weights = np.ones(texts) if sample_weights is None else np.asarray(sample_weights, "float64")
+    if weights.shape != (texts,) or not np.all(np.isfinite(weights) & (weights > 0)):
+        raise ValueError(f"sample weights of shape {weights.shape}; give one positive weight per text ({texts}).")
+    return weights / weights.sum(), np.sqrt(weights / weights.mean())
 
 
 def choose_strength(
     basis: np.ndarray, spectrum: np.ndarray, reference: float, targets: np.ndarray, labels: np.ndarray,
-    strengths: Sequence[float],
+    strengths: Sequence[float], sample_weights: np.ndarray | None = None,
 ) -> tuple[tuple[float, float], float, np.ndarray]:
     """The strength with the best leave-one-out (accuracy, -squared error), and its leave-one-out scores.
 
@@ -61,16 +75,24 @@ def choose_strength(
     Gram matrix of the features (left singular vectors and squared singular
     values, or eigenvectors and eigenvalues); a strength is a penalty
     relative to `reference`. Leave-one-out scores come from the hat matrix.
+    With `sample_weights`, the features must have been centered by the
+    texts' shares and scaled by their roots (`text_shares`), and accuracy
+    and error are weighted means.
     """
-    target_mean = targets.mean(axis=0)
-    projected = basis.T @ (targets - target_mean)
+    shares, roots = text_shares(sample_weights, len(labels))
+    target_mean = shares @ targets
+    projected = basis.T @ (roots[:, None] * (targets - target_mean))
     best = None
     for strength in strengths:
         shrink = spectrum / (spectrum + strength * reference)
-        fitted = basis @ (shrink[:, None] * projected) + target_mean
-        leverage = np.minimum((basis**2) @ shrink + 1.0 / len(labels), 1 - 1e-6)  # the hat matrix's diagonal
+        fitted = (basis @ (shrink[:, None] * projected)) / roots[:, None] + target_mean
+        leverage = np.minimum((basis**2) @ shrink + shares, 1 - 1e-6)  # the hat matrix's diagonal
         loo = targets - (targets - fitted) / (1 - leverage)[:, None]  # each text's prediction without it
-        score = (float((loo.argmax(axis=1) == labels).mean()), -float(((targets - loo) ** 2).mean()))
+        correct, errors = loo.argmax(axis=1) == labels, ((targets - loo) ** 2).mean(axis=1)
+        if sample_weights is None:  # plain means: exact fractions of the texts
+            score = (float(correct.mean()), -float(errors.mean()))
+        else:
+            score = (float(shares @ correct), -float(shares @ errors))
         if best is None or score > best[0]:
             best = (score, strength, loo)
     return best
@@ -79,6 +101,7 @@ def choose_strength(
 def fit_ridge(
     features: np.ndarray, labels: np.ndarray, num_labels: int,
     strengths: Sequence[float] = STRENGTHS, temperatures: Sequence[float] = TEMPERATURES,
+    sample_weights: np.ndarray | None = None,
 ) -> RidgeFit:
     """Ridge classification of `labels` (ints in [0, num_labels)) from `features` (texts, dim).
 
@@ -89,9 +112,11 @@ def fit_ridge(
         strengths: the ridge penalties tried, relative to the mean squared
             singular value of the standardized features.
         temperatures: the softmax scales tried.
+        sample_weights: each text's weight in the squared error (and in the
+            leave-one-out scores that choose strength and temperature); None: equal.
 
     Raises:
-        ValueError: with fewer than two texts, or rows and labels that differ in number.
+        ValueError: with fewer than two texts, or rows, labels and weights that differ in number.
     """
     features = np.asarray(features, "float64")
     labels = np.asarray(labels, "int64")
@@ -99,17 +124,19 @@ def fit_ridge(
         raise ValueError(f"features of shape {features.shape} and {len(labels)} labels; give one row per label.")
     if len(labels) < 2:
         raise ValueError(f"{len(labels)} labelled text(s); the head needs at least two.")
-    mean = features.mean(axis=0)
+    shares, roots = text_shares(sample_weights, len(labels))
+    mean = shares @ features
     scale = features.std(axis=0)
     scale[scale < 1e-8] = 1.0
-    standardized = (features - mean) / scale
+    standardized = roots[:, None] * (features - mean) / scale
     targets = np.eye(num_labels)[labels]
-    target_mean = targets.mean(axis=0)
+    target_mean = shares @ targets
     u, s, vt = np.linalg.svd(standardized, full_matrices=False)
     reference = float(np.mean(s**2)) or 1.0
-    (accuracy, _), strength, loo = choose_strength(u, s**2, reference, targets, labels, strengths)
-    projected = u.T @ (targets - target_mean)  # (rank, labels)
-    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels))
+    (accuracy, _), strength, loo = choose_strength(u, s**2, reference, targets, labels, strengths, sample_weights)
+    projected = u.T @ (roots[:, None] * (targets - target_mean))  # (rank, labels)
+    weighed = None if sample_weights is None else shares
+    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels, weighed))
     weights = vt.T @ ((s / (s**2 + strength * reference))[:, None] * projected)  # standardized features -> scores
     kernel = temperature * weights / scale[:, None]
     bias = temperature * (target_mean - (mean / scale) @ weights)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
-import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -32,9 +29,9 @@ from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.data.texts import LabelledData, iter_labelled
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
-from cclm.classification.wide_ridge import fit_head, ngram_bags
+from cclm.classification.closed_form import fit_closed_form
+from cclm.data.fit_inputs import fit_data
 from cclm.layers.ngram_logits import NgramLogits, case_folding
-from cclm.pipelines.augmentation import apply_transforms
 
 
 
@@ -103,6 +100,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
     """
 
     component_kind = "text_classifier"
+    labelled = True
 
     def __init__(
         self,
@@ -205,7 +203,11 @@ class TextClassifier(LabelPredictor, Component, Trainer):
     def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
         windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
-        return windows.map(lambda batch: (batch["ids"], batch["labels"])).prefetch(tf.data.AUTOTUNE)
+        batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
+        if training and self._fit_class_weights is not None:
+            table = tf.constant(self._fit_class_weights, tf.float32)
+            batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):
@@ -227,8 +229,8 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             check_labels(self.labels)
             self._build()
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-        training = super()._record_training(history, seconds)
+    def _record_training(self, history: keras.callbacks.History, seconds: float, restored: int | None = None) -> dict[str, Any]:
+        training = super()._record_training(history, seconds, restored)
         training["composition trained"] = self.train_composition
         if self.transforms:
             training["transforms"] = [repr(t) for t in self.transforms]
@@ -242,63 +244,37 @@ class TextClassifier(LabelPredictor, Component, Trainer):
 
     def fit(
         self,
-        data: LabelledData,
+        x: Any = None,
+        y: Any = None,
         epochs: int = 1,
         steps_per_epoch: int | None = None,
         batch_size: int | None = None,
         validation_data: LabelledData | None = None,
+        validation_split: float = 0.0,
+        class_weight: dict[Label, float] | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
         verbose: str | int = "auto",
     ) -> keras.callbacks.History:
         """Fits the head (and, with `train_composition`, the composition); returns a Keras `History`.
 
-        On a frozen composition the head is solved in closed form from each
-        text's features, computed once (`closed_form`): `epochs` is then the
-        number of extra readings of every text through `transforms` (none
-        without transforms), `steps_per_epoch * batch_size` caps the texts
-        read, and `callbacks` are not called. The history and the model card
-        hold the leave-one-out accuracy (`loo_accuracy`), and with
-        `validation_data` its accuracy and loss, never an accuracy on the
-        texts the head was fitted to. Otherwise, `Trainer.fit`.
+        Takes what `Trainer.fit` takes: `x` labelled data, or texts with
+        their labels `y`. On a frozen composition the head is solved in
+        closed form from each text's features, computed once
+        (`cclm.classification.closed_form`): `epochs` is then the number of
+        extra readings of every text through `transforms` (none without
+        transforms), `steps_per_epoch * batch_size` caps the texts read,
+        `class_weight` weighs each text's squared error, and `callbacks` are
+        not called. The history and the model card hold the leave-one-out
+        accuracy (`loo_accuracy`), and with validation data its accuracy and
+        loss, never an accuracy on the texts the head was fitted to.
+        Otherwise, `Trainer.fit`.
         """
         if not self.closed_form:
-            return Trainer.fit(self, data, epochs, steps_per_epoch, batch_size, validation_data, callbacks, verbose)
-        started = time.perf_counter()
-        self._prepare(data)
-        self._compile()  # the composition frozen, the model ready for evaluate
+            return Trainer.fit(self, x, y, epochs, steps_per_epoch, batch_size, validation_data, validation_split,
+                               class_weight, callbacks, verbose)
+        data, validation_data = fit_data(x, y, True, validation_data, validation_split, type(self).__name__)
         limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
-        pairs = list(itertools.islice(iter_labelled(data, self.text_column, self.label_column), limit))
-        if not pairs:
-            raise ValueError("The training data holds no labelled text; give (texts, labels) with at least one pair.")
-        texts = [text for text, _ in pairs]
-        check_known_labels((label for _, label in pairs), self.labels,
-                           "give labels=[...] with every label, or leave labels out to take them from the data.")
-        label_ids = np.array([self.label_index[label] for _, label in pairs])
-        progress = 0 if verbose == 0 else "auto"
-        readings = [texts] + [apply_transforms(self.transforms, texts, (self.seed or 0) + epoch)
-                              for epoch in range(epochs if self.transforms else 0)]
-        parts = []  # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
-        for reading in readings:
-            ids = self.preprocessor.encode(reading)
-            parts.append((self._pooled(ids, progress), *(ngram_bags(self.ngram_logits, ids) if self.ngrams else ())))
-        solve = functools.partial(fit_head, num_labels=len(self.labels), buckets=self.ngram_buckets, seed=self.seed or 0)
-        fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
-        if len(parts) > 1:  # noisy readings then join the fit at them
-            fitted = solve(parts, label_ids, chosen=fitted)
-        self.head.logits.set_weights([fitted.kernel, fitted.bias])
-        if self.ngrams:
-            self.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
-        self.stats = TextStats(used=len(texts), passes=1)
-        history = keras.callbacks.History()
-        history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
-        if validation_data is not None:
-            history.history.update({f"val_{k}": [v] for k, v in self.evaluate(validation_data).items()})
-        training = self._record_training(history, time.perf_counter() - started)
-        ngrams = (f" and TF-IDF character 1-{self.ngrams}-grams (composition weight {fitted.composition_weight:g})"
-                  if self.ngrams else "")
-        training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
-                            f"and softmax scale {fitted.temperature:g} chosen by leave-one-out")
-        return history
+        return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose)
 
     def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
         """Each text's pooled features (views averaged), from the ids of its start."""

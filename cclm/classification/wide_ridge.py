@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge
+from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge, text_shares
 
 COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # the composition's kernel against the n-grams' (both unit scale)
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
@@ -83,24 +83,27 @@ def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def _dual_by_conjugate_gradients(
     rows: np.ndarray, weights: np.ndarray, dense: np.ndarray, weight: float, penalty: float, targets: np.ndarray,
-    tolerance: float = 1e-2, max_steps: int = 1000,
+    shares: np.ndarray, roots: np.ndarray, tolerance: float = 1e-2, max_steps: int = 1000,
 ) -> np.ndarray:
-    """The dual coefficients A of `(centered K + penalty * I) A = centered targets`, K never formed.
+    """The dual coefficients A = R B of `(R centered K R + penalty * I) B = R centered targets`, K never formed.
 
-    K = N N^T + weight * dense dense^T, with N the sparse n-gram matrix;
-    every label's column is solved at once (conjugate gradients per column),
-    to a residual under `tolerance` times the targets' or for `max_steps`.
+    K = N N^T + weight * dense dense^T, with N the sparse n-gram matrix,
+    centered by the texts' `shares`; R scales each text by its weight's root
+    (`roots`; all ones without sample weights). Every label's column is
+    solved at once (conjugate gradients per column), to a residual under
+    `tolerance` times the targets' or for `max_steps`.
     """
     matrix = _sparse_matrix(rows, weights)
     transposed = tf.sparse.reorder(tf.sparse.transpose(matrix))  # faster than multiplying by the adjoint
 
     def product(v: np.ndarray) -> np.ndarray:
-        v = v - v.mean(axis=0)
-        ngrams = tf.sparse.sparse_dense_matmul(matrix, tf.sparse.sparse_dense_matmul(transposed, v.astype("float32")))
-        ngrams = ngrams.numpy().astype("float64")
-        return ngrams - ngrams.mean(axis=0) + weight * (dense @ (dense.T @ v)) + penalty * v
+        u = roots[:, None] * v
+        u = u - shares[:, None] * u.sum(axis=0)
+        ngrams = tf.sparse.sparse_dense_matmul(matrix, tf.sparse.sparse_dense_matmul(transposed, u.astype("float32")))
+        kernel_u = ngrams.numpy().astype("float64") + weight * (dense @ (dense.T @ u))
+        return roots[:, None] * (kernel_u - shares @ kernel_u) + penalty * v
 
-    right = targets - targets.mean(axis=0)
+    right = roots[:, None] * (targets - shares @ targets)
     solution = np.zeros_like(right)
     residual = right.copy()
     direction = residual.copy()
@@ -115,18 +118,21 @@ def _dual_by_conjugate_gradients(
         residual -= step * moved
         squared, previous = (residual**2).sum(axis=0), squared
         direction = residual + (squared / np.maximum(previous, 1e-30)) * direction
-    return solution - solution.mean(axis=0)
+    dual = roots[:, None] * solution
+    return dual - dual.mean(axis=0)
 
 
-def _centered(kernel: np.ndarray) -> np.ndarray:
-    """The kernel of the same vectors less their mean (H K H, without the matrix products)."""
-    return kernel - kernel.mean(axis=0) - kernel.mean(axis=1, keepdims=True) + kernel.mean()
+def _centered(kernel: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The kernel of the same vectors less their mean weighted by `shares` (without the matrix products)."""
+    by_shares = kernel @ shares
+    return kernel - by_shares[None, :] - by_shares[:, None] + shares @ by_shares
 
 
 def fit_wide_ridge(
     rows: np.ndarray, counts: np.ndarray, features: np.ndarray, labels: np.ndarray, num_labels: int, buckets: int,
     strengths: Sequence[float] = STRENGTHS, composition_weights: Sequence[float] = COMPOSITION_WEIGHTS,
     temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0, tolerance: float = 1e-2,
+    sample_weights: np.ndarray | None = None,
 ) -> WideRidgeFit:
     """Ridge classification of `labels` from n-gram bags (`NgramLogits.bag`) and pooled features.
 
@@ -142,6 +148,8 @@ def fit_wide_ridge(
         seed: the draw of that subset.
         tolerance: fitting all texts, conjugate gradients stop at this
             residual relative to the targets'.
+        sample_weights: each text's weight in the squared error and in the
+            leave-one-out scores (`cclm.classification.ridge.text_shares`).
 
     Raises:
         ValueError: with fewer than two texts, or arrays that differ in rows.
@@ -162,39 +170,47 @@ def fit_wide_ridge(
     scale = scale * np.sqrt(max(features.shape[1], 1))  # unit mean squared norm, as the n-gram vectors
     dense = (features - mean) / scale
     targets = np.eye(num_labels)[labels]
+    shares, roots = text_shares(sample_weights, texts)
 
     chosen = np.arange(texts) if texts <= subset else np.sort(np.random.default_rng(seed).permutation(texts)[:subset])
-    ngram_kernel = _centered(_ngram_kernel(rows[chosen], weights[chosen]))
-    composition_kernel = _centered(dense[chosen] @ dense[chosen].T)
+    chosen_shares = shares[chosen] / shares[chosen].sum()
+    scaled = np.outer(roots[chosen], roots[chosen])  # weighted ridge: rows scaled by their weight's root
+    ngram_kernel = scaled * _centered(_ngram_kernel(rows[chosen], weights[chosen]), chosen_shares)
+    composition_kernel = scaled * _centered(dense[chosen] @ dense[chosen].T, chosen_shares)
+    chosen_weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]
     best = None
     for weight in composition_weights:
         kernel = ngram_kernel + weight * composition_kernel
         eigenvalues, vectors = np.linalg.eigh(kernel)
         eigenvalues = np.maximum(eigenvalues, 0.0)
         reference = float(np.mean(np.diag(kernel))) or 1.0
-        found = choose_strength(vectors, eigenvalues, reference, targets[chosen], labels[chosen], strengths)
+        found = choose_strength(vectors, eigenvalues, reference, targets[chosen], labels[chosen], strengths,
+                                chosen_weights)
         if best is None or found[0] > best[0][0]:
             best = (found, weight, (eigenvalues, vectors, reference))
     (score, strength, loo), weight, (eigenvalues, vectors, reference) = best
-    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen]))
+    weighed = None if sample_weights is None else chosen_shares
+    temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen], weighed))
 
     present = weights != 0
+    text, row, value = np.nonzero(present)[0], rows[present], weights[present]
     if len(chosen) == texts:  # the exact solution, from the eigendecomposition at hand
-        projected = vectors.T @ (targets - targets.mean(axis=0))
-        dual = vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected)
+        projected = vectors.T @ (roots[:, None] * (targets - shares @ targets))
+        dual = roots[:, None] * (vectors @ ((1.0 / (eigenvalues + strength * reference))[:, None] * projected))
         dual = dual - dual.mean(axis=0)  # centered features: the intercept is the target mean
     else:  # every text, at the values chosen on the subset (the strength relative to all texts' kernel)
-        mean_ngrams = np.bincount(rows[present], weights[present], minlength=buckets) / texts
-        reference = (weights**2).sum(axis=1).mean() - (mean_ngrams**2).sum() + weight * (dense**2).sum(axis=1).mean()
+        mean_ngrams = np.bincount(row, shares[text] * value, minlength=buckets)
+        mean_dense = shares @ dense
+        reference = (shares @ (weights**2).sum(axis=1) - (mean_ngrams**2).sum()
+                     + weight * (shares @ (dense**2).sum(axis=1) - (mean_dense**2).sum()))
         dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets,
-                                            tolerance)
-    text, row, value = np.nonzero(present)[0], rows[present], weights[present]
+                                            shares, roots, tolerance)
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
                               for k in range(num_labels)], axis=1)
     dense_kernel = weight * dense.T @ dual
-    # The intercept: the target mean less the mean score of the (uncentered) fitted texts.
-    mean_score = (value[:, None] * ngram_kernel_[row]).sum(axis=0) / texts + dense.mean(axis=0) @ dense_kernel
-    bias = targets.mean(axis=0) - mean_score - (mean / scale) @ dense_kernel
+    # The intercept: the (weighted) target mean less the (weighted) mean score of the uncentered fitted texts.
+    mean_score = ((shares[text] * value)[:, None] * ngram_kernel_[row]).sum(axis=0) + (shares @ dense) @ dense_kernel
+    bias = shares @ targets - mean_score - (mean / scale) @ dense_kernel
     return WideRidgeFit(
         idf=idf.astype("float32"),
         ngram_kernel=(temperature * ngram_kernel_).astype("float32"),
@@ -206,17 +222,20 @@ def fit_wide_ridge(
 
 def fit_head(
     parts: list[tuple[np.ndarray, ...]], labels: np.ndarray, num_labels: int, buckets: int, seed: int = 0,
-    chosen: RidgeFit | WideRidgeFit | None = None,
+    chosen: RidgeFit | WideRidgeFit | None = None, sample_weights: np.ndarray | None = None,
 ) -> RidgeFit | WideRidgeFit:
     """A `TextClassifier`'s closed-form head from its readings of the texts, at `chosen`'s values when given.
 
     `parts` holds one `(features,)` or `(features, rows, counts)` tuple per
     reading of the same texts (the clean ones, then noisy copies); with
     n-gram rows and counts the head is `fit_wide_ridge`, else `fit_ridge`.
+    `sample_weights` weigh each text (every reading of it alike).
     """
     features, *bags = (np.concatenate(column) for column in zip(*parts))
     labels = np.tile(labels, len(parts))
     kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
+    if sample_weights is not None:
+        kept["sample_weights"] = np.tile(sample_weights, len(parts))
     if not bags:
         return fit_ridge(features, labels, num_labels, **kept)
     kept.update({} if chosen is None else {"composition_weights": [chosen.composition_weight]})

@@ -45,9 +45,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     default = [0.0, 0.05, 0.1, 0.2] if args.plot else [0.0]  # a curve needs points
     rates = parse_rates(args.noise) if args.noise is not None else default
     if args.plot:
-        from cclm.classification.plots import pyplot
+        from cclm.classification.plots import figure_class
 
-        pyplot()  # no matplotlib: say so before any work
+        figure_class()  # no matplotlib: say so before any work
     path = _classifier_path(args.model)
     data = open_data(args.data, args.text_column, args.label_column)
     classifier = _load_classifier(path)

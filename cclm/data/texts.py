@@ -80,7 +80,8 @@ def check_batch(texts: Any) -> list[str]:
     return list(texts)
 
 
-def _is_dataset(data: Any) -> bool:
+def is_hf_dataset(data: Any) -> bool:
+    """Whether `data` is a `datasets.Dataset` or `IterableDataset`."""
     # Only look for `datasets` classes if the user already imported the library:
     # an object cannot be a Dataset otherwise, and importing it costs seconds.
     if "datasets" not in sys.modules:
@@ -90,8 +91,42 @@ def _is_dataset(data: Any) -> bool:
     return isinstance(data, (datasets.Dataset, datasets.IterableDataset))
 
 
-def _is_dataframe(data: Any) -> bool:
+def is_dataframe(data: Any) -> bool:
+    """Whether `data` is a `pandas.DataFrame` (pandas is never imported here)."""
     return "pandas" in sys.modules and isinstance(data, sys.modules["pandas"].DataFrame)
+
+
+def is_tf_dataset(data: Any) -> bool:
+    """Whether `data` is a `tf.data.Dataset`."""
+    return "tensorflow" in sys.modules and isinstance(data, sys.modules["tensorflow"].data.Dataset)
+
+
+def _tf_rows(data: Any, text_column: str, label_column: str, labelled: bool) -> Iterator[tuple[Any, Any]]:
+    """`(text, label)` rows of a `tf.data.Dataset` of strings, `(text, label)` pairs or dicts; batched ones are unbatched.
+
+    Labels are None when the elements have none; byte strings are decoded as UTF-8.
+    """
+    spec = data.element_spec
+    if isinstance(spec, dict):
+        _check_columns(list(spec), (text_column, label_column) if labelled else (text_column,), "tf.data.Dataset")
+        text_spec, label_spec, pick = spec[text_column], spec.get(label_column), lambda e: (e[text_column], e.get(label_column))
+    elif isinstance(spec, tuple) and len(spec) in (2, 3):  # (text, label) or Keras' (x, y, sample_weight)
+        text_spec, label_spec, pick = spec[0], spec[1], lambda e: (e[0], e[1])
+    else:
+        text_spec, label_spec, pick = spec, None, lambda e: (e, None)
+    if getattr(text_spec, "dtype", None) != sys.modules["tensorflow"].string:
+        raise TypeError(f"The tf.data.Dataset's texts are {text_spec}; cclm reads tf.string texts: "
+                        "map the dataset to strings, (text, label) pairs or dicts with a text column.")
+    if labelled and label_spec is None:
+        raise TypeError("The tf.data.Dataset has texts but no labels; give it (text, label) elements, "
+                        f"or dicts with {text_column!r} and {label_column!r}.")
+    if text_spec.shape.rank:  # batched: one text per row
+        data = data.unbatch()
+    for element in data.as_numpy_iterator():
+        text, label = pick(element)
+        if isinstance(label, bytes):
+            label = label.decode("utf-8", errors="replace")
+        yield (text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text), label
 
 
 def _refuse_dataset_dict(data: Any) -> None:
@@ -147,13 +182,14 @@ def check_label(value: Any, where: str) -> int | str:
     raise TypeError(f"{where} is {describe(value)}; a label is an int or a str.")
 
 
-def _is_labelled_pair(data: Any) -> bool:
+def is_labelled_pair(data: Any) -> bool:
+    """Whether `data` is `(texts, labels)`: a tuple of two sequences."""
     return isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], str)
 
 
 def texts_of(data: LabelledData) -> TextData:
     """The texts of labelled data, in a form `iter_texts` reads (for fitting a preprocessor)."""
-    return list(data[0]) if _is_labelled_pair(data) else data
+    return list(data[0]) if is_labelled_pair(data) else data
 
 
 def iter_labelled(
@@ -162,10 +198,11 @@ def iter_labelled(
     """Yields `(text, label)` pairs from labelled data, one at a time.
 
     Args:
-        data: `(texts, labels)`, two sequences of the same length; or a
+        data: `(texts, labels)`, two sequences of the same length; a
             `datasets.Dataset` / `IterableDataset` or `pandas.DataFrame` with
             `text_column` and `label_column` (a `ClassLabel` column gives
-            its names).
+            its names); or a `tf.data.Dataset` of `(text, label)` pairs or
+            dicts with those columns (batched or not).
 
     Raises:
         TypeError: for other kinds of data, or a text / label of the wrong type.
@@ -175,7 +212,7 @@ def iter_labelled(
     >>> list(iter_labelled((["good", "bad"], [1, 0])))
     [('good', 1), ('bad', 0)]
     """
-    if _is_labelled_pair(data):
+    if is_labelled_pair(data):
         texts, labels = data
         if len(texts) != len(labels):
             raise ValueError(f"data has {len(texts)} texts but {len(labels)} labels; give one label per text.")
@@ -183,8 +220,12 @@ def iter_labelled(
             yield check_text(text, f"texts[{index}]"), check_label(label, f"labels[{index}]")
         return
     _refuse_dataset_dict(data)
-    if _is_dataset(data) or _is_dataframe(data):
-        dataset = _is_dataset(data)
+    if is_tf_dataset(data):
+        for row, (text, label) in enumerate(_tf_rows(data, text_column, label_column, labelled=True)):
+            yield check_text(text, f"element {row} of the tf.data.Dataset"), check_label(label, f"the label of element {row}")
+        return
+    if is_hf_dataset(data) or is_dataframe(data):
+        dataset = is_hf_dataset(data)
         _check_columns(data.column_names if dataset else data.columns, (text_column, label_column),
                        "dataset" if dataset else "DataFrame")
         names = _label_names(data, label_column) if dataset else None
@@ -204,7 +245,7 @@ def iter_labelled(
         return
     raise TypeError(
         f"labelled data is {describe(data)}; pass (texts, labels), a datasets.Dataset / "
-        "IterableDataset or a pandas.DataFrame with a text and a label column."
+        "IterableDataset, a pandas.DataFrame with a text and a label column, or a tf.data.Dataset of pairs."
     )
 
 
@@ -224,8 +265,10 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
 
     Args:
         data: a list or tuple of `str`; a `datasets.Dataset`,
-            `datasets.IterableDataset` or `pandas.DataFrame`; a text file path
-            (`pathlib.Path`) or a list of them, read one line per text as UTF-8.
+            `datasets.IterableDataset` or `pandas.DataFrame`; a
+            `tf.data.Dataset` of strings (or of dicts with `text_column`);
+            a text file path (`pathlib.Path`) or a list of them, read one
+            line per text as UTF-8.
         text_column: the dataset or DataFrame column holding the text.
 
     Raises:
@@ -243,10 +286,14 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
         yield from _iter_file(data)
         return
     _refuse_dataset_dict(data)
-    if _is_dataset(data):
+    if is_tf_dataset(data):
+        for row, (text, _) in enumerate(_tf_rows(data, text_column, "label", labelled=False)):
+            yield check_text(text, f"element {row} of the tf.data.Dataset")
+        return
+    if is_hf_dataset(data):
         yield from _iter_dataset(data, text_column)
         return
-    if _is_dataframe(data):
+    if is_dataframe(data):
         _check_columns(data.columns, (text_column,), "DataFrame")
         for row, value in enumerate(data[text_column]):
             yield check_text(value, f"row {row} of column {text_column!r}")

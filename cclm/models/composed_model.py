@@ -11,6 +11,7 @@ from typing import Any, Union
 import keras
 
 from cclm.components import Component, ComponentError, built_from, component_path, load_weights_checked, read_manifest, register_component
+from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
 from cclm.models.embedder import Embedder
@@ -45,14 +46,16 @@ def _tower_from_directory(path: Path) -> Tower:
 
 
 @register_component("composed_model")
-class ComposedModel(Component, Exportable):
+class ComposedModel(ModelLike, Component, Exportable):
     """The shared embedder runs once; every tower runs on its output; outputs are concatenated.
 
     `model` is one Keras functional model: ids (batch, length) -> vectors
     (batch, length, sum of the towers' widths), with the padding mask kept.
     Put any Keras head on it:
     `keras.Model(composed.model.input, head(composed.model.output))`, or use
-    `cclm.models.heads.sequence_classifier` / `character_tagger`.
+    `cclm.models.heads.sequence_classifier` / `character_tagger`. As for a
+    Keras model, `summary()`, `count_params()` and `composed(texts)` go to
+    `model`.
 
     Each tower must have been trained on this very embedder: its recorded
     embedder fingerprint must match the embedder's, else the tower would read
@@ -268,6 +271,9 @@ class ComposedModel(Component, Exportable):
 
     def _keras_file_model(self) -> keras.Model:
         return self.model  # strings -> vectors with a preprocessor, else ids -> vectors
+
+    def _keras_model(self) -> keras.Model:
+        return self.model
 
     def _serving(self) -> tuple[Any, keras.Model, Any]:
         if self.preprocessor is None:

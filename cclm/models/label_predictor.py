@@ -7,6 +7,8 @@ most likely label instead. Saved to a path ending in `.keras`, the
 component writes a Keras model from raw strings to probabilities;
 `export(path)` writes a TensorFlow SavedModel serving raw strings ->
 `labels` (as strings) and `probabilities` (`cclm.components.serving`).
+`summary()`, `count_params()` and calling the component on texts go to
+that strings -> probabilities model (`cclm.components.model_like`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.data.texts import check_batch, check_text
 from cclm.models.label_head import Label
 
 
-class LabelPredictor(Exportable):
-    """Adds `predict`, `predict_labels` and `export`; a subclass gives `labels`, `preprocessor`,
-    `_logits_model()` and `_text_length()`. Put it first among the bases, before `Component`."""
+class LabelPredictor(ModelLike, Exportable):
+    """Adds `predict`, `predict_labels`, `export` and Keras' `summary`, `count_params` and calls (strings ->
+    probabilities); a subclass gives `labels`, `preprocessor`, `_logits_model()` and `_text_length()`.
+    Put it first among the bases, before `Component`."""
 
     labels: list[Label]
     preprocessor: Any
@@ -44,6 +48,9 @@ class LabelPredictor(Exportable):
         texts = keras.Input(shape=(), dtype="string", name="texts")
         logits = model(self.preprocessor.as_layer(self._text_length())(texts))
         return keras.Model(texts, keras.layers.Softmax(name="probabilities")(logits), name=model.name)
+
+    def _keras_model(self) -> keras.Model:
+        return self._keras_file_model()
 
     def _serving(self) -> tuple[Any, keras.Model, Any]:
         model = self._logits_model()

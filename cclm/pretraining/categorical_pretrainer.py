@@ -35,7 +35,9 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
         pooling: `"max"`, `"mean"` or `"cls"`.
         class_weight: `None`, `"balanced"` (weights inversely proportional
             to label counts in the first training data), a mapping from label
-            to weight, or a sequence of weights in the order of `labels`.
+            to weight, or a sequence of weights in the order of `labels`;
+            saved with the pretrainer. `fit(class_weight=...)` overrides it
+            for one fit, as in Keras.
         label_column: the label column of `datasets` data.
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
@@ -54,6 +56,7 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
     True
     """
 
+    labelled = True
     metrics_use_sample_weights = False  # class weights steer the loss; accuracy stays plain
 
     def __init__(
@@ -137,14 +140,14 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
         next(iter_labelled(data, self.text_column, self.label_column), None)
         windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
         batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
-        weights = self.class_weights
+        weights = self._fit_class_weights if self._fit_class_weights is not None else self.class_weights
         if weights is not None and training:
             table = tf.constant(weights, tf.float32)
             batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-        training = super()._record_training(history, seconds)
+    def _record_training(self, history: keras.callbacks.History, seconds: float, restored: int | None = None) -> dict[str, Any]:
+        training = super()._record_training(history, seconds, restored)
         self.card["labels"] = self.labels
         return training
 

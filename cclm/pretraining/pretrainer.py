@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.components import Component, ComponentError, built_from, load_weights_checked
+from cclm.components.model_like import ModelLike
 from cclm.components.files import EMBEDDER_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR, TOWER_WEIGHTS
 from cclm.pipelines.sharding import Shard
 from cclm.training.distribution import TrainingModel, is_chief
@@ -36,7 +37,7 @@ DEFAULT_EMBEDDER_OPTIONS = {"hidden_dim": 64, "num_blocks": 2, "dropout": 0.0}
 DEFAULT_TOWER_OPTIONS = {"hidden_dim": 128, "num_layers": 2, "num_heads": 4, "intermediate_dim": 256, "dropout": 0.0}
 
 
-class Pretrainer(Component, Trainer):
+class Pretrainer(ModelLike, Component, Trainer):
     """The shared API of every task pretrainer.
 
     Args:
@@ -74,6 +75,10 @@ class Pretrainer(Component, Trainer):
     `batch_size` is then the global batch; each worker reads its own shard
     of the data, and only the chief writes `save`'s directory
     (`cclm.training.distribution`).
+
+    As for a Keras model, `summary()`, `count_params()` and
+    `pretrainer(texts)` go to the model from raw strings to the tower's
+    vectors on the embedder (`CategoricalPretrainer`: to label probabilities).
     """
 
     component_kind: ClassVar[str]
@@ -159,6 +164,15 @@ class Pretrainer(Component, Trainer):
         """
         return self.tower
 
+    def _keras_model(self) -> keras.Model:
+        """Raw strings -> the tower's vectors on the embedder: what `summary`, `count_params` and calls use."""
+        if not self.is_built:
+            raise ValueError("The pretrainer is not built yet; fit it (or load a saved one) first.")
+        texts = keras.Input(shape=(), dtype="string", name="texts")
+        length = self.preprocessor.sequence_length or self.embedder.max_length
+        vectors = self.tower(self.embedder(self.preprocessor.as_layer(length)(texts)))
+        return keras.Model(texts, vectors, name=f"{self.name}_vectors")
+
     def _build(self) -> None:
         prep = self.preprocessor
         if self.embedder is None:
@@ -231,21 +245,22 @@ class Pretrainer(Component, Trainer):
         # The head keeps float32, so losses and their gradients are computed at full precision.
         return [self.embedder, self.tower]
 
-    def fit(self, data: TextData, *args: Any, **kwargs: Any) -> keras.callbacks.History:
-        """Trains the tower (and the embedder if `train_embedder`) on `data`; returns the Keras `History`.
+    def fit(self, x: TextData = None, *args: Any, **kwargs: Any) -> keras.callbacks.History:
+        """Trains the tower (and the embedder if `train_embedder`) on `x`; returns the Keras `History`.
 
-        Takes `Trainer.fit`'s arguments (`epochs`, `steps_per_epoch`,
-        `batch_size`, `validation_data`, `callbacks`, `verbose`). Long
+        Takes `Trainer.fit`'s arguments (`y` for labelled tasks, `epochs`,
+        `steps_per_epoch`, `batch_size`, `validation_data`,
+        `validation_split`, `class_weight`, `callbacks`, `verbose`). Long
         documents give a random window of the preprocessor's length per
         pass; short ones are padded; validation uses fixed masks.
         """
-        history = super().fit(data, *args, **kwargs)
+        history = super().fit(x, *args, **kwargs)
         # Compositions check that the tower meets the embedder it was trained on.
         self.tower.embedder_fingerprint = self.embedder.fingerprint
         return history
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-        training = super()._record_training(history, seconds)
+    def _record_training(self, history: keras.callbacks.History, seconds: float, restored: int | None = None) -> dict[str, Any]:
+        training = super()._record_training(history, seconds, restored)
         passes = max(self.stats.passes, 1)
         training["documents per pass"] = self.stats.used // passes
         training["empty documents skipped per pass"] = self.stats.empty // passes

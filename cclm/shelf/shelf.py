@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import re
@@ -39,15 +38,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from cclm.components import CARD_NAME, file_sha256, read_manifest
+from cclm.components import file_sha256, read_manifest
 from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingContentError, PublishError, ShelfError, ShelfLookupError, ShelfUnreachableError, VersionExistsError  # noqa: F401  (re-exported)
-from cclm.shelf.archive import pack
-from cclm.shelf.cache import ShelfCache, write_text_atomically
-from cclm.shelf.catalog import CatalogEntry, check_name, next_version, read_catalog, same_version, version_key
+from cclm.shelf.cache import ShelfCache
+from cclm.shelf.catalog import CatalogEntry, check_name, read_catalog, same_version, version_key
+from cclm.shelf.staging import component_directory, stage_version
 from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
 from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
-from cclm.version import __version__
 
 
 class Shelf:
@@ -198,7 +196,7 @@ class Shelf:
         if version is not None:
             check_name(version, "version")
         with tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch:
-            directory = self._component_directory(component, Path(scratch))
+            directory = component_directory(component, Path(scratch))
             manifest = read_manifest(directory)
             kind = manifest["kind"]
             if item_type is not None and item_type != kind:
@@ -207,51 +205,22 @@ class Shelf:
                     "or pass the component meant for it."
                 )
             with locked(self._lock_path()):
-                repo = self._repo()
-                root = Path(repo.working_tree_dir)
-                existing = [e.version for e in read_catalog(root) if e.identifier == identifier and e.item_type == kind]
-                # A tag without a catalog entry (pushed ahead of the publisher) takes its version too.
-                existing += [v for v in remote_tag_versions(repo, kind, identifier) if v not in existing]
-                version = version or next_version(existing)
-                clash = next((published for published in existing if same_version(version, published)), None)
-                if clash is not None:
-                    raise VersionExistsError(
-                        f"{kind}/{identifier} version {version}"
-                        + (f" (the same version as {clash})" if clash != version else "")
-                        + " is already published (or tagged), and versions "
-                        f"are immutable. Publish it as a new version, e.g. version={next_version(existing)!r}."
-                    )
-                archive_path = root / "components" / kind / identifier / f"{version}.tar.gz"
-                info = pack(directory, archive_path)
-                entry = CatalogEntry(
-                    identifier=identifier, item_type=kind, version=version, sha256=info.sha256,
-                    size=info.size,
-                    created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                    library_version=__version__,
-                    description=description or _describe(manifest),
-                    name=str(manifest.get("name", "")),
-                )
-                write_text_atomically(root / entry.entry_path, entry.to_json())
-                card = Path(directory, CARD_NAME)
-                write_text_atomically(root / entry.card_path, card.read_text(encoding="utf-8") if card.is_file() else "")
-                commit_and_push(repo, entry)
+                tagged: list[str] = []  # versions with a tag but no catalog entry: looked up only when a push fails
+                for attempt in range(2):
+                    repo = self._repo()
+                    entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
+                                          description, tagged)
+                    try:
+                        commit_and_push(repo, entry)
+                        break
+                    except PublishError:
+                        # A tag pushed ahead of the publisher (squatted, or a concurrent publish) takes its
+                        # version: ask the remote once, then retry with the versions it has taken.
+                        taken = remote_tag_versions(repo, kind, identifier)
+                        if attempt or not any(same_version(entry.version, v) for v in taken):
+                            raise
+                        tagged = taken
         return entry
-
-    @staticmethod
-    def _component_directory(component: Any, scratch: Path) -> Path:
-        if isinstance(component, (str, os.PathLike)):
-            path = Path(component)
-            if not path.is_dir():
-                raise FileNotFoundError(f"{path} is not a directory; publish a saved component directory or object.")
-            return path
-        if not callable(getattr(component, "save", None)):
-            raise TypeError(
-                f"Cannot publish a {type(component).__name__}; publish a cclm component (Preprocessor, "
-                "Embedder, a pretrainer, ComposedModel) or the directory of a saved one."
-            )
-        target = scratch / "component"
-        component.save(target)
-        return target
 
     # -------------------------------------------------------------- fetch
     def fetch(
@@ -380,10 +349,3 @@ class Shelf:
 
         return load_component(self.fetch(identifier, item_type, version=version))
 
-
-def _describe(manifest: dict) -> str:
-    card = manifest.get("card") or {}
-    if card.get("description"):
-        return str(card["description"]).splitlines()[0]
-    trained = card.get("trained_on")
-    return f"{manifest['kind']} {manifest.get('name', '')!r}" + (f", trained on {trained}" if trained else "")

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from cclm.training.callbacks import StopOnNonFiniteLoss
@@ -145,12 +146,48 @@ def run_fit(
     return history, time.perf_counter() - started
 
 
-def record_fit(card: dict[str, Any], history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-    """Adds a fit's epochs, time, last metrics and per-epoch history to a model card; returns its "training" section."""
+def restored_epoch(callbacks: list[keras.callbacks.Callback] | None) -> int | None:
+    """The epoch of this fit whose weights an `EarlyStopping(restore_best_weights=True)` restored, if any."""
+    for callback in callbacks or []:
+        if (isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights
+                and callback.best_weights is not None):
+            return int(callback.best_epoch)
+    return None
+
+
+def class_weights(class_weight: dict[Any, float], labels: list[Any]) -> np.ndarray:
+    """Each label index's weight from `{label: weight}` (labels missing from it weigh 1).
+
+    Raises:
+        ValueError: a key that is not a label, or a weight that is not a positive finite number.
+    """
+    unknown = [key for key in class_weight if key not in labels]
+    if unknown:
+        raise ValueError(f"class_weight has keys {unknown[:5]} that are not labels; the labels are {labels[:20]}.")
+    weights = np.array([class_weight.get(label, 1.0) for label in labels], "float64")
+    if not np.all(np.isfinite(weights) & (weights > 0)):
+        raise ValueError(f"class_weight={class_weight!r}; every weight must be a positive number.")
+    return weights
+
+
+def record_fit(
+    card: dict[str, Any], history: keras.callbacks.History, seconds: float, restored: int | None = None,
+) -> dict[str, Any]:
+    """Adds a fit's epochs, time, metrics and per-epoch history to a model card; returns its "training" section.
+
+    The card's metrics are the last epoch's, or those of epoch `restored`
+    (0-based, of this fit) when a callback restored that epoch's weights.
+    """
     training = card.setdefault("training", {})
     training["epochs"] = training.get("epochs", 0) + len(history.epoch)
     training["seconds"] = round(training.get("seconds", 0.0) + seconds, 1)
-    card["metrics"] = {key: round(float(values[-1]), 5) for key, values in history.history.items()}
+    position = -1
+    if restored is not None and restored in history.epoch:
+        position = history.epoch.index(restored)
+        training["restored epoch"] = restored + 1
+    else:
+        training.pop("restored epoch", None)
+    card["metrics"] = {key: round(float(values[position]), 5) for key, values in history.history.items()}
     # Every epoch's metrics, over all fits: the training curves of `cclm evaluate --plot`.
     curves = card.setdefault("history", {})
     for key, values in history.history.items():

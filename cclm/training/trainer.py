@@ -20,18 +20,21 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from cclm.data.fit_inputs import fit_data
 from cclm.pipelines.sharding import Shard
 from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.pipelines.documents import DocumentSource, TextStats
 from cclm.pipelines.windows import Sampling, character_windows
 from cclm.training.distribution import fit_pipelines
-from cclm.training.fit import compute_precision, record_fit, run_fit
+from cclm.training.fit import class_weights, compute_precision, record_fit, restored_epoch, run_fit
 
 
 class Trainer:
     """The shared `fit` of every cclm task; subclasses supply the hooks below."""
 
     batch_size: int
+    labelled: bool = False  # whether the task learns from labels (`y`, `class_weight`)
+    _fit_class_weights: Any = None  # each label index's loss weight during a fit with `class_weight`
     precision_policy: str | None = None
     stats: TextStats
     card: dict[str, Any]
@@ -72,9 +75,14 @@ class Trainer:
             augmentors=[t for t in transforms if is_graph_augmentor(t)], subwords=subwords, pack=pack,
         )
 
-    def _record_training(self, history: keras.callbacks.History, seconds: float) -> dict[str, Any]:
-        """Writes the fit into the model card; returns its "training" section for subclasses to extend."""
-        training = record_fit(self.card, history, seconds)
+    def _record_training(
+        self, history: keras.callbacks.History, seconds: float, restored: int | None = None,
+    ) -> dict[str, Any]:
+        """Writes the fit into the model card; returns its "training" section for subclasses to extend.
+
+        `restored`: the epoch whose weights a callback restored (its metrics are the card's).
+        """
+        training = record_fit(self.card, history, seconds, restored)
         if self.precision_policy:
             training["mixed precision"] = self.precision_policy
         replicas = self._fit_model.distribute_strategy.num_replicas_in_sync
@@ -85,39 +93,64 @@ class Trainer:
     # ------------------------------------------------------------ the fit
     def fit(
         self,
-        data: Any,
+        x: Any = None,
+        y: Any = None,
         epochs: int = 1,
         steps_per_epoch: int | None = None,
         batch_size: int | None = None,
         validation_data: Any = None,
+        validation_split: float = 0.0,
+        class_weight: dict[Any, float] | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
         verbose: str | int = "auto",
     ) -> keras.callbacks.History:
-        """Trains on `data`; returns the Keras `History`.
+        """Trains on `x` (and `y`); returns the Keras `History`.
 
         Args:
-            data: `list[str]` (labelled tasks: `(texts, labels)`), a
-                `datasets.Dataset` / `IterableDataset`, or text file paths.
+            x: `list[str]` (labelled tasks: `(texts, labels)`, or texts with
+                `y`), a `datasets.Dataset` / `IterableDataset`, a
+                `pandas.DataFrame`, a `tf.data.Dataset`, or text file paths.
+            y: the labels of the texts `x` (labelled tasks only).
             epochs: passes over the data (or over `steps_per_epoch` batches).
             steps_per_epoch: batches per epoch; the data repeats as needed,
                 so unbounded streams work.
             batch_size: documents per batch (default: the constructor's).
-            validation_data: held-out data, evaluated with fixed windows.
-            callbacks: Keras callbacks (TensorBoard, ModelCheckpoint,
-                BackupAndRestore, ...). A NaN or infinite loss raises
-                `cclm.errors.NonFiniteLossError` at once, before these
-                callbacks save anything.
+            validation_data: held-out data (any form `x` takes), evaluated
+                with fixed windows.
+            validation_split: instead, hold out this fraction of the
+                examples, the last ones, as Keras does.
+            class_weight: labelled tasks: `{label: weight}` for the loss
+                (labels missing from it weigh 1).
+            callbacks: Keras callbacks (EarlyStopping, TensorBoard,
+                ModelCheckpoint, BackupAndRestore, ...). A NaN or infinite
+                loss raises `cclm.errors.NonFiniteLossError` at once, before
+                these callbacks save anything. With
+                `EarlyStopping(restore_best_weights=True)` the model card
+                records the restored epoch's metrics.
             verbose: Keras' verbosity ("auto", 0, 1, 2).
         """
+        data, validation_data = fit_data(x, y, self.labelled, validation_data, validation_split, type(self).__name__)
         self._prepare(data)
-        self._compile()
-        self.stats = TextStats()  # counts for this fit only
-        model = self._fit_model
-        train, validation = fit_pipelines(
-            model.distribute_strategy, self._dataset, data, validation_data, batch_size or self.batch_size,
-            steps_per_epoch,
-        )
-        with compute_precision(self._precision_parts(), self.precision_policy):
-            history, seconds = run_fit(model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
-        self._record_training(history, seconds)
+        self._fit_class_weights = self._weights_of(class_weight)  # read by `_dataset`, for this fit only
+        try:
+            self._compile()
+            self.stats = TextStats()  # counts for this fit only
+            model = self._fit_model
+            train, validation = fit_pipelines(
+                model.distribute_strategy, self._dataset, data, validation_data, batch_size or self.batch_size,
+                steps_per_epoch,
+            )
+            with compute_precision(self._precision_parts(), self.precision_policy):
+                history, seconds = run_fit(model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
+        finally:
+            self._fit_class_weights = None
+        self._record_training(history, seconds, restored_epoch(callbacks))
         return history
+
+    def _weights_of(self, class_weight: dict[Any, float] | None) -> Any:
+        """Each label index's loss weight (None: all 1), from `{label: weight}`."""
+        if class_weight is None:
+            return None
+        if not self.labelled:
+            raise ValueError(f"class_weight is for labelled tasks; {type(self).__name__} learns from unlabelled text.")
+        return class_weights(class_weight, self.labels)

@@ -48,3 +48,26 @@ def test_the_strength_follows_the_data_and_bad_input_is_refused():
         fit_ridge(noise, labels[:5], 2)
     with pytest.raises(ValueError, match="at least two"):
         fit_ridge(noise[:1], labels[:1], 2)
+
+
+def test_sample_weights_give_weighted_ridge_and_equal_weights_change_nothing():
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(40, 6))
+    labels = (features[:, 0] + 0.5 * rng.normal(size=40) > 0).astype(int)
+    weights = np.where(labels == 1, 3.0, 1.0)
+    fit = fit_ridge(features, labels, 2, strengths=[0.1], temperatures=[1.0], sample_weights=weights)
+    # By hand: minimize sum w (y - b - x.beta)^2 + penalty |beta|^2, the intercept unpenalized.
+    relative = weights / weights.mean()
+    mean = weights @ features / weights.sum()
+    x = (features - mean) / features.std(0)
+    reference = np.mean(np.linalg.svd(np.sqrt(relative)[:, None] * x, compute_uv=False) ** 2)
+    design = np.hstack([x, np.ones((40, 1))])
+    penalty = np.diag([0.1 * reference] * 6 + [0.0])
+    weighted = design.T * relative
+    coefficients = np.linalg.solve(weighted @ design + penalty, weighted @ np.eye(2)[labels])
+    np.testing.assert_allclose(features @ fit.kernel + fit.bias, design @ coefficients, atol=1e-5)
+    equal = fit_ridge(features, labels, 2, sample_weights=np.full(40, 3.0))
+    plain = fit_ridge(features, labels, 2)
+    np.testing.assert_array_equal(equal.kernel, plain.kernel)
+    with pytest.raises(ValueError, match="one positive weight per text"):
+        fit_ridge(features, labels, 2, sample_weights=-weights)

@@ -221,3 +221,42 @@ def test_the_closed_form_head_reads_tfidf_ngrams_beside_the_composition(round_tr
     again = round_trip(classifier, "with n-grams")
     assert again.ngrams == 4 and again.ngram_buckets == 4096
     np.testing.assert_allclose(again.predict(test[0][:10]), classifier.predict(test[0][:10]), atol=1e-6)
+
+
+def test_keras_style_fit_takes_x_and_y_validation_split_class_weight_and_tf_data(languages):
+    import tensorflow as tf
+
+    train, test = languages
+    texts, labels = train
+    classifier = TextClassifier(composition(texts), seed=0)
+    history = classifier.fit(texts, labels, validation_split=0.2, verbose=0)
+    assert set(history.history) == {"loo_accuracy", "val_loss", "val_accuracy"}
+    assert classifier.stats.used == 120  # the last 30 of 150 texts were held out
+    # A tf.data pipeline of (text, label) pairs, batched: the same texts, the same closed-form head.
+    same = TextClassifier(classifier.composed, seed=0)
+    same.fit(tf.data.Dataset.from_tensor_slices((texts[:120], labels[:120])).batch(16), verbose=0)
+    np.testing.assert_allclose(same.ngram_logits.kernel.numpy(), classifier.ngram_logits.kernel.numpy(), atol=1e-6)
+    # Weighing one label's texts up makes the head call it more often.
+    weighted = TextClassifier(classifier.composed, seed=0, ngrams=0)
+    plain = TextClassifier(classifier.composed, seed=0, ngrams=0)
+    weighted.fit(texts, labels, class_weight={"pl_PL": 20.0}, verbose=0)
+    plain.fit(texts, labels, verbose=0)
+    assert "weighted by class_weight" in weighted.card["training"]["head"]
+    count = [sum(p == "pl_PL" for p in model.predict_labels(test[0])) for model in (plain, weighted)]
+    assert count[1] > count[0], count
+    with pytest.raises(ValueError, match="class_weight has keys \\['xx'\\] that are not labels"):
+        plain.fit(texts, labels, class_weight={"xx": 2.0}, verbose=0)
+
+
+def test_early_stopping_puts_the_restored_epochs_metrics_in_the_card(languages):
+    train, test = languages
+    classifier = TextClassifier(composition(train[0]), train_composition=True, seed=0, batch_size=16)
+    # Keras restores the best epoch's weights at the end of training, stopped early or not.
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, restore_best_weights=True)
+    history = classifier.fit(train, epochs=6, steps_per_epoch=2, validation_data=test, callbacks=[stop],
+                             class_weight={"de_DE": 2.0}, verbose=0)
+    losses = history.history["val_loss"]
+    best = int(np.argmin(losses))
+    assert classifier.card["metrics"]["val_loss"] == pytest.approx(losses[best], abs=1e-5)
+    assert classifier.card["training"]["restored epoch"] == best + 1
+    assert classifier.evaluate(test)["loss"] == pytest.approx(losses[best], rel=1e-4)

@@ -66,3 +66,30 @@ def test_bad_shapes_are_refused():
         fit_wide_ridge(rows, counts, np.zeros((49, 2)), labels, num_labels=2, buckets=64)
     with pytest.raises(ValueError, match="at least two"):
         fit_wide_ridge(rows[:1], counts[:1], np.zeros((1, 2)), labels[:1], num_labels=2, buckets=64)
+
+
+@pytest.mark.parametrize("subset", [60, 25], ids=["exact", "conjugate gradients"])
+def test_sample_weights_give_weighted_ridge_over_the_joined_features(subset):
+    rng = np.random.default_rng(3)
+    rows, counts = bags(60, rng)
+    labels = rng.integers(0, 2, 60)
+    features = rng.normal(size=(60, 4)) + labels[:, None]
+    weights = np.where(labels == 1, 4.0, 1.0)
+    fit = fit_wide_ridge(rows, counts, features, labels, num_labels=2, buckets=64, subset=subset, tolerance=1e-9,
+                         strengths=[0.3], composition_weights=[0.5], temperatures=[1.0], sample_weights=weights)
+    standardized = (features - features.mean(0)) / (features.std(0) * np.sqrt(4))
+    joined = np.hstack([dense(rows, tfidf_weights(rows, counts, fit.idf), 64), np.sqrt(0.5) * standardized])
+    shares, relative = weights / weights.sum(), weights / weights.mean()
+    centered = joined - shares @ joined
+    penalty = 0.3 * (relative @ (centered**2).sum(1)) / 60  # the mean diagonal of the weighted kernel
+    design = np.hstack([joined, np.ones((60, 1))])
+    weighted = design.T * relative
+    ridge = np.diag([penalty] * joined.shape[1] + [0.0])
+    expected = design @ np.linalg.solve(weighted @ design + ridge, weighted @ np.eye(2)[labels])
+    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
+              + features @ fit.kernel + fit.bias)
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+    plain = fit_wide_ridge(rows, counts, features, labels, num_labels=2, buckets=64, subset=subset)
+    equal = fit_wide_ridge(rows, counts, features, labels, num_labels=2, buckets=64, subset=subset,
+                           sample_weights=np.full(60, 2.0))
+    np.testing.assert_array_equal(equal.ngram_kernel, plain.ngram_kernel)

@@ -114,3 +114,23 @@ def test_dataframes_are_read_by_column():
         list(iter_labelled(frame))
     with pytest.raises(TypeError, match=r"row 1 of column 'body'"):
         list(iter_texts(pandas.DataFrame({"body": ["ok", None]}), "body"))
+
+
+def test_tf_data_datasets_of_strings_pairs_and_dicts_are_read_batched_or_not():
+    import tensorflow as tf
+
+    texts, labels = ["héllo", "wörld", "three"], ["a", "b", "a"]
+    strings = tf.data.Dataset.from_tensor_slices(texts)
+    assert list(iter_texts(strings)) == texts
+    assert list(iter_texts(strings.batch(2))) == texts
+    pairs = tf.data.Dataset.from_tensor_slices((texts, labels))
+    assert list(iter_labelled(pairs.batch(2))) == list(zip(texts, labels))
+    assert list(iter_texts(pairs)) == texts  # the texts of labelled data
+    numbered = tf.data.Dataset.from_tensor_slices({"body": texts, "kind": [0, 1, 0]})
+    assert list(iter_labelled(numbered, text_column="body", label_column="kind")) == list(zip(texts, [0, 1, 0]))
+    with pytest.raises(ValueError, match="no column 'text'.*Pass text_column"):
+        list(iter_texts(numbered))
+    with pytest.raises(TypeError, match="texts but no labels"):
+        list(iter_labelled(strings))
+    with pytest.raises(TypeError, match="cclm reads tf.string texts"):
+        list(iter_texts(tf.data.Dataset.range(3)))

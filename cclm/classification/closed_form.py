@@ -1,0 +1,87 @@
+"""`fit_closed_form`: how a `TextClassifier` on a frozen composition fits its head, with no gradient.
+
+Each training text is read once (and once more per noisy reading through the
+classifier's `transforms`): its pooled composition features and its n-gram
+bag are computed, and the head is solved in closed form
+(`cclm.classification.wide_ridge.fit_head`), its strengths chosen by
+leave-one-out on the clean readings. The history and the model card hold
+the leave-one-out accuracy and, with validation data, its accuracy and loss:
+never an accuracy on the texts the head was fitted to. `TextClassifier.fit`
+calls it (the `TextClassifier` docstring has an example).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from cclm.classification.wide_ridge import fit_head, ngram_bags
+from cclm.data.texts import LabelledData, iter_labelled
+from cclm.models.label_head import Label, check_known_labels
+from cclm.pipelines.augmentation import apply_transforms
+from cclm.pipelines.documents import TextStats
+from cclm.training.fit import class_weights
+
+
+def fit_closed_form(
+    classifier: Any, data: LabelledData, validation_data: LabelledData | None, epochs: int, limit: int | None,
+    class_weight: dict[Label, float] | None, verbose: str | int,
+) -> keras.callbacks.History:
+    """Solves `classifier`'s head from `data` (at most `limit` texts); returns a one-epoch Keras `History`.
+
+    Args:
+        classifier: a `TextClassifier` whose `closed_form` is true.
+        data: its labelled training data; `validation_data` held-out data or None.
+        epochs: the number of noisy readings of every text through the
+            classifier's `transforms` (none without transforms).
+        limit: the most texts read, or None.
+        class_weight: `{label: weight}` for each text's squared error, or None.
+        verbose: 0 hides the progress bar of the features.
+
+    Raises:
+        ValueError: no labelled text, a label the classifier does not have, or a bad `class_weight`.
+    """
+    started = time.perf_counter()
+    classifier._prepare(data)
+    classifier._compile()  # the composition frozen, the model ready for evaluate
+    pairs = list(itertools.islice(iter_labelled(data, classifier.text_column, classifier.label_column), limit))
+    if not pairs:
+        raise ValueError("The training data holds no labelled text; give (texts, labels) with at least one pair.")
+    texts = [text for text, _ in pairs]
+    check_known_labels((label for _, label in pairs), classifier.labels,
+                       "give labels=[...] with every label, or leave labels out to take them from the data.")
+    label_ids = np.array([classifier.label_index[label] for _, label in pairs])
+    weights = None if class_weight is None else class_weights(class_weight, classifier.labels)[label_ids]
+    progress = 0 if verbose == 0 else "auto"
+    readings = [texts] + [apply_transforms(classifier.transforms, texts, (classifier.seed or 0) + epoch)
+                          for epoch in range(epochs if classifier.transforms else 0)]
+    parts = []  # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
+    for reading in readings:
+        ids = classifier.preprocessor.encode(reading)
+        parts.append((classifier._pooled(ids, progress),
+                      *(ngram_bags(classifier.ngram_logits, ids) if classifier.ngrams else ())))
+    solve = functools.partial(fit_head, num_labels=len(classifier.labels), buckets=classifier.ngram_buckets,
+                              seed=classifier.seed or 0, sample_weights=weights)
+    fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
+    if len(parts) > 1:  # noisy readings then join the fit at them
+        fitted = solve(parts, label_ids, chosen=fitted)
+    classifier.head.logits.set_weights([fitted.kernel, fitted.bias])
+    if classifier.ngrams:
+        classifier.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
+    classifier.stats = TextStats(used=len(texts), passes=1)
+    history = keras.callbacks.History()
+    history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
+    if validation_data is not None:
+        history.history.update({f"val_{k}": [v] for k, v in classifier.evaluate(validation_data).items()})
+    training = classifier._record_training(history, time.perf_counter() - started)
+    ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams (composition weight {fitted.composition_weight:g})"
+              if classifier.ngrams else "")
+    weighted = "; texts weighted by class_weight" if class_weight is not None else ""
+    training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
+                        f"and softmax scale {fitted.temperature:g} chosen by leave-one-out{weighted}")
+    return history

@@ -1,0 +1,88 @@
+"""What `Shelf.publish` puts into its clone: the component's directory, its version, archive and entry.
+
+Nothing here runs git; `cclm.shelf.git.commit_and_push` commits what these
+functions staged.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+from typing import Any
+
+from cclm.components import CARD_NAME
+from cclm.errors import VersionExistsError
+from cclm.shelf.archive import pack
+from cclm.shelf.cache import write_text_atomically
+from cclm.shelf.catalog import CatalogEntry, next_version, read_catalog, same_version
+from cclm.version import __version__
+
+
+def component_directory(component: Any, scratch: Path) -> Path:
+    """The saved directory of `component`: the path itself, or the object saved under `scratch`."""
+    if isinstance(component, (str, os.PathLike)):
+        path = Path(component)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path} is not a directory; publish a saved component directory or object.")
+        return path
+    if not callable(getattr(component, "save", None)):
+        raise TypeError(
+            f"Cannot publish a {type(component).__name__}; publish a cclm component (Preprocessor, "
+            "Embedder, a pretrainer, ComposedModel) or the directory of a saved one."
+        )
+    target = scratch / "component"
+    component.save(target)
+    return target
+
+
+def stage_version(
+    root: Path, directory: Path, manifest: dict, identifier: str, version: str | None,
+    description: str | None, tagged: list[str] = (),
+) -> CatalogEntry:
+    """Chooses the version, packs the archive into the clone at `root` and writes its entry and card.
+
+    Args:
+        root: the shelf clone's working tree.
+        directory: the saved component; `manifest` is its manifest.
+        identifier: its name on the shelf.
+        version: the version asked for; default: the next one after every
+            version in the catalog and in `tagged`.
+        description: the catalog's line; default from the model card.
+        tagged: versions that have a tag on the remote but no catalog entry.
+
+    Raises:
+        VersionExistsError: `version` is published or tagged already.
+    """
+    kind = manifest["kind"]
+    existing = [e.version for e in read_catalog(root) if e.identifier == identifier and e.item_type == kind]
+    existing += [v for v in tagged if v not in existing]
+    version = version or next_version(existing)
+    clash = next((published for published in existing if same_version(version, published)), None)
+    if clash is not None:
+        raise VersionExistsError(
+            f"{kind}/{identifier} version {version}"
+            + (f" (the same version as {clash})" if clash != version else "")
+            + " is already published (or tagged), and versions "
+            f"are immutable. Publish it as a new version, e.g. version={next_version(existing)!r}."
+        )
+    info = pack(directory, root / "components" / kind / identifier / f"{version}.tar.gz")
+    entry = CatalogEntry(
+        identifier=identifier, item_type=kind, version=version, sha256=info.sha256, size=info.size,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        library_version=__version__,
+        description=description or _describe(manifest),
+        name=str(manifest.get("name", "")),
+    )
+    write_text_atomically(root / entry.entry_path, entry.to_json())
+    card = Path(directory, CARD_NAME)
+    write_text_atomically(root / entry.card_path, card.read_text(encoding="utf-8") if card.is_file() else "")
+    return entry
+
+
+def _describe(manifest: dict) -> str:
+    card = manifest.get("card") or {}
+    if card.get("description"):
+        return str(card["description"]).splitlines()[0]
+    trained = card.get("trained_on")
+    return f"{manifest['kind']} {manifest.get('name', '')!r}" + (f", trained on {trained}" if trained else "")
