@@ -38,6 +38,8 @@ setup(
         # Version ordering of shelf entries (PEP 440) and the cross-process shelf lock.
         "packaging>=21",
         "filelock>=3.12",
+        # hf://owner/repo references (snapshot_download) and the model cards' Hub metadata (ModelCardData).
+        "huggingface_hub>=0.20",
     ],
     extras_require={
         "test": [

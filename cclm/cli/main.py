@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cclm", description="Composable, character-level text models."
     )
     parser.add_argument("--version", action="version", version=f"cclm {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (hidden by default), anywhere on the command line")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -82,9 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cclm` console script; returns the exit code."""
-    # TensorFlow's C++ info and warning lines bury the command's own output;
-    # errors still show. Set TF_CPP_MIN_LOG_LEVEL=0 to see everything.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `--verbose` may come anywhere before a `--`: it belongs to the top-level parser.
+    end = argv.index("--") if "--" in argv else len(argv)
+    verbose = "--verbose" in argv[:end]
+    argv = (["--verbose"] if verbose else []) + [a for i, a in enumerate(argv) if not (i < end and a == "--verbose")]
+    # TensorFlow's C++ log lines (start-up notes, "failed call to cuInit" on machines without a
+    # GPU) bury the command's own output; failures reach the command as exceptions anyway.
+    # `--verbose` (or TF_CPP_MIN_LOG_LEVEL=0) shows them.
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "command", None) == "predict" and not any(e.startswith("-") and e != "-" for e in extra):

@@ -180,9 +180,17 @@ def _compose(args: argparse.Namespace) -> None:
         transforms=_training_typos(args), seed=args.seed,
         text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
     )
-    classifier.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
+    validation = None
+    if args.validation:
+        from cclm.data.files import open_data
+
+        validation = open_data(args.validation, args.text_column, args.label_column, streaming=args.streaming)
+    classifier.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, validation_data=validation,
+                   validation_split=args.validation_split, verbose=_verbose(args))
     metrics = classifier.card.get("metrics", {})
-    if "loo_accuracy" in metrics:
+    if "val_accuracy" in metrics:
+        figure = f"validation accuracy {metrics['val_accuracy']:.3f}"
+    elif "loo_accuracy" in metrics:
         figure = f"leave-one-out accuracy {metrics['loo_accuracy']:.3f}"
     else:  # fine-tuned: the training data read again in evaluation mode, not the training batches' figure
         figure = f"accuracy on the training data, evaluation mode {classifier.evaluate(data)['accuracy']:.3f}"
@@ -298,6 +306,10 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     compose.add_argument("towers", nargs="+", help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
     compose.add_argument("--output", required=True, help=_WRITES)
     _data_arguments(compose, labels=True, option="--train")  # labelled data for a classification head
+    compose.add_argument("--validation", metavar="DATA", help="held-out labelled data, evaluated after each epoch "
+                         "(its curve goes into the model card and `cclm evaluate --plot`)")
+    compose.add_argument("--validation-split", type=float, default=0.0, metavar="FRACTION",
+                         help="instead, hold out this fraction of --train, its last examples")
     compose.add_argument("--fine-tune", action="store_true", help="also train the towers and embedder")
     compose.add_argument("--epochs", type=int, default=3)
     compose.add_argument("--steps-per-epoch", type=int)

@@ -1,11 +1,17 @@
 """The model card (`README.md`) written beside every component's manifest.
 
+It opens with the Hugging Face Hub's YAML metadata (`huggingface_hub.ModelCardData`:
+`library_name: cclm`, tags with the component's kind, the names of its metrics, and
+`datasets`, `language` and `license` where the card dict has them), so a component
+uploaded to the Hub is indexed there; Markdown for people follows.
+
 Example:
 >>> card = render_card({"name": "docs-en", "kind": "embedder", "library_version": "0.1.0",
 ...     "keras_version": "3", "tensorflow_version": "2", "created": "today",
 ...     "inputs": {}, "outputs": {}, "card": {"metrics": {"accuracy": 0.9}}})
->>> card.splitlines()[0], "- accuracy: 0.9" in card
-('# docs-en', True)
+>>> from huggingface_hub import ModelCard
+>>> ModelCard(card).data.library_name, "# docs-en" in card, "- accuracy: 0.9" in card
+('cclm', True, True)
 """
 
 from __future__ import annotations
@@ -13,10 +19,27 @@ from __future__ import annotations
 import json
 
 
+def card_metadata(manifest: dict) -> str:
+    """The card's YAML metadata for the Hugging Face Hub (without the `---` lines)."""
+    from huggingface_hub import ModelCardData
+
+    card = manifest.get("card", {})
+    data = ModelCardData(
+        library_name="cclm", tags=["cclm", "character-level", manifest["kind"]],
+        metrics=sorted(card.get("metrics") or {}) or None, datasets=card.get("datasets") or None,
+        language=card.get("language") or None, license=card.get("license") or None,
+    )
+    return data.to_yaml()
+
+
 def render_card(manifest: dict) -> str:
-    """The model card (`README.md`) for a manifest: plain Markdown."""
+    """The model card (`README.md`) for a manifest: the Hub's YAML metadata, then Markdown."""
     card = manifest.get("card", {})
     lines = [
+        "---",
+        card_metadata(manifest),
+        "---",
+        "",
         f"# {manifest['name']}",
         "",
         f"A cclm **{manifest['kind']}** component, written by cclm "

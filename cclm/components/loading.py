@@ -1,8 +1,9 @@
 """Where a component is: a directory, a file inside one, or a reference such as `"shelf:embedder/docs@1.0.0"`.
 
-References are resolved by schemes registered at import time: `cclm`
-registers `"shelf:"` (the default shelf, `$CCLM_SHELF`), so this layer
-never imports the shelf. `load_component` loads whatever kind a directory
+References are resolved by schemes: `"hf://owner/repo[/folder][@revision]"`
+fetches from the Hugging Face Hub (`cclm.components.hub`), and `cclm`
+registers `"shelf:"` (the default shelf, `$CCLM_SHELF`) at import time, so
+this layer never imports the shelf. `load_component` loads whatever kind a directory
 holds, through the class registered for it.
 
 Example:
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from cclm.components.files import MANIFEST_NAME
+from cclm.components.hub import HUB_PREFIX, hub_path
 from cclm.components.manifest import component_class, read_manifest
 
 SHELF_REFERENCE_PREFIX = "shelf:"
-_SCHEMES: dict[str, Callable[[str], Path]] = {}
+_SCHEMES: dict[str, Callable[[str], Path]] = {HUB_PREFIX: hub_path}  # "hf://owner/repo[/folder][@revision]"
 
 
 def register_reference_scheme(prefix: str, resolve: Callable[[str], Path]) -> None:
@@ -37,7 +39,8 @@ def register_reference_scheme(prefix: str, resolve: Callable[[str], Path]) -> No
 def component_path(source: str | os.PathLike) -> Path:
     """The directory of a component: `source` itself, its parent when `source` names a file in
     a component directory (the original cclm's `.../cclm_config.json`), or the fetched copy of a
-    reference such as `"shelf:[item_type/]identifier[@version]"` (newest version when none is given).
+    reference such as `"shelf:[item_type/]identifier[@version]"` (newest version when none is given)
+    or `"hf://owner/repo[/folder][@revision]"` (`cclm.components.hub`).
     Every `load` and `load_component` accept all three.
     """
     if isinstance(source, str):

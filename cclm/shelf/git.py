@@ -66,9 +66,21 @@ def git_error(error: Exception) -> str:
     return text.strip("' \n")[-800:]
 
 
-def fetch_branch(repo: Any) -> None:
-    """Updates origin/main in the shallow clone: one commit, no tags."""
-    repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+TAG_CHECK_PREFIX = "refs/cclm/tags/"  # where a version's tag is fetched to be checked (never a local tag)
+
+
+def fetch_branch(repo: Any, tag: str | None = None) -> None:
+    """Updates origin/main in the shallow clone: one commit, no tags.
+
+    With `tag`, the same fetch also brings that tag's commit to
+    `TAG_CHECK_PREFIX + tag` (for `cclm.shelf.provenance`), when the remote has it.
+    """
+    branch = f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}"
+    if tag is not None:
+        with contextlib.suppress(git_module().GitCommandError):  # no such tag: fetched (and refused) later
+            repo.git.fetch("--depth", "1", "--no-tags", "origin", branch, f"+refs/tags/{tag}:{TAG_CHECK_PREFIX}{tag}")
+            return
+    repo.git.fetch("--depth", "1", "--no-tags", "origin", branch)
 
 
 @contextlib.contextmanager
@@ -206,11 +218,11 @@ def remove_stale_locks(git_dir: Path) -> list[Path]:
     return stale
 
 
-def updated_clone(url: str, clone: Path, label: str) -> Any:
+def updated_clone(url: str, clone: Path, label: str, tag: str | None = None) -> Any:
     """The shallow clone of `url` at `clone` (made on first use), reset to the remote's main branch.
 
     LFS content is never checked out: only the archives asked for are
-    fetched. Call under the shelf's lock: lock files a killed git left in
+    fetched; `tag` is fetched with the branch (`fetch_branch`). Call under the shelf's lock: lock files a killed git left in
     the clone are removed first, and a clone damaged beyond that is made
     again.
 
@@ -221,12 +233,13 @@ def updated_clone(url: str, clone: Path, label: str) -> Any:
     git = git_module()
     if (clone / ".git").is_dir():
         remove_stale_locks(clone / ".git")
+        shutil.rmtree(clone / ".git" / TAG_CHECK_PREFIX, ignore_errors=True)  # left by an interrupted check
     else:
         _clone(git, url, clone, label)
     repo = git.Repo(clone)
     with repo.git.custom_environment(**git_env()):
         try:
-            fetch_branch(repo)
+            fetch_branch(repo, tag)
         except git.GitCommandError as error:
             raise _unreachable(label, error) from None
         try:
@@ -327,5 +340,6 @@ def commit_and_push(repo: Any, entry: Any) -> None:
         lfs_copy.unlink(missing_ok=True)
     with contextlib.suppress(git.GitCommandError):
         repo.git.update_ref(f"refs/remotes/origin/{BRANCH}", "HEAD")  # the atomic push made the remote's main this
-        Path(repo.working_tree_dir, entry.archive_path).unlink(missing_ok=True)
-        repo.git.checkout("--", entry.archive_path)
+    # The working tree keeps the archive's pointer, as a checkout with LFS skipped would write it
+    # (written here: `git checkout` would start git-lfs twice, for its filter and its hook).
+    Path(repo.working_tree_dir, entry.archive_path).write_text(staged + "\n", encoding="utf-8")

@@ -18,13 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Any
 
 from cclm.errors import CatalogError, ChecksumMismatchError, MissingContentError, ShelfError
 from cclm.shelf.catalog import CatalogEntry, read_catalog
-from cclm.shelf.git import git_env, git_error, git_module, parse_lfs_pointer
+from cclm.shelf.git import TAG_CHECK_PREFIX, git_env, git_error, git_module, parse_lfs_pointer
 
 
 def check_against_cache(entry: CatalogEntry, recorded: CatalogEntry | None) -> None:
@@ -39,23 +40,35 @@ def check_against_cache(entry: CatalogEntry, recorded: CatalogEntry | None) -> N
 
 
 def published_state(repo: Any, entry: CatalogEntry) -> tuple[str, int] | str:
-    """(sha256, size) that the version's tag recorded, or a message saying why there is none."""
+    """(sha256, size) that the version's tag recorded, or a message saying why there is none.
+
+    The tag's commit is read from `TAG_CHECK_PREFIX + tag` when the clone's
+    last fetch brought it (`updated_clone(tag=...)`), else fetched now; the
+    ref is removed afterwards.
+    """
     git = git_module()
+    ref = f"{TAG_CHECK_PREFIX}{entry.tag}"
+    stored = Path(repo.git_dir, ref)
     try:
-        with repo.git.custom_environment(**git_env()):
-            repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/tags/{entry.tag}:refs/tags/{entry.tag}")
+        if not stored.is_file():
+            with repo.git.custom_environment(**git_env()):
+                repo.git.fetch("--depth", "1", "--no-tags", "origin", f"+refs/tags/{entry.tag}:{ref}")
     except git.GitCommandError as error:
         if "couldn't find remote ref" in git_error(error):
             return f"no tag {entry.tag} marks it (every `publish` tags its version)"
         raise
     try:
-        text = repo.git.show(f"refs/tags/{entry.tag}:{entry.entry_path}")
+        text = repo.git.show(f"{ref}:{entry.entry_path}")
         published = CatalogEntry.from_json(text, source=f"{entry.entry_path} at the tag {entry.tag}")
-        pointer = parse_lfs_pointer(repo.git.show(f"refs/tags/{entry.tag}:{entry.archive_path}") + "\n")
+        pointer = parse_lfs_pointer(repo.git.show(f"{ref}:{entry.archive_path}") + "\n")
     except (git.GitCommandError, CatalogError) as error:
         return f"the tag {entry.tag} does not mark its publication ({git_error(error)})"
     finally:
-        repo.git.tag("-d", entry.tag)
+        if stored.is_file():
+            stored.unlink()  # a loose ref, as fetch wrote it: no git process needed
+        else:
+            with contextlib.suppress(git.GitCommandError):
+                repo.git.update_ref("-d", ref)
     if pointer != (published.sha256, published.size):
         return f"the tag {entry.tag} marks a commit whose archive and entry disagree"
     return published.sha256, published.size

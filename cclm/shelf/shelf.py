@@ -102,12 +102,15 @@ class Shelf:
         return ShelfCache(root, self._key)
 
     # ------------------------------------------------------------------ git
-    def _repo(self) -> Any:
-        """The up-to-date shallow clone of the remote (created on first use). Call under the lock."""
+    def _repo(self, tag: str | None = None) -> Any:
+        """The up-to-date shallow clone of the remote (created on first use), with `tag` fetched to check.
+
+        Call under the lock.
+        """
         check_lfs()
         if self._create_default and not Path(self.remote).exists():
             Shelf.init(self.remote)
-        return updated_clone(remote_url(self.remote), self._clone_dir(), self.remote)
+        return updated_clone(remote_url(self.remote), self._clone_dir(), self.remote, tag)
 
     # ---------------------------------------------------------- discovery
     def list(self, item_type: str | None = None) -> list[CatalogEntry]:
@@ -295,7 +298,8 @@ class Shelf:
     def _download(self, cache: Path, identifier: str, item_type: str | None, version: str | None) -> Path:
         git = git_module()
         with locked(self._lock_path()):
-            repo = self._repo()
+            # The version's tag comes with the branch in one fetch when its name is known up front.
+            repo = self._repo(f"{item_type}/{identifier}/{version}" if item_type and version else None)
             entry = self._resolve(read_catalog(repo.working_tree_dir), identifier, item_type, version)
             check_against_cache(entry, self._cache(cache).recorded(entry))
             check_against_tag(repo, entry)

@@ -1,6 +1,8 @@
 """`cclm evaluate` and `cclm predict`, run as a user would: subprocesses."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -12,8 +14,13 @@ from tests.classification.test_text_classifier import composition
 
 
 def cclm(*args, input=None):
+    # As a user runs it: without the test session's own TensorFlow log level.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run([sys.executable, "-m", "cclm.cli", *args], capture_output=True, text=True, timeout=600,
-                          input=input)
+                          input=input, env=env)
+
+
+TENSORFLOW_LOG_LINE = re.compile(r"^(?:[IWE]\d{4} |WARNING: All log messages before absl)", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +65,10 @@ def test_predict_prints_a_label_per_text(saved, tmp_path):
     assert [row["text"] for row in rows] == [texts[0], texts[2], texts[1]]
     assert [row["label"] for row in rows] == classifier.predict_labels([texts[0], texts[2], texts[1]])
     assert set(rows[0]["probabilities"]) == {"de_DE", "it_IT"}
+    assert not TENSORFLOW_LOG_LINE.search(result.stderr), result.stderr[-2000:]
+    # --verbose, anywhere on the line, shows TensorFlow's own lines again.
+    verbose = cclm("predict", str(path), texts[0], "--verbose")
+    assert verbose.returncode == 0 and TENSORFLOW_LOG_LINE.search(verbose.stderr), verbose.stderr[-2000:]
 
 
 def test_failures_say_what_is_wrong(saved, tmp_path, run_cli):

@@ -61,7 +61,7 @@ def workflow(tmp_path_factory, run_cli):
         # The categorical tower first: its embedder was saved frozen (`--base`), which is what gets loaded.
         "classifier": ok_here("compose", "cat", "mlm", "--train", "labelled.jsonl", "--output", "classifier",
                          "--epochs", "2", "--pooling", "max", "--views", "2", "--augment", "0.1",
-                         "--learning-rate", "0.001", "--quiet", cwd=folder),
+                         "--learning-rate", "0.001", "--validation-split", "0.25", "--quiet", cwd=folder),
         # A short fit, as in the report where a lagging BatchNormalization made evaluation 0.40.
         "short": ok_here("compose", "mlm", "--train", "labelled.jsonl", "--output", "short", "--epochs", "5",
                     "--steps-per-epoch", "10", "--batch-size", "16", "--quiet", cwd=folder),
@@ -91,7 +91,9 @@ def test_each_command_saves_a_component_that_loads(workflow):
     assert tuple(composed.model(np.array(["Ein Satz."])).shape) == (1, 64, 40)
     classifier = TextClassifier.load(folder / "classifier")
     assert classifier.labels == ["de_DE", "it_IT"]
-    assert "labels de_DE, it_IT" in outputs["classifier"]
+    assert "labels de_DE, it_IT" in outputs["classifier"] and "validation accuracy" in outputs["classifier"]
+    assert classifier.stats.used == 60  # 80 texts, the last quarter held out
+    assert {"val_accuracy", "val_loss"} <= set(classifier.card["metrics"]) <= set(classifier.card["history"])
     # The head's options reach the saved classifier.
     config = json.loads((folder / "classifier" / "manifest.json").read_text())["config"]
     assert (config["pooling"], config["views"], config["learning_rate"]) == ("max", 2, 0.001)
@@ -135,6 +137,8 @@ def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli):
         (("compose", "prep", "--output", "x"), "holds no embedder"),
         # Two towers trained on different embedders: never composed silently.
         (("compose", "mlm", "other/mlm", "--output", "x"), "fingerprint"),
+        (("compose", "mlm", "--train", "labelled.jsonl", "--validation", "labelled.jsonl", "--validation-split",
+          "0.2", "--output", "x"), "Give validation_data or validation_split, not both"),
         (("preprocessor", "fit", "corpus.txt", "--output", "x", "--subwords", "sentencepiece"), "invalid choice"),
     ]
     for args, message in cases:

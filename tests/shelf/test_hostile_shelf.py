@@ -200,8 +200,13 @@ def test_a_swapped_version_is_refused_by_the_tag_and_by_the_cache(shelf, tmp_pat
     fresh = Shelf(shelf.remote, cache_dir=tmp_path / "fresh")
     with pytest.raises(ChecksumMismatchError, match=f"{other.sha256}.*its tag recorded sha256 {victim.sha256}"):
         fresh.fetch("docs", version="1.0.0")
+    # With its type and version named, the tag comes in the branch's own fetch: refused the same way.
+    with pytest.raises(ChecksumMismatchError, match=f"{other.sha256}.*its tag recorded sha256 {victim.sha256}"):
+        fresh.fetch("docs", "preprocessor", version="1.0.0")
     assert not (tmp_path / "fresh" / "objects").exists() or not any((tmp_path / "fresh" / "objects").iterdir())
-    assert fresh.fetch("other", version="1.0.0").name == other.sha256  # a good version still fetches
+    assert fresh.fetch("other", "preprocessor", version="1.0.0").name == other.sha256  # a good version still fetches
+    checked = next((tmp_path / "fresh" / "repos").iterdir()) / ".git" / "refs" / "cclm" / "tags"
+    assert not checked.exists() or not [p for p in checked.rglob("*") if p.is_file()]  # no tag ref left behind
 
     # The cache that fetched it first: its copy is damaged, so it asks the shelf again.
     (original / "README.md").write_text("damaged")
