@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from cclm.cli.errors import reporting_errors
@@ -40,6 +42,35 @@ def _info(args: argparse.Namespace) -> None:
 def _version(args: argparse.Namespace) -> int:
     print(f"cclm {__version__}")
     return 0
+
+
+# TensorFlow's and absl's own log lines (and the continuation of its CPU-feature note).
+TENSORFLOW_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl::InitializeLog"
+                                 r"|To enable the following instructions:)")
+# The commands that import TensorFlow (the others answer without it).
+NEEDS_TENSORFLOW = {"demo", "pretrain", "compose", "evaluate", "predict"}
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its start-up log lines dropped; anything else it writes to stderr is kept.
+
+    Some of those lines (CUDA stubs on a machine without a GPU) are written by
+    native code while the library loads, whatever `TF_CPP_MIN_LOG_LEVEL` says,
+    so they are caught at the file descriptor.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            sys.stderr.write("".join(line for line in text.splitlines(keepends=True)
+                                     if not TENSORFLOW_LOG_LINE.match(line)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command in NEEDS_TENSORFLOW and not verbose:
+        import_tensorflow_quietly()
     return args.run(args)
 
 

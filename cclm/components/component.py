@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from cclm.components.card import render_card
 from cclm.components.files import CARD_NAME, MANIFEST_NAME, write_directory
+from cclm.components.hub import push_to_hub
 from cclm.components.loading import SHELF_REFERENCE_PREFIX, component_path
 from cclm.components.manifest import build_manifest, built_from, read_manifest
 
@@ -126,6 +127,16 @@ class Component:
         component = cls._from_saved(path, manifest)
         component.card = manifest.get("card", {})
         return component
+
+    def push_to_hub(self, repo_id: str, folder: str | None = None, tag: str | None = None, **options: Any) -> str:
+        """Saves the component and uploads it to a Hugging Face Hub model repository; returns its `hf://` reference.
+
+        `cclm.components.hub.push_to_hub` does the upload (`options`: `private`,
+        `token`, `endpoint`, `commit_message`); `load("hf://repo_id[/folder]@tag")`
+        reads it back.
+        """
+        with tempfile.TemporaryDirectory(prefix="cclm-push-") as scratch:
+            return push_to_hub(self.save(Path(scratch) / "component"), repo_id, folder, tag, **options)
 
     @classmethod
     def from_shelf(cls, identifier: str, version: str | None = None, shelf: Any = None) -> Any:

@@ -7,10 +7,11 @@ component directory takes such a reference: `load_component`, every
 `huggingface_hub.snapshot_download`, so the Hub's cache, pinned revisions (a
 tag, a branch or a commit: `@v1.0.0`), tokens (`HF_TOKEN`) and offline
 mode (`HF_HUB_OFFLINE=1`: the cached copy, no network) all work as they do
-for any Hub model. Uploading needs no cclm code: `hf upload owner/repo
-./classifier` (or `huggingface_hub.upload_folder`) and `hf repos tag create`
-publish a saved directory; its `README.md` model card already carries the
-Hub's YAML metadata (`cclm.components.card`).
+for any Hub model. `push_to_hub` (and every component's `push_to_hub`
+method) uploads a saved component in one commit (`HfApi.upload_folder`) and
+tags it (`HfApi.create_tag`); `hf upload owner/repo ./classifier` does the
+same from a shell. The `README.md` model card carries the Hub's YAML
+metadata (`cclm.components.card`).
 
 Example:
 >>> parse_hub_reference("someone/language-id/classifier@v1.0.0")
@@ -21,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -72,3 +74,50 @@ def hub_path(reference: str, cache_dir: str | os.PathLike | None = None) -> Path
         raise ComponentError(f"{HUB_PREFIX}{reference} holds no cclm component ({MANIFEST_NAME} is missing"
                              f"{' in ' + folder if folder else ''}); point at the folder of a saved component.")
     return path
+
+
+def push_to_hub(
+    directory: str | os.PathLike, repo_id: str, folder: str | None = None, tag: str | None = None,
+    private: bool | None = None, token: str | None = None, endpoint: str | None = None,
+    commit_message: str | None = None,
+) -> str:
+    """Uploads a saved component directory to a Hub model repository; returns its `hf://` reference.
+
+    The repository is created when it does not exist. The directory's files
+    go up in one commit (`HfApi.upload_folder`), at the repository's root or
+    in `folder`; with `tag`, that commit is tagged (`HfApi.create_tag`), so
+    the returned `hf://repo_id[/folder]@tag` names exactly this upload (the
+    commit's id stands in for the tag when there is none).
+
+    Args:
+        directory: a saved component (`component.save(...)`'s directory).
+        repo_id: "owner/name" of a model repository.
+        folder: where in the repository it goes; default: its root.
+        tag: a tag for the commit, e.g. "v1.0.0".
+        private: for a new repository: private or public (the Hub's default).
+        token: a Hub token; default: `HF_TOKEN` or the one `hf auth login` saved.
+        endpoint: another Hub than huggingface.co (a mirror, an enterprise Hub).
+        commit_message: default "Upload <kind> <name> with cclm".
+
+    Raises:
+        ComponentError: `directory` holds no component.
+        ValueError: `repo_id` or `folder` is not a valid name.
+        huggingface_hub.errors.HfHubHTTPError: the Hub refused the upload (rights, an existing tag, ...).
+    """
+    from huggingface_hub import HfApi
+
+    path = Path(directory)
+    manifest_path = path / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise ComponentError(f"{path} holds no cclm component ({MANIFEST_NAME} is missing); push a saved component.")
+    parse_hub_reference(f"{repo_id}/{folder}" if folder else repo_id)  # names checked before any request
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=repo_id, folder_path=path, path_in_repo=folder or "",
+        commit_message=commit_message or f"Upload {manifest.get('kind')} {manifest.get('name')!r} with cclm",
+    )
+    if tag:
+        api.create_tag(repo_id, tag=tag, revision=commit.oid)
+    return f"{HUB_PREFIX}{repo_id}{'/' + folder if folder else ''}@{tag or commit.oid}"

@@ -130,9 +130,9 @@ def run_fit(
     started = time.perf_counter()
     build_optimizer(model)
     with warnings.catch_warnings():
-        if steps_per_epoch is None:
-            # A stream's length is unknown until it ends; Keras warns when it does.
-            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        # A stream's length is unknown until it ends, and Keras warns when it does; with
+        # `steps_per_epoch` the training data repeats, so only validation data ends, as it should.
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         try:
             history = model.fit(
                 train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,

@@ -253,7 +253,7 @@ def test_early_stopping_puts_the_restored_epochs_metrics_in_the_card(languages):
     classifier = TextClassifier(composition(train[0]), train_composition=True, seed=0, batch_size=16)
     # Keras restores the best epoch's weights at the end of training, stopped early or not.
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, restore_best_weights=True)
-    history = classifier.fit(train, epochs=6, steps_per_epoch=2, validation_data=test, callbacks=[stop],
+    history = classifier.fit(train, epochs=4, steps_per_epoch=2, validation_data=test, callbacks=[stop],
                              class_weight={"de_DE": 2.0}, verbose=0)
     losses = history.history["val_loss"]
     best = int(np.argmin(losses))
