@@ -81,14 +81,21 @@ def _predict(args: argparse.Namespace) -> None:
     if not texts:
         raise ValueError("no texts to predict; give them as arguments or with --input FILE.")
     classifier = _load_classifier(path)
-    probabilities = classifier.predict(texts)
-    labels = [classifier.labels[i] for i in probabilities.argmax(axis=-1)]
-    for text, label, row in zip(texts, labels, probabilities):
-        if args.json:
-            scores = {str(name): round(float(p), 5) for name, p in zip(classifier.labels, row)}
-            print(json.dumps({"text": text, "label": label, "probabilities": scores}, ensure_ascii=False))
-        else:
-            print(f"{label}\t{row.max():.3f}\t{text}")
+    from tqdm.auto import tqdm
+
+    chunk = 1024  # texts per step: answers come out as they are ready, with progress on stderr for many texts
+    with tqdm(total=len(texts), unit="text", desc="predict", disable=len(texts) <= 2 * chunk) as progress:
+        for start in range(0, len(texts), chunk):
+            part = texts[start:start + chunk]
+            probabilities = classifier.predict(part)
+            for text, row in zip(part, probabilities):
+                label = classifier.labels[int(row.argmax())]
+                if args.json:
+                    scores = {str(name): round(float(p), 5) for name, p in zip(classifier.labels, row)}
+                    print(json.dumps({"text": text, "label": label, "probabilities": scores}, ensure_ascii=False))
+                else:
+                    print(f"{label}\t{row.max():.3f}\t{text}")
+            progress.update(len(part))
 
 
 def add_model_commands(commands: argparse._SubParsersAction) -> None:
