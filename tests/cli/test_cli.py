@@ -22,6 +22,11 @@ def test_help_and_version():
 
     assert cclm("version").stdout.strip() == f"cclm {__version__}"
     assert cclm().returncode == 2  # no command: help, and a non-zero exit
+    # A command's help answers before TensorFlow is imported: nothing on stderr, whatever the log level.
+    quiet = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    help_text = subprocess.run([sys.executable, "-m", "cclm.cli", "predict", "--help"], capture_output=True,
+                               text=True, timeout=600, env=quiet)
+    assert help_text.returncode == 0 and "--json" in help_text.stdout and help_text.stderr == ""
 
 
 @pytest.fixture(scope="module")
