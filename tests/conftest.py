@@ -74,3 +74,18 @@ def round_trip(tmp_path):
         return type(component).load(path)
 
     return save_and_load
+
+
+# The longest files first. pytest-xdist (`--dist loadfile`) hands files to the workers in collection order,
+# so a long file collected last runs alone at the end while the other worker idles.
+LONGEST_FIRST = (
+    "tests/training/test_distribution.py", "tests/cli/test_cli.py", "tests/cli/test_training_commands.py",
+    "tests/benchmarks/", "tests/test_examples.py", "tests/test_docs.py", "tests/test_original_api.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a file, and of the other files, is kept
