@@ -124,8 +124,9 @@ def noise_report(
             noisy = noise(rate, seed=seed)(texts) if rate else texts
             predicted = []
             for start in range(0, len(noisy), _CHUNK):
-                predicted += classifier.predict_labels(noisy[start:start + _CHUNK])
-                bar.update(len(noisy[start:start + _CHUNK]))
+                chunk = noisy[start:start + _CHUNK]
+                predicted += classifier.predict_labels(chunk)
+                bar.update(len(chunk))
             accuracy.append(float(np.mean([p == t for p, t in zip(predicted, labels)])))
     return NoiseReport(
         model=name or getattr(classifier, "name", type(classifier).__name__),

@@ -204,10 +204,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
         windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
         batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
-        if training and self._fit_class_weights is not None:
-            table = tf.constant(self._fit_class_weights, tf.float32)
-            batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
-        return batches.prefetch(tf.data.AUTOTUNE)
+        return self._weigh_labels(batches, self._fit_class_weights if training else None).prefetch(tf.data.AUTOTUNE)
 
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):

@@ -141,10 +141,7 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
         windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
         batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
         weights = self._fit_class_weights if self._fit_class_weights is not None else self.class_weights
-        if weights is not None and training:
-            table = tf.constant(weights, tf.float32)
-            batches = batches.map(lambda ids, y: (ids, y, tf.gather(table, y)))
-        return batches.prefetch(tf.data.AUTOTUNE)
+        return self._weigh_labels(batches, weights if training else None).prefetch(tf.data.AUTOTUNE)
 
     def _record_training(self, history: keras.callbacks.History, seconds: float, restored: int | None = None) -> dict[str, Any]:
         training = super()._record_training(history, seconds, restored)

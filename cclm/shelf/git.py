@@ -222,9 +222,9 @@ def updated_clone(url: str, clone: Path, label: str, tag: str | None = None) -> 
     """The shallow clone of `url` at `clone` (made on first use), reset to the remote's main branch.
 
     LFS content is never checked out: only the archives asked for are
-    fetched; `tag` is fetched with the branch (`fetch_branch`). Call under the shelf's lock: lock files a killed git left in
-    the clone are removed first, and a clone damaged beyond that is made
-    again.
+    fetched; `tag` is fetched with the branch (`fetch_branch`). Call under
+    the shelf's lock: lock files a killed git left in the clone are removed
+    first, and a clone damaged beyond that is made again.
 
     Raises:
         ShelfUnreachableError: git could not reach `url` (`label` names it in the message).

@@ -75,6 +75,15 @@ class Trainer:
             augmentors=[t for t in transforms if is_graph_augmentor(t)], subwords=subwords, pack=pack,
         )
 
+    @staticmethod
+    def _weigh_labels(batches: tf.data.Dataset, weights: Any) -> tf.data.Dataset:
+        """`(ids, labels)` batches with each label's weight as a third element (Keras' sample weights); as they are
+        when `weights` is None."""
+        if weights is None:
+            return batches
+        table = tf.constant(weights, tf.float32)
+        return batches.map(lambda ids, labels: (ids, labels, tf.gather(table, labels)))
+
     def _record_training(
         self, history: keras.callbacks.History, seconds: float, restored: int | None = None,
     ) -> dict[str, Any]:
