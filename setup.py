@@ -21,7 +21,11 @@ setup(
     # shelf/ (what a shelf repository holds) ships inside the package as cclm/shelf_template.
     packages=find_packages(include=["cclm", "cclm.*"]) + ["cclm.shelf_template"],
     package_dir={"cclm.shelf_template": "shelf"},
-    package_data={"cclm.shelf_template": [".gitattributes", "*.md", "hooks/pre-receive"]},
+    package_data={
+        "cclm.shelf_template": [".gitattributes", "*.md", "hooks/pre-receive"],
+        # The starter shelf (scripts/train_starter.py): catalog entries, model cards and archives.
+        "cclm": ["starter_shelf/catalog/*/*/*", "starter_shelf/components/*/*/*"],
+    },
     install_requires=[
         # Keras 3 comes with TensorFlow >= 2.16; >= 3.12 for its safe-loading fixes.
         "tensorflow>=2.16,<3",

@@ -34,22 +34,22 @@ clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
 is chosen on dev (TF-IDF's C) or by leave-one-out on the training labels
 (the cclm heads, which never see dev); the table reports test accuracy.
 
-Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--quick];
+`--starter` measures the starter shelf's compositions instead (no
+pretraining; scripts/train_starter.py kept every dev and test text out of
+their corpora), beside random initialization of their architecture.
+
+Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--starter] [--quick];
 step counts take one value per task too: `--contrastive-steps 800 200` (language, code).
 """
 
 from __future__ import annotations
 
 import argparse
-import gettext
-import hashlib
 import json
 import os
-import pathlib
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -62,109 +62,9 @@ from cclm.pipelines import Augmentor  # noqa: E402
 from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
+from real_text_tasks import SPLITS, Task, capped, code_task, language_task  # noqa: E402, F401
 
-LANGUAGES = ("es", "pt", "it", "ca", "gl", "da", "nb", "sv", "cs", "sk", "hr", "sr")
-CODE_EXTENSIONS = {
-    "python": (".py",), "c": (".c",), "c++": (".cc", ".cpp", ".hpp", ".hh", ".tcc"), "perl": (".pm", ".pl"),
-    "javascript": (".js", ".mjs"), "shell": (".sh", ".bash"), "cmake": (".cmake",), "html": (".html", ".htm"),
-    "css": (".css",), "sql": (".sql",), "php": (".php",), "tcl": (".tcl",), "ruby": (".rb",), "lua": (".lua",),
-    "go": (".go",), "rust": (".rs",), "java": (".java",), "emacs lisp": (".el",), "m4": (".m4",),
-}
-SPLITS = ("train", "dev", "test")
-
-
-@dataclass
-class Task:
-    name: str
-    length: int
-    texts: dict[str, list[str]]  # split -> texts
-    labels: dict[str, list[str]]
-
-    @property
-    def classes(self) -> list[str]:
-        return sorted(set(self.labels["test"]))
-
-
-def split_of(group: str, seed: int = 0) -> str:
-    """train / dev / test (60 / 20 / 20) by a hash of the group: stable across runs and machines."""
-    bucket = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest(), 16) % 10
-    return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
-
-
-def capped(rows: list[tuple[str, str]], cap: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
-    """At most `cap` texts per label, drawn at random; (texts, labels)."""
-    by_label = defaultdict(list)
-    for text, label in rows:
-        by_label[label].append(text)
-    texts, labels = [], []
-    for label in sorted(by_label):
-        chosen = rng.permutation(len(by_label[label]))[:cap]
-        texts += [by_label[label][i] for i in sorted(chosen)]
-        labels += [label] * len(chosen)
-    return texts, labels
-
-
-def disjoint(rows: dict[str, list[tuple[str, str]]], sizes: dict[str, int], seed: int):
-    """Texts and labels per split, capped per class; a text in test is dropped from dev and train, one in dev from train.
-
-    The same string can come from two groups (one translation of two
-    messages, one license header in two files): without this, it could sit
-    in train and in test.
-    """
-    rng = np.random.default_rng(seed)
-    texts, labels, later = {}, {}, set()
-    for split in reversed(SPLITS):
-        unique = [(t, l) for t, l in dict.fromkeys(rows[split]) if t not in later]
-        texts[split], labels[split] = capped(unique, sizes[split], rng)
-        later |= {t for t, _ in unique}
-    return texts, labels
-
-
-def language_task(root: str, sizes: dict[str, int], seed: int) -> Task:
-    """UI messages of the 12 languages; splits disjoint by msgid; texts found in two languages dropped."""
-    rows = defaultdict(list)  # split -> (text, language)
-    seen: dict[str, set[str]] = defaultdict(set)
-    for language in LANGUAGES:
-        for path in sorted(pathlib.Path(root, language, "LC_MESSAGES").glob("*.mo")):
-            try:
-                with open(path, "rb") as file:
-                    catalog = gettext.GNUTranslations(file)._catalog
-            except (OSError, UnicodeDecodeError):
-                continue  # a catalog in a legacy encoding: skipped
-            for msgid, text in catalog.items():
-                source = msgid[0] if isinstance(msgid, tuple) else msgid
-                text = " ".join(str(text).split())
-                if not source or not 20 <= len(text) <= 300 or sum(c.isalpha() for c in text) < 10:
-                    continue
-                seen[text].add(language)
-                rows[split_of(source, seed)].append((text, language))
-    rows = {split: [(t, l) for t, l in rows[split] if len(seen[t]) == 1] for split in SPLITS}
-    return Task("language", 128, *disjoint(rows, sizes, seed))
-
-
-def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per_file: int = 8) -> Task:
-    """400-character chunks of source files under `root`; the 8 languages with most files; splits by file."""
-    files = defaultdict(list)
-    by_extension = {ext: language for language, exts in CODE_EXTENSIONS.items() for ext in exts}
-    for directory, _, names in os.walk(root):
-        for name in names:
-            language = by_extension.get(os.path.splitext(name)[1])
-            path = os.path.join(directory, name)
-            if language and os.path.isfile(path) and not os.path.islink(path):
-                files[language].append(path)
-    chosen = sorted(sorted(files, key=lambda language: -len(files[language]))[:8])
-    rows = defaultdict(list)
-    for language in chosen:
-        for path in sorted(files[language]):
-            try:
-                text = pathlib.Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
-            for piece in pieces:
-                if len(piece.split()) >= 10:
-                    rows[split_of(path, seed)].append((piece, language))
-    return Task("code", 400, *disjoint(rows, sizes, seed))
+TFIDF = "TF-IDF char 1-4 + LR (C on dev)"
 
 
 def few(texts: list[str], labels: list[str], count: int, draw: int) -> tuple[list[str], list[str]]:
@@ -258,39 +158,18 @@ def neural(composed: ComposedModel, train, evaluations, seed: int) -> tuple[list
     return scores, seconds
 
 
-def run_task(task: Task, args: argparse.Namespace) -> dict:
-    classes = task.classes
-    print(f"\n{task.name}: {len(classes)} classes ({', '.join(classes)}); " + ", ".join(
-        f"{split} {len(task.texts[split]):,}" for split in SPLITS), flush=True)
-    held_out = set(task.texts["dev"]) | set(task.texts["test"])
-    leaked = sum(text in held_out for text in task.texts["train"])
-    print(f"  unlabelled pretraining corpus: {len(task.texts['train']):,} texts; dev or test texts in it: {leaked}")
-    if leaked:
-        sys.exit(f"{task.name}: {leaked} held-out texts are in the pretraining corpus; the splits are broken.")
+def evaluation_sets(task: Task, args: argparse.Namespace) -> tuple[list, tuple]:
+    """([clean test, test with 10% typos], dev): every model is measured on these same texts."""
     test = (task.texts["test"], task.labels["test"])
     noisy = (Augmentor.typos(0.1, seed=args.seed)(test[0]), test[1])
-    dev = (task.texts["dev"], task.labels["dev"])
-    evaluations = [test, noisy]  # dev chooses TF-IDF's C; the cclm heads choose by leave-one-out and never see it
+    return [test, noisy], (task.texts["dev"], task.labels["dev"])
 
-    preprocessor = Preprocessor(sequence_length=task.length).fit(task.texts["train"], progress=False)
-    probe = MaskedLanguagePretrainer(preprocessor=preprocessor, seed=args.seed, **args.mlm_options)
-    real = float(np.mean(next(iter(probe._dataset(task.texts["train"], 32, training=True)))[1].numpy() != special_ids.PAD_ID))
-    print(f"  vocabulary {preprocessor.n_chars:,} ids; {real:.0%} of MLM window positions are real characters "
-          f"(packed; windows of {task.length})")
-    mlm, mlm_seconds = pretrain(task, args, args.seed, "mlm", preprocessor) if args.ablations else (None, 0.0)
-    contrastive, contrastive_seconds = pretrain(task, args, args.seed, "contrastive", preprocessor)
-    both, both_seconds = compose_with_mlm(task, args, args.seed, contrastive)
-    keras.utils.set_random_seed(args.seed + 1)
-    random_embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars,
-                               **{**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options})
-    random_tower = ContrastivePretrainer(embedder=random_embedder, preprocessor=preprocessor, seed=args.seed)
-    random = ComposedModel(random_embedder, [random_tower], preprocessor=preprocessor, name="random")
-    models = {"cclm random init, frozen": random, "cclm MLM composition, frozen": mlm,
-              "cclm contrastive composition, frozen": contrastive,
-              "cclm contrastive + MLM composition, frozen": both}
-    models = {name: model for name, model in models.items() if model is not None}
 
-    settings = [(f"{args.few} per class, draw {d}", few(task.texts["train"], task.labels["train"], args.few, d)) for d in range(args.draws)]
+def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespace) -> dict:
+    """TF-IDF and a default `TextClassifier` on each of `models`, on the same draws; results and fit seconds."""
+    evaluations, dev = evaluation_sets(task, args)  # dev chooses TF-IDF's C; the cclm heads never see it
+    settings = [(f"{args.few} per class, draw {d}", few(task.texts["train"], task.labels["train"], args.few, d))
+                for d in range(args.draws)]
     if not args.few_only:
         settings.append(("all labels", (task.texts["train"], task.labels["train"])))
     results = defaultdict(lambda: defaultdict(list))  # model -> setting kind -> [[clean, noisy, dev], ...]
@@ -298,9 +177,8 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
     for setting, train in settings:
         kind = "all" if setting == "all labels" else "few"
         scores, spent = tfidf(train, [*evaluations, dev], dev)
-        results["TF-IDF char 1-4 + LR (C on dev)"][kind].append(scores)
+        results[TFIDF][kind].append(scores)
         seconds["tfidf", kind].append(spent)
-        results["TF-IDF char 1-4 + LR (C on dev)"]  # first row of the table
         for name, composed in models.items():
             scores, spent = neural(composed, train, evaluations, args.seed)
             results[name][kind].append(scores)
@@ -313,9 +191,66 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
             tfidf_seconds = np.mean(seconds["tfidf", kind])
             print(f"  fit seconds ({kind}): TF-IDF (C tuned) {tfidf_seconds:.1f}; " + "; ".join(
                 f"{name} {value:.1f} ({value / tfidf_seconds:.1f}x)" for name, value in spent.items()))
+    return {"results": results, "seconds": seconds}
+
+
+def random_composition(preprocessor: Preprocessor, args: argparse.Namespace, embedder_options: dict) -> ComposedModel:
+    """The architecture of the pretrained compositions (embedder and contrastive tower), random weights."""
+    keras.utils.set_random_seed(args.seed + 1)
+    embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars, **embedder_options)
+    tower = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=args.seed)
+    return ComposedModel(embedder, [tower], preprocessor=preprocessor, name="random")
+
+
+def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
+    """Compositions of the starter shelf's components (`--starter`), and random init of their architecture."""
+    from cclm.shelf.starter import StarterShelf
+
+    shelf = StarterShelf(args.starter) if args.starter != "package" else StarterShelf()
+    preprocessor = shelf.load("starter", "preprocessor")
+    embedder = shelf.load("starter-embedder", "embedder")
+    towers = {name: shelf.load(name) for name in ("starter-contrastive", "starter-multilingual")}
+    options = {k: embedder.get_config()[k] for k in ("hidden_dim", "num_blocks", "kernel_size", "dropout",
+                                                     "max_ngram", "ngram_buckets")}
+    return {
+        "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, options),
+        "cclm starter: contrastive, frozen": ComposedModel(embedder, [towers["starter-contrastive"]],
+                                                           preprocessor=preprocessor, name="contrastive"),
+        "cclm starter: contrastive + multilingual, frozen": ComposedModel(
+            embedder, list(towers.values()), preprocessor=preprocessor, name="contrastive-multilingual"),
+    }
+
+
+def run_task(task: Task, args: argparse.Namespace) -> dict:
+    classes = task.classes
+    print(f"\n{task.name}: {len(classes)} classes ({', '.join(classes)}); " + ", ".join(
+        f"{split} {len(task.texts[split]):,}" for split in SPLITS), flush=True)
+    if args.starter:
+        print("  starter components: their corpora were checked by scripts/train_starter.py (held-out texts in "
+              "them: 0, in each card)")
+        outcome = compare(task, starter_models(args), args)
+        return {**outcome, "pretraining": 0.0}
+    held_out = set(task.texts["dev"]) | set(task.texts["test"])
+    leaked = sum(text in held_out for text in task.texts["train"])
+    print(f"  unlabelled pretraining corpus: {len(task.texts['train']):,} texts; dev or test texts in it: {leaked}")
+    if leaked:
+        sys.exit(f"{task.name}: {leaked} held-out texts are in the pretraining corpus; the splits are broken.")
+    preprocessor = Preprocessor(sequence_length=task.length).fit(task.texts["train"], progress=False)
+    probe = MaskedLanguagePretrainer(preprocessor=preprocessor, seed=args.seed, **args.mlm_options)
+    real = float(np.mean(next(iter(probe._dataset(task.texts["train"], 32, training=True)))[1].numpy() != special_ids.PAD_ID))
+    print(f"  vocabulary {preprocessor.n_chars:,} ids; {real:.0%} of MLM window positions are real characters "
+          f"(packed; windows of {task.length})")
+    mlm, mlm_seconds = pretrain(task, args, args.seed, "mlm", preprocessor) if args.ablations else (None, 0.0)
+    contrastive, contrastive_seconds = pretrain(task, args, args.seed, "contrastive", preprocessor)
+    both, both_seconds = compose_with_mlm(task, args, args.seed, contrastive)
+    random = random_composition(preprocessor, args, {**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options})
+    models = {"cclm random init, frozen": random, "cclm MLM composition, frozen": mlm,
+              "cclm contrastive composition, frozen": contrastive,
+              "cclm contrastive + MLM composition, frozen": both}
+    outcome = compare(task, {name: model for name, model in models.items() if model is not None}, args)
     pretraining = mlm_seconds + contrastive_seconds + both_seconds
     print(f"  pretraining: {pretraining / 60:.1f} min for the towers")
-    return {"results": results, "seconds": seconds, "pretraining": pretraining}
+    return {**outcome, "pretraining": pretraining}
 
 
 def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
@@ -339,7 +274,8 @@ def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
+    """The benchmark's command line (scripts/train_starter.py measures the starter shelf with it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["language", "code"], choices=["language", "code"])
     parser.add_argument("--locale-root", default="/usr/share/locale")
@@ -362,19 +298,36 @@ def main(argv: list[str] | None = None) -> None:
                         help="JSON: Embedder keywords (default: the hashed n-grams the published tables used)")
     parser.add_argument("--mlm-options", type=json.loads, default={}, help="JSON: MaskedLanguagePretrainer keywords")
     parser.add_argument("--quick", action="store_true", help="tiny splits and pretraining: checks the script")
-    args = parser.parse_args(argv)
+    parser.add_argument("--starter", nargs="?", const="package",
+                        help="measure the starter shelf's components (no pretraining): the package's, or the "
+                             "starter shelf directory given")
+    return parser
+
+
+def settle(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` with `--quick`'s tiny sizes applied."""
     if args.quick:
         args.few, args.draws, args.pool, args.dev, args.test = 4, 1, 12, 4, 6
         args.pretrain_steps, args.mlm_steps, args.contrastive_steps, args.few_only = [2], None, None, True
+    return args
+
+
+def load_task(name: str, args: argparse.Namespace) -> Task:
+    """The task `name` ("language" or "code") with the sizes and seed of `args`."""
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
+    task = (language_task(args.locale_root, sizes, args.seed) if name == "language"
+            else code_task(args.source_root, sizes, args.seed))
+    if args.quick:
+        task.length = 32  # --quick checks the script; its figures mean nothing
+    return task
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = settle(parser().parse_args(argv))
     started = time.perf_counter()
     outcomes = {}
     for name in args.tasks:
-        task = (language_task(args.locale_root, sizes, args.seed) if name == "language"
-                else code_task(args.source_root, sizes, args.seed))
-        if args.quick:
-            task.length = 32  # --quick checks the script; its figures mean nothing
-        outcomes[name] = run_task(task, args)
+        outcomes[name] = run_task(load_task(name, args), args)
     print()
     print(table(outcomes, args))
     print(f"\nwhole run: {(time.perf_counter() - started) / 60:.1f} min")

@@ -26,6 +26,9 @@ def test_readme_and_docs_have_python_examples():
 )
 def test_block_runs(page, index, block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # blocks that save write here, not into the checkout
+    # Shelf() and "shelf:" references use a shelf and cache here, not the user's.
+    monkeypatch.setenv("CCLM_SHELF", str(tmp_path / "default-shelf.git"))
+    monkeypatch.setenv("CCLM_CACHE", str(tmp_path / "default-cache"))
     exec(compile(block, f"{page.name} block {index}", "exec"), {"__name__": "docs"})
 
 

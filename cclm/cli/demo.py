@@ -1,217 +1,137 @@
-"""`cclm demo`: the whole workflow, offline, on real text that ships with Python and Faker.
+"""`cclm demo`: pretrained starter components to a published few-shot classifier, offline, in about a minute.
 
-1. Fit a preprocessor on all the demo's text.
-2. Pretrain a masked-language tower on unlabelled text: Python's documentation and
-   sentences in nine languages.
-3. Pretrain a categorical tower on a related labelled task (the country of a
-   name-and-address line), sharing the first tower's embedder.
-4. Distil a small student from the masked-language tower.
-5. Compose the three towers and fit a language-identification head.
-6. Evaluate it on held-out sentences, clean and with typos.
-7. Publish every component to the default local shelf, fetch them back into
-   a fresh composition, and check that it predicts the same.
+1. Fetch the starter components that ship with cclm (checked by sha256; no
+   git, no network): the preprocessor, the embedder, the contrastive and the
+   multilingual masked-language towers.
+2. Compose them: `ComposedModel(embedder, [contrastive, multilingual])`.
+3. Fit a few-shot language-identification head: 32 labelled sentences per
+   language, nine languages (Faker's word lists: real words nobody on the
+   team wrote, and text the starter components never saw).
+4. Report held-out accuracy, clean and with typos.
+5. Publish the classifier to the default local shelf, fetch it back and
+   check that it predicts the same.
 
-Every component is also saved under the output directory. Running the demo
-again is safe: components are overwritten atomically, and the shelf gets new
-versions (published versions never change).
+`cclm demo --pretrain` runs the from-scratch workflow instead
+(`cclm.cli.pretraining_demo`): fit a preprocessor, pretrain three towers,
+compose, publish every component.
 
 Example:
 >>> summary = run_demo("/tmp/cclm-demo-doc", verbose=False)  # doctest: +SKIP
->>> summary["checks"]["fetched composition predicts the same"]  # doctest: +SKIP
+>>> summary["checks"]["fetched classifier predicts the same"]  # doctest: +SKIP
 True
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cclm.data.sample_text import LANGUAGES, language_sentences, names_and_places, python_docs_paragraphs
+from cclm.cli.pretraining_demo import _table, run_pretraining_demo
+from cclm.data.sample_text import LANGUAGES, language_sentences
 
-
-@dataclass(frozen=True)
-class DemoSizes:
-    """How much the demo trains; `quick` is a smoke run for tests."""
-
-    length: int = 128
-    unlabelled_per_language: int = 400
-    labelled_per_language: int = 60
-    test_per_language: int = 40
-    related_per_language: int = 120
-    width: int = 64
-    layers: int = 2
-    student_width: int = 32
-    mlm_epochs: int = 6
-    categorical_epochs: int = 4
-    student_epochs: int = 3
-    head_epochs: int = 30
-
-    @classmethod
-    def quick(cls) -> "DemoSizes":
-        return cls(length=32, unlabelled_per_language=20, labelled_per_language=8, test_per_language=4,
-                   related_per_language=8, width=16, layers=1, student_width=8, mlm_epochs=1,
-                   categorical_epochs=1, student_epochs=1, head_epochs=2)
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+STARTER_PARTS = ("starter", "starter-embedder", "starter-contrastive", "starter-multilingual")
+"""The starter components the demo composes (identifiers on the starter shelf)."""
 
 
 def run_demo(
-    output_dir: str | Path = "cclm-demo", verbose: bool = True, quick: bool = False, shelf: Any = None
+    output_dir: str | Path = "cclm-demo", verbose: bool = True, quick: bool = False, shelf: Any = None,
+    pretrain: bool = False,
 ) -> dict[str, Any]:
-    """Runs the demo, writing components under `output_dir` and publishing them to `shelf`.
+    """Runs the demo from the starter shelf (or, with `pretrain`, from scratch); returns its summary.
 
     Args:
-        output_dir: where every component is saved.
+        output_dir: where the classifier (or, with `pretrain`, every component) is saved.
         verbose: print progress and the summary table.
-        quick: tiny sizes, to check the workflow in seconds (tests).
-        shelf: a `cclm.Shelf`; default: the default local shelf (`Shelf()`).
+        quick: fewer labelled and held-out sentences (tests).
+        shelf: a `cclm.Shelf` to publish to; default: the default local shelf.
+        pretrain: pretrain every component from scratch instead (`run_pretraining_demo`).
 
     Returns:
-        The summary: `checks` (name -> bool), `accuracy` (per typo rate),
-        `rows` of the table, `seconds`, `output` and the shelf `versions`.
+        `checks` (name -> bool), `accuracy` (per typo rate), `rows` of the
+        table, `seconds`, `output` and the shelf `versions`.
 
     Raises:
-        RuntimeError: if the fetched composition does not predict the same.
+        RuntimeError: if the fetched classifier does not predict the same.
     """
+    if pretrain:
+        return run_pretraining_demo(output_dir, verbose=verbose, quick=quick, shelf=shelf)
+    import keras
     import numpy as np
 
-    from cclm.pipelines.augmentation import Augmentor
-    from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
-    from cclm.models.composed_model import ComposedModel
-    from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
-    from cclm.models.embedder import Embedder
-    from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
     from cclm.classification.noise_report import noise_report
-    from cclm.preprocessing.preprocessor import Preprocessor
-    from cclm.shelf.shelf import Shelf
     from cclm.classification.text_classifier import TextClassifier
+    from cclm.components import load_component
+    from cclm.models.composed_model import ComposedModel
+    from cclm.shelf.shelf import Shelf
 
     say = print if verbose else (lambda *a, **k: None)
-    keras_verbose = 2 if verbose else 0
-    sizes = DemoSizes.quick() if quick else DemoSizes()
-    output = Path(output_dir).expanduser().absolute()
     shelf = shelf if shelf is not None else Shelf()
+    output = Path(output_dir).expanduser().absolute()
     started = time.perf_counter()
-    import keras
-
     keras.utils.set_random_seed(0)
 
-    # ----------------------------------------------------------------- data
-    per_language = sizes.labelled_per_language + sizes.test_per_language
-    texts, labels = language_sentences(per_language=per_language, words=8, seed=1)
-    test_texts, test_labels = texts[: len(LANGUAGES) * sizes.test_per_language], labels[: len(LANGUAGES) * sizes.test_per_language]
-    train = (texts[len(test_texts):], labels[len(test_texts):])
-    unlabelled, _ = language_sentences(per_language=sizes.unlabelled_per_language, words=8, seed=2)
-    docs = python_docs_paragraphs()[: 10 * sizes.unlabelled_per_language]
-    held_out = set(test_texts)
-    unlabelled = [t for t in unlabelled if t not in held_out] + docs
-    related = names_and_places(per_language=sizes.related_per_language, seed=3)
-    say(f"Data: {len(unlabelled):,} unlabelled texts (Python's documentation, sentences in {len(LANGUAGES)} "
-        f"languages);\n      {len(related[0]):,} name-and-address lines labelled by country (the related task);\n"
-        f"      {len(train[0]):,} sentences labelled by language for the head, {len(test_texts):,} held out.\n")
+    labelled, held_out = (8, 8) if quick else (32, 40)
+    texts, labels = language_sentences(per_language=labelled + held_out, words=8, seed=1)
+    cut = len(LANGUAGES) * held_out
+    test, train = (texts[:cut], labels[:cut]), (texts[cut:], labels[cut:])
 
-    # ------------------------------------------------------------ components
-    preprocessor = Preprocessor(sequence_length=sizes.length, downsample_factor=4, name="demo-preprocessor")
-    preprocessor.fit(unlabelled + related[0] + train[0], progress=verbose)
-    say(f"[1/7] Preprocessor: {len(preprocessor.characters)} characters.")
-    embedder = Embedder(vocab_size=preprocessor.vocab_size, hidden_dim=sizes.width, num_blocks=2,
-                        max_length=sizes.length, dropout=0.0, name="demo-embedder")
-    tower = {"hidden_dim": sizes.width, "num_layers": sizes.layers, "num_heads": 4 if sizes.width >= 32 else 2,
-             "intermediate_dim": 2 * sizes.width, "max_length": sizes.length, "dropout": 0.0}
-    typos = [Augmentor.typos(0.05, seed=0)]
+    say("[1/5] Starter components (ship with cclm; checked by sha256, no git, no network):")
+    entries = {identifier: shelf.starter.info(identifier) for identifier in STARTER_PARTS}
+    parts = {identifier: load_component(shelf.fetch(identifier, version=entry.version))
+             for identifier, entry in entries.items()}
+    for identifier, entry in entries.items():
+        say(f"      {entry.item_type}/{identifier} {entry.version}  sha256 {entry.sha256[:12]}")
+    preprocessor, embedder = parts["starter"], parts["starter-embedder"]
+    towers = [parts["starter-contrastive"], parts["starter-multilingual"]]
 
-    say("[2/7] Masked-language tower on unlabelled text:")
-    mlm = MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, tower_options=tower,
-                                   batch_size=32, seed=0, transforms=typos, name="mlm")
-    mlm.fit(unlabelled, epochs=sizes.mlm_epochs, verbose=keras_verbose)
+    composed = ComposedModel(embedder, towers, preprocessor=preprocessor, name="demo-composed")
+    say(f"[2/5] Composed: {len(towers)} towers on one embedder, {composed.id_model.output.shape[-1]} features "
+        "per character.")
 
-    say("[3/7] Categorical tower on the related task (the embedder stays as the first tower knows it):")
-    categorical = CategoricalPretrainer(embedder=embedder, preprocessor=preprocessor, train_embedder=False,
-                                        tower_options=tower, batch_size=32, seed=0, transforms=typos,
-                                        name="country")
-    categorical.fit(related, epochs=sizes.categorical_epochs, verbose=keras_verbose)
+    say(f"[3/5] A few-shot head: {labelled} labelled sentences in each of {len(LANGUAGES)} languages "
+        f"({len(train[0])} in all):")
+    classifier = TextClassifier(composed, seed=0, name="demo-language-id")
+    fit_started = time.perf_counter()
+    classifier.fit(train, verbose=0)
+    say(f"      fitted in {time.perf_counter() - fit_started:.1f} s ({classifier.card['training'].get('head', '')})")
 
-    say("[4/7] A student distilled from the masked-language tower:")
-    student = DistillationPretrainer(mlm, tower_options={**tower, "hidden_dim": sizes.student_width,
-                                                         "intermediate_dim": 2 * sizes.student_width},
-                                     batch_size=32, seed=0, name="student")
-    student.fit(unlabelled, epochs=sizes.student_epochs, verbose=keras_verbose)
+    report = noise_report(classifier, test, rates=(0.0, 0.05, 0.1), seed=0, name="demo-language-id")
+    say(f"[4/5] Accuracy on {len(test[0])} held-out sentences:\n" + report.table())
 
-    say("[5/7] Composed, with a language-identification head:")
-    composed = ComposedModel(embedder, [mlm, categorical, student], preprocessor=preprocessor, name="demo-composed")
-    classifier = TextClassifier(composed, preprocessor=preprocessor, batch_size=32, seed=0, transforms=typos,
-                                name="demo-language-id")
-    classifier.fit(train, epochs=sizes.head_epochs, verbose=0)
-
-    report = noise_report(classifier, (test_texts, test_labels), rates=(0.0, 0.05, 0.1), seed=0, name="demo-language-id")
-    say("[6/7] Held-out accuracy:\n" + report.table())
-
-    # ------------------------------------------------------ save and publish
-    saved = {
-        "preprocessor": preprocessor.save(output / "preprocessor"),
-        "embedder": embedder.save(output / "embedder"),
-        "mlm": mlm.save(output / "mlm"),
-        "country": categorical.save(output / "country"),
-        "student": student.save(output / "student"),
-        "composed": composed.save(output / "composed"),
-        "classifier": classifier.save(output / "classifier"),
-    }
-    say(f"[7/7] Publishing to the shelf at {shelf.remote}:")
-    entries = {}
-    for key, path in saved.items():
-        entries[key] = shelf.publish(path, f"demo-{key}")
-        say(f"      {entries[key].item_type}/{entries[key].identifier} {entries[key].version}")
-
-    # Fetch back: a fresh composition from the shelf alone.
-    fetched = {key: shelf.fetch(f"demo-{key}", version=entry.version) for key, entry in entries.items()}
-    fresh = ComposedModel(Embedder.load(fetched["embedder"]), [fetched["mlm"], fetched["country"], fetched["student"]],
-                          preprocessor=Preprocessor.load(fetched["preprocessor"]))
-    fresh_classifier = TextClassifier.load(fetched["classifier"])
-    sample = test_texts[:64]
-    ids = preprocessor.encode(sample)
-    probabilities = classifier.predict(sample)
-    fetched_probabilities = fresh_classifier.predict(sample)
-    checks = {
-        "fetched composition predicts the same": bool(
-            np.array_equal(np.asarray(composed.id_model(ids)), np.asarray(fresh.id_model(ids)))
-        ),
-        "fetched classifier predicts the same": bool(np.array_equal(probabilities, fetched_probabilities)),
-    }
+    say(f"[5/5] Publishing the classifier to your shelf at {shelf.remote}:")
+    saved = classifier.save(output / "classifier")
+    entry = shelf.publish(saved, "demo-language-id")
+    say(f"      {entry.item_type}/{entry.identifier} {entry.version}")
+    fetched = TextClassifier.load(shelf.fetch("demo-language-id", entry.item_type, version=entry.version))
+    sample = test[0][:64]
+    checks = {"fetched classifier predicts the same": bool(
+        np.array_equal(classifier.predict(sample), fetched.predict(sample)))}
     for check, passed in checks.items():
         say(f"      [{'ok' if passed else 'FAILED'}] {check}")
-    failed = [check for check, passed in checks.items() if not passed]
-    if failed:
-        raise RuntimeError(f"Round trip through the shelf failed: {failed}")
+    if not all(checks.values()):
+        raise RuntimeError(f"Round trip through the shelf failed: {[c for c, ok in checks.items() if not ok]}")
 
-    def metric(card: dict, key: str, label: str) -> str:
-        value = card.get("metrics", {}).get(key)
-        return f"{label} {value:.3f}" if value is not None else "-"
-
-    rows = [
-        ("component", "parameters", "metric", "shelf version"),
-        ("preprocessor", f"{preprocessor.vocab_size} ids", "-", entries["preprocessor"].version),
-        ("embedder", f"{embedder.count_params():,}", "-", entries["embedder"].version),
-        ("mlm tower", f"{mlm.tower.count_params():,}", metric(mlm.card, "accuracy", "masked acc"), entries["mlm"].version),
-        ("country tower", f"{categorical.tower.count_params():,}", metric(categorical.card, "accuracy", "train acc"),
-         entries["country"].version),
-        ("student tower", f"{student.tower.count_params():,}", metric(student.card, "loss", "distance"),
-         entries["student"].version),
-        ("composed model", f"{composed.id_model.count_params():,}", f"width {composed.id_model.output.shape[-1]}",
-         entries["composed"].version),
-        ("classifier", f"{classifier.model.count_params():,}", f"test acc {report.accuracy[0]:.3f}",
-         entries["classifier"].version),
-    ]
+    rows = [("component", "parameters", "version", "source")]
+    rows += [(f"{entries[i].item_type}/{i}", _parameters(parts[i]), entries[i].version, "starter shelf")
+             for i in STARTER_PARTS]
+    rows.append((f"{entry.item_type}/demo-language-id", f"{classifier.model.count_params():,}", entry.version,
+                 f"your shelf (test acc {report.accuracy[0]:.3f})"))
     seconds = time.perf_counter() - started
     say("\n" + _table(rows))
-    say(f"\nDone in {seconds:.0f} s. Components: {output}\nShelf: {shelf.remote} (cache: {shelf.cache_dir})")
+    say(f"\nDone in {seconds:.0f} s. Classifier: {saved}\nShelf: {shelf.remote} (cache: {shelf.cache_dir})\n"
+        "Next: train your own tower on the starter embedder and compose it (docs/guide.md), or run "
+        "'cclm demo --pretrain' to pretrain every component from scratch.")
     return {
         "checks": checks, "accuracy": dict(zip(report.rates, report.accuracy)), "rows": rows, "seconds": seconds,
-        "output": output, "versions": {key: entry.version for key, entry in entries.items()},
+        "output": output, "versions": {"demo-language-id": entry.version,
+                                       **{i: entries[i].version for i in STARTER_PARTS}},
     }
+
+
+def _parameters(component: Any) -> str:
+    """A component's parameter count for the table (a preprocessor: its ids)."""
+    if hasattr(component, "vocab_size") and not hasattr(component, "count_params"):
+        return f"{component.vocab_size:,} ids"
+    model = getattr(component, "tower", component)
+    return f"{model.count_params():,}"

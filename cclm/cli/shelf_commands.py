@@ -47,29 +47,38 @@ def _printable(value: object) -> str:
 
 def _verify(args: argparse.Namespace) -> int:
     shelf = _shelf(args)
-    problems = shelf.verify()
+    problems = shelf.starter.verify() + shelf.verify()
     for problem in problems:
         print(_printable(problem))
-    print(f"{len(problems)} problem(s) on the shelf {shelf.remote}." if problems else
-          f"Every version on the shelf {shelf.remote} is as its tag recorded it, and every catalog file is valid.")
+    print(f"{len(problems)} problem(s) on the starter shelf and the shelf {shelf.remote}." if problems else
+          f"Every starter archive matches its sha256; every version on the shelf {shelf.remote} is as its tag "
+          "recorded it, and every catalog file is valid.")
     return 1 if problems else 0
 
 
 def _list(args: argparse.Namespace) -> None:
-    entries = _shelf(args).list(item_type=args.type)
+    shelf = _shelf(args)
+    starter = shelf.starter.list(item_type=args.type)
+    entries = shelf.list(item_type=args.type)
     if args.json:
-        print(json.dumps([dataclasses.asdict(e) for e in entries], indent=2, ensure_ascii=False))
+        print(json.dumps([{**dataclasses.asdict(e), "shelf": "starter"} for e in starter]
+                         + [{**dataclasses.asdict(e), "shelf": shelf.remote} for e in entries], indent=2, ensure_ascii=False))
         return
-    if not entries:
-        print("The shelf is empty. Publish with: cclm shelf publish PATH IDENTIFIER")
-        return
-    rows = [("TYPE", "IDENTIFIER", "VERSION", "SIZE", "CREATED", "DESCRIPTION")] + [
-        (e.item_type, e.identifier, e.version, f"{e.size:,}", _printable(e.created[:10]), _printable(e.description))
-        for e in entries
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    rows = [("TYPE", "IDENTIFIER", "VERSION", "SIZE", "CREATED", "DESCRIPTION")]
+    sections = [(f"Starter components (ship with cclm, read-only; {len(starter)}):", starter),
+                (f"Your shelf, {shelf.remote} ({len(entries)}):", entries)]
+    for title, found in sections:
+        rows.append((title,))
+        rows += [(e.item_type, e.identifier, e.version, f"{e.size:,}", _printable(e.created[:10]),
+                  _printable(e.description)) for e in found]
+    widths = [max(len(row[i]) for row in rows if len(row) > 1) for i in range(5)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+        if len(row) == 1:
+            print(("\n" if row is not rows[1] else "") + row[0])
+        else:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+    if not entries:
+        print("Your shelf is empty. Publish with: cclm shelf publish PATH IDENTIFIER")
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -116,11 +125,12 @@ def add_shelf_commands(commands: Any) -> None:
     fetch.add_argument("--type", help="the component kind, when the identifier exists as several")
     fetch.add_argument("--version", help="default: the newest")
 
-    listing = command("list", "list every published version", _list)
+    listing = command("list", "list the starter components and every version on your shelf", _list)
     listing.add_argument("--type", help="only this component kind")
     listing.add_argument("--json", action="store_true", help="print the catalog entries as JSON")
 
-    command("verify", "check every version against its tag, and every catalog file (exit code 1 on a problem)",
+    command("verify", "check the starter archives, every version against its tag, and every catalog file "
+            "(exit code 1 on a problem)",
             _verify)
 
     info = command("info", "show the catalog entry of one version", _info)

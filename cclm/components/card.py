@@ -54,6 +54,9 @@ def render_card(manifest: dict) -> str:
         lines += ["## Training", ""]
         lines += [f"- {key}: {value}" for key, value in card["training"].items()]
         lines.append("")
+    for key, title in (("intended_uses", "Intended uses"), ("limitations", "Limitations")):
+        if card.get(key):
+            lines += [f"## {title}", "", str(card[key]), ""]
     lines += ["## Metrics", ""]
     if card.get("metrics"):
         lines += [f"- {key}: {value}" for key, value in card["metrics"].items()]

@@ -113,35 +113,47 @@ class ContrastivePretrainer(Pretrainer):
     Args:
         projection_dim: width of the projections compared by the loss.
         temperature: the softmax temperature of the loss.
+        window_length: the length of the windows cut in halves (default: the
+            preprocessor's `sequence_length`). Shorter windows make views the
+            size of short texts (UI strings, titles) when the preprocessor
+            reads longer ones; positions past it are not trained here.
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
     """
 
     metrics_use_sample_weights = False
 
-    def __init__(self, projection_dim: int = 128, temperature: float = 0.05, **kwargs: Any):
+    def __init__(self, projection_dim: int = 128, temperature: float = 0.05, window_length: int | None = None,
+                 **kwargs: Any):
         self.projection_dim = projection_dim
         self.temperature = temperature
+        self.window_length = window_length
         super().__init__(**kwargs)
 
     def task_config(self) -> dict[str, Any]:
-        return {"projection_dim": self.projection_dim, "temperature": self.temperature}
+        return {"projection_dim": self.projection_dim, "temperature": self.temperature,
+                "window_length": self.window_length}
 
     def _build_head(self) -> keras.Model:
-        length = self.preprocessor.sequence_length
+        length = self.window_length or self.preprocessor.sequence_length
         factor = 2 * self.preprocessor.downsample_factor
         if length is not None and length % factor:
             raise ValueError(
                 f"ContrastivePretrainer cuts windows of {length} in halves of whole downsampled positions; "
-                f"use a preprocessor whose sequence_length is a multiple of {factor}."
+                f"use a {'window_length' if self.window_length else 'preprocessor sequence_length'} that is a "
+                f"multiple of {factor}."
             )
+        longest = self.preprocessor.sequence_length
+        if self.window_length is not None and longest is not None and self.window_length > longest:
+            raise ValueError(f"window_length={self.window_length} is longer than the preprocessor's sequence_length "
+                             f"({longest}); use at most {longest}.")
         return ContrastiveHead(self.projection_dim, name=f"{self.name}_head")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return PairContrastiveLoss(self.temperature), [keras.metrics.MeanMetricWrapper(pair_accuracy, name="pair_accuracy")]
 
     def _dataset(self, data: TextData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
-        windows = self._windows(data, batch_size, training, shard, pack=True)
+        windows = self._windows(data, batch_size, training, shard, pack=True, sequence_length=self.window_length)
 
         def halves(batch: dict[str, Any]) -> tuple[tf.Tensor, tf.Tensor]:
             ids = batch["ids"]

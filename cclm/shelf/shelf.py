@@ -43,6 +43,7 @@ from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingConten
 from cclm.shelf.cache import ShelfCache
 from cclm.shelf.catalog import CatalogEntry, check_name, read_catalog, same_version, version_key
 from cclm.shelf.staging import component_directory, stage_version
+from cclm.shelf.starter import StarterShelf, is_starter_identifier
 from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
 from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
@@ -61,6 +62,11 @@ class Shelf:
     A shared shelf is any git service with LFS: create it once with
     `Shelf.init(path)` (or from `shelf/` in this repository), then use
     `Shelf("git@host:team/shelf.git")`. See `shelf/README.md`.
+
+    The starter components that ship with cclm (identifiers "starter" and
+    "starter-...", `self.starter`) are fetched, loaded and described
+    through every shelf, with no git and no network; `list` gives the
+    shelf's own versions and `starter.list()` the starter ones.
     """
 
     def __init__(self, remote: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
@@ -68,6 +74,7 @@ class Shelf:
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         # The default shelf, and a local $CCLM_SHELF, are created on first use (no server needed).
         self._create_default = remote is None and is_local(self.remote)
+        self.starter = StarterShelf(cache_dir=self.cache_dir)
 
     def __repr__(self) -> str:
         return f"Shelf(remote={self.remote!r}, cache_dir={str(self.cache_dir)!r})"
@@ -127,10 +134,14 @@ class Shelf:
 
     def versions(self, identifier: str, item_type: str | None = None) -> list[str]:
         """The published versions of `identifier`, oldest first."""
+        if is_starter_identifier(identifier):
+            return self.starter.versions(identifier, item_type)
         return [entry.version for entry in self._entries_of(identifier, item_type, self.list())]
 
     def info(self, identifier: str, item_type: str | None = None, version: str | None = None) -> CatalogEntry:
         """The catalog entry of one version (the newest when `version` is None)."""
+        if is_starter_identifier(identifier):
+            return self.starter.info(identifier, item_type, version)
         return self._resolve(self.list(), identifier, item_type, version)
 
     @staticmethod
@@ -198,6 +209,11 @@ class Shelf:
         check_name(identifier, "identifier")
         if version is not None:
             check_name(version, "version")
+        if is_starter_identifier(identifier):
+            raise PublishError(
+                f"identifier={identifier!r} is reserved for the starter components that ship with cclm; "
+                f"publish under another name, e.g. 'my-{identifier}'."
+            )
         with tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch:
             directory = component_directory(component, Path(scratch))
             manifest = read_manifest(directory)
@@ -250,6 +266,8 @@ class Shelf:
         A version already in the cache is checked (every file's sha256) and
         returned without any git process. Otherwise only that version's
         archive is downloaded and verified against its git-lfs pointer.
+        Starter components come from the package (`StarterShelf`), checked
+        against their catalog's sha256, with no git at all.
 
         Raises:
             ShelfLookupError: unknown identifier or version (the message lists what exists).
@@ -268,7 +286,10 @@ class Shelf:
         if version is not None:
             check_name(version, "version")
         cache = Path(cache_dir).expanduser() if cache_dir is not None else self.cache_dir
-        directory = self._fetch(cache, identifier, item_type, version)
+        if is_starter_identifier(identifier):
+            directory = StarterShelf(self.starter.root, cache).fetch(identifier, item_type, version)
+        else:
+            directory = self._fetch(cache, identifier, item_type, version)
         if cache_dir is not None:
             kind = item_type or read_manifest(directory)["kind"]
             self._cache(cache).link(identifier, kind, directory)

@@ -63,8 +63,12 @@ class Trainer:
     def _windows(
         self, data: Any, batch_size: int, training: bool, shard: Shard | None,
         labels: dict[Any, int] | None = None, random_crop: bool = True, subwords: bool = False, pack: bool = False,
+        sequence_length: int | None = None,
     ) -> tf.data.Dataset:
-        """Dict batches of windows of `data` (`cclm.pipelines.windows`), read, sampled and noised this task's way."""
+        """Dict batches of windows of `data` (`cclm.pipelines.windows`), read, sampled and noised this task's way.
+
+        `sequence_length`: the windows' length (default: the preprocessor's).
+        """
         transforms = getattr(self, "transforms", ())
         source = DocumentSource(
             data, self.text_column, [t for t in transforms if not is_graph_augmentor(t)], getattr(self, "filters", ()),
@@ -73,6 +77,7 @@ class Trainer:
         return character_windows(
             data, self.preprocessor, batch_size, source=source, sampling=Sampling.for_fit(self.seed, training, random_crop),
             augmentors=[t for t in transforms if is_graph_augmentor(t)], subwords=subwords, pack=pack,
+            sequence_length=sequence_length,
         )
 
     @staticmethod

@@ -29,17 +29,36 @@ def test_help_and_version():
     assert help_text.returncode == 0 and "--json" in help_text.stdout and help_text.stderr == ""
 
 
+def _demo_env(home):
+    # The default shelf and cache live in the user's data and cache directories: here, temporary ones.
+    env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
+    return {**env, "CCLM_SHELF": "", "CCLM_CACHE": ""}
+
+
+def test_demo_starts_from_the_starter_shelf_and_publishes_a_few_shot_classifier(tmp_path):
+    env, output = _demo_env(tmp_path), tmp_path / "out"
+    result = cclm("demo", "--quick", "--output", str(output), env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for step in range(1, 6):
+        assert f"[{step}/5]" in result.stdout
+    for part in ("preprocessor/starter 1.0.0", "embedder/starter-embedder 1.0.0",
+                 "contrastive_pretrainer/starter-contrastive 1.0.0", "masked_language_pretrainer/starter-multilingual"):
+        assert part in result.stdout
+    assert result.stdout.count("[ok]") == 1 and "FAILED" not in result.stdout and "test acc" in result.stdout
+    assert (output / "classifier" / "manifest.json").is_file()
+    entries = json.loads(cclm("shelf", "list", "--json", env=env).stdout)
+    assert [(e["identifier"], e["version"]) for e in entries if e["shelf"] != "starter"] == [("demo-language-id", "1.0.0")]
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("demo")
-    # The default shelf and cache live in the user's data and cache directories: here, temporary ones.
-    env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
-    env = {**env, "CCLM_SHELF": "", "CCLM_CACHE": ""}
     output = home / "out"
-    return output, env, cclm("demo", "--quick", "--output", str(output), env=env)
+    env = _demo_env(home)
+    return output, env, cclm("demo", "--pretrain", "--quick", "--output", str(output), env=env)
 
 
-def test_demo_runs_the_workflow_offline_and_round_trips_through_the_shelf(demo_run):
+def test_demo_pretrain_runs_the_workflow_from_scratch_and_round_trips_through_the_shelf(demo_run):
     output, env, result = demo_run
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("[ok]") == 2 and "FAILED" not in result.stdout
@@ -48,7 +67,7 @@ def test_demo_runs_the_workflow_offline_and_round_trips_through_the_shelf(demo_r
     for component in ("preprocessor", "embedder", "mlm", "country", "student", "composed", "classifier"):
         assert (output / component / "manifest.json").is_file()
     shelf = cclm("shelf", "list", "--json", env=env)
-    entries = json.loads(shelf.stdout)
+    entries = [e for e in json.loads(shelf.stdout) if e["shelf"] != "starter"]
     assert sorted(e["identifier"] for e in entries) == sorted(
         f"demo-{c}" for c in ("preprocessor", "embedder", "mlm", "country", "student", "composed", "classifier")
     )

@@ -39,13 +39,17 @@ def test_list_and_info_answer_without_tensorflow(published):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "CCLM_CACHE": str(cache)})
     assert result.returncode == 0, result.stderr
-    header, row = result.stdout.splitlines()
-    assert header.split()[:3] == ["TYPE", "IDENTIFIER", "VERSION"]
-    assert row.split()[:3] == ["preprocessor", "docs", "1.0.0"] and "a preprocessor for docs" in row
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["TYPE", "IDENTIFIER", "VERSION"]
+    assert lines[1].startswith("Starter components (ship with cclm, read-only; 6)")
+    assert any(line.split()[:3] == ["contrastive_pretrainer", "starter-contrastive", "1.0.0"] for line in lines)
+    own = lines[lines.index(next(line for line in lines if line.startswith("Your shelf"))) + 1:]
+    assert [row.split()[:3] for row in own] == [["preprocessor", "docs", "1.0.0"]] and "a preprocessor for docs" in own[0]
     listed = json.loads(cclm("shelf", "list", "--json", "--remote", str(remote), cache=cache).stdout)
-    assert [(e["identifier"], e["version"]) for e in listed] == [("docs", "1.0.0")]
+    assert [(e["identifier"], e["version"]) for e in listed if e["shelf"] != "starter"] == [("docs", "1.0.0")]
+    assert {e["identifier"] for e in listed if e["shelf"] == "starter"} >= {"starter", "starter-embedder"}
     info = json.loads(cclm("shelf", "info", "docs", "--json", "--remote", str(remote), cache=cache).stdout)
-    assert info["sha256"] == listed[0]["sha256"] and info["item_type"] == "preprocessor"
+    assert info["sha256"] == listed[-1]["sha256"] and info["item_type"] == "preprocessor"
 
 
 def test_fetch_prints_a_loadable_directory(published):
@@ -85,7 +89,7 @@ def test_list_shows_no_terminal_escapes_and_verify_passes(published, run_cli, tm
     code, out, _ = run_cli("shelf", "list", *options)
     assert code == 0 and "\x1b" not in out and "\x07" not in out and "nice ?]0;pwned??[2J model" in out
     code, out, _ = run_cli("shelf", "verify", *options)
-    assert code == 0 and "Every version" in out
+    assert code == 0 and "Every starter archive matches" in out and "every version on the shelf" in out
 
 
 def _deep_manifest(directory):

@@ -39,3 +39,21 @@ def test_it_learns_from_halves_of_packed_windows_saves_and_composes(round_trip, 
     assert composed.model(np.array(["a text"])).shape == (1, 64, 16)
     with pytest.raises(ValueError, match="multiple of 8"):
         ContrastivePretrainer(preprocessor=Preprocessor(sequence_length=36, downsample_factor=4).fit(texts, progress=False))
+
+
+def test_window_length_makes_shorter_views_than_the_preprocessor_reads(round_trip, docs_texts):
+    keras.utils.set_random_seed(0)
+    texts = docs_texts[:100]
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(texts, progress=False)
+    pretrainer = ContrastivePretrainer(preprocessor=prep, tower_options=TINY_TOWER, window_length=32, batch_size=8,
+                                       seed=0)
+    views, _ = next(iter(pretrainer._dataset(texts, 8, training=True)))
+    assert views.shape[1] == 16  # halves of 32, though the preprocessor reads 64
+    pretrainer.fit(texts, epochs=1, steps_per_epoch=2, verbose=0)
+    again = round_trip(pretrainer, "short-windows")
+    assert again.window_length == 32
+    composed = ComposedModel(pretrainer.embedder, [again], preprocessor=prep)
+    assert composed.model(np.array(["a longer text than one window"])).shape == (1, 64, 16)
+    with pytest.raises(ValueError, match="longer than the preprocessor's sequence_length"):
+        ContrastivePretrainer(preprocessor=prep, tower_options=TINY_TOWER, window_length=128).fit(texts, epochs=1,
+                                                                                                 steps_per_epoch=1)

@@ -1,0 +1,124 @@
+"""The two real-text tasks of benchmarks/fewshot.py, read from a Debian machine; their splits are stable by hash.
+
+- `language_task`: which of 12 languages a UI message of `/usr/share/locale`
+  is in; splits disjoint by msgid (`split_of`).
+- `code_task`: which programming language a 400-character chunk of an
+  installed source file is in; splits disjoint by file.
+
+scripts/train_starter.py reads the same splits to keep every dev and test
+text out of the starter shelf's corpora.
+"""
+
+from __future__ import annotations
+
+import gettext
+import hashlib
+import os
+import pathlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+LANGUAGES = ("es", "pt", "it", "ca", "gl", "da", "nb", "sv", "cs", "sk", "hr", "sr")
+CODE_EXTENSIONS = {
+    "python": (".py",), "c": (".c",), "c++": (".cc", ".cpp", ".hpp", ".hh", ".tcc"), "perl": (".pm", ".pl"),
+    "javascript": (".js", ".mjs"), "shell": (".sh", ".bash"), "cmake": (".cmake",), "html": (".html", ".htm"),
+    "css": (".css",), "sql": (".sql",), "php": (".php",), "tcl": (".tcl",), "ruby": (".rb",), "lua": (".lua",),
+    "go": (".go",), "rust": (".rs",), "java": (".java",), "emacs lisp": (".el",), "m4": (".m4",),
+}
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Task:
+    name: str
+    length: int
+    texts: dict[str, list[str]]  # split -> texts
+    labels: dict[str, list[str]]
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted(set(self.labels["test"]))
+
+
+def split_of(group: str, seed: int = 0) -> str:
+    """train / dev / test (60 / 20 / 20) by a hash of the group: stable across runs and machines."""
+    bucket = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest(), 16) % 10
+    return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
+
+
+def capped(rows: list[tuple[str, str]], cap: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    """At most `cap` texts per label, drawn at random; (texts, labels)."""
+    by_label = defaultdict(list)
+    for text, label in rows:
+        by_label[label].append(text)
+    texts, labels = [], []
+    for label in sorted(by_label):
+        chosen = rng.permutation(len(by_label[label]))[:cap]
+        texts += [by_label[label][i] for i in sorted(chosen)]
+        labels += [label] * len(chosen)
+    return texts, labels
+
+
+def disjoint(rows: dict[str, list[tuple[str, str]]], sizes: dict[str, int], seed: int):
+    """Texts and labels per split, capped per class; a text in test is dropped from dev and train, one in dev from train.
+
+    The same string can come from two groups (one translation of two
+    messages, one license header in two files): without this, it could sit
+    in train and in test.
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels, later = {}, {}, set()
+    for split in reversed(SPLITS):
+        unique = [(t, l) for t, l in dict.fromkeys(rows[split]) if t not in later]
+        texts[split], labels[split] = capped(unique, sizes[split], rng)
+        later |= {t for t, _ in unique}
+    return texts, labels
+
+
+def language_task(root: str, sizes: dict[str, int], seed: int) -> Task:
+    """UI messages of the 12 languages; splits disjoint by msgid; texts found in two languages dropped."""
+    rows = defaultdict(list)  # split -> (text, language)
+    seen: dict[str, set[str]] = defaultdict(set)
+    for language in LANGUAGES:
+        for path in sorted(pathlib.Path(root, language, "LC_MESSAGES").glob("*.mo")):
+            try:
+                with open(path, "rb") as file:
+                    catalog = gettext.GNUTranslations(file)._catalog
+            except (OSError, UnicodeDecodeError):
+                continue  # a catalog in a legacy encoding: skipped
+            for msgid, text in catalog.items():
+                source = msgid[0] if isinstance(msgid, tuple) else msgid
+                text = " ".join(str(text).split())
+                if not source or not 20 <= len(text) <= 300 or sum(c.isalpha() for c in text) < 10:
+                    continue
+                seen[text].add(language)
+                rows[split_of(source, seed)].append((text, language))
+    rows = {split: [(t, l) for t, l in rows[split] if len(seen[t]) == 1] for split in SPLITS}
+    return Task("language", 128, *disjoint(rows, sizes, seed))
+
+
+def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per_file: int = 8) -> Task:
+    """400-character chunks of source files under `root`; the 8 languages with most files; splits by file."""
+    files = defaultdict(list)
+    by_extension = {ext: language for language, exts in CODE_EXTENSIONS.items() for ext in exts}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            language = by_extension.get(os.path.splitext(name)[1])
+            path = os.path.join(directory, name)
+            if language and os.path.isfile(path) and not os.path.islink(path):
+                files[language].append(path)
+    chosen = sorted(sorted(files, key=lambda language: -len(files[language]))[:8])
+    rows = defaultdict(list)
+    for language in chosen:
+        for path in sorted(files[language]):
+            try:
+                text = pathlib.Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
+            for piece in pieces:
+                if len(piece.split()) >= 10:
+                    rows[split_of(path, seed)].append((piece, language))
+    return Task("code", 400, *disjoint(rows, sizes, seed))

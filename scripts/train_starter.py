@@ -1,0 +1,409 @@
+"""Trains the starter shelf that ships with cclm, from text on any Debian machine with Python.
+
+Components, all on one shared embedder so that they compose with each other
+and with towers users train on it later:
+
+- `preprocessor/starter`: every character seen `--min-char-count` times in
+  Debian's message catalogs (every locale under /usr/share/locale), Python's
+  documentation and installed source files, except CJK ideographs and Hangul;
+- `embedder/starter`: the library's default embedder, trained by the
+  contrastive tower;
+- `contrastive_pretrainer/starter-contrastive`: what two halves of one window
+  of 128 characters share (a language, a programming language, a subject): the
+  tower that paid most in benchmarks/fewshot.py;
+- `masked_language_pretrainer/starter-multilingual`: masked characters of the
+  catalogs and Python's documentation (embedder frozen);
+- `masked_language_pretrainer/starter-code`: masked characters of installed
+  source files (embedder frozen);
+- `distillation_pretrainer/starter-student`: a smaller tower distilled from
+  the two masked-language towers.
+
+Everything uses the library's defaults except the step counts. No text that
+benchmarks/fewshot.py holds out (its dev and test splits, seed 0) is in any
+corpus: catalog messages and source files are taken only from the
+benchmark's train groups, and every dev or test text is then dropped; the
+script counts what is left of them (it must be 0) and prints it.
+
+The components are written as a read-only shelf (catalog, archives, cards)
+to `--output` (default: the package's `cclm/starter_shelf`), then measured
+on benchmarks/fewshot.py (32 labels per class); the figures go into the cards.
+
+Run: python scripts/train_starter.py [--seed 0] [--quick] [--output DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gettext
+import json
+import os
+import pathlib
+import random
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter, defaultdict
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fewshot  # noqa: E402  (measures the components)
+import real_text_tasks as tasks  # noqa: E402  (the benchmark's splits are what the corpora must avoid)
+
+VERSION = "1.0.0"
+STEPS = {"contrastive": 3000, "multilingual": 300, "code": 300, "student": 300}
+# Contrastive views the size of a UI message (halves of 128 characters), though the models read 512.
+CONTRASTIVE_WINDOW = 128
+# The contrastive tower keeps the library's default size; the others are smaller, so the shelf stays under 10 MB.
+MLM_TOWER = {"hidden_dim": 64, "num_layers": 2, "num_heads": 4, "intermediate_dim": 128, "dropout": 0.0}
+STUDENT_TOWER = {"hidden_dim": 32, "num_layers": 2, "num_heads": 2, "intermediate_dim": 64, "dropout": 0.0}
+
+
+# ---------------------------------------------------------------- corpora
+def catalog_blocks(root: str, per_locale: int, block: int) -> tuple[list[list[str]], dict[str, int]]:
+    """Runs of up to `block` consecutive messages of one catalog, from the benchmark's train groups only."""
+    blocks, counts = [], {}
+    for locale in sorted(os.listdir(root)):
+        taken = 0
+        for path in sorted(pathlib.Path(root, locale, "LC_MESSAGES").glob("*.mo")):
+            if taken >= per_locale:
+                break
+            try:
+                with open(path, "rb") as file:
+                    catalog = gettext.GNUTranslations(file)._catalog
+            except (OSError, UnicodeDecodeError, ValueError, LookupError, SyntaxError):
+                continue  # a legacy encoding or a malformed header: skipped
+            run = []
+            for msgid, text in catalog.items():
+                source = msgid[0] if isinstance(msgid, tuple) else msgid
+                text = " ".join(str(text).split())
+                if not source or not 10 <= len(text) <= 1000 or tasks.split_of(source) != "train":
+                    continue
+                run.append(text)
+                if len(run) == block or taken + len(run) >= per_locale:
+                    break
+            if run:
+                blocks.append(run)
+                taken += len(run)
+        if taken:
+            counts[locale] = taken
+    return blocks, counts
+
+
+def code_blocks(root: str, per_language: int, chunk: int = 400, per_file: int = 8) -> tuple[list[list[str]], dict[str, int]]:
+    """The 400-character chunks of source files (as the benchmark cuts them), from its train files only."""
+    by_extension = {ext: language for language, exts in tasks.CODE_EXTENSIONS.items() for ext in exts}
+    files = defaultdict(list)
+    for directory, _, names in os.walk(root):
+        for name in names:
+            language = by_extension.get(os.path.splitext(name)[1])
+            path = os.path.join(directory, name)
+            if language and tasks.split_of(path) == "train" and os.path.isfile(path) and not os.path.islink(path):
+                files[language].append(path)
+    blocks, counts = [], {}
+    for language in sorted(files):
+        taken = 0
+        for path in sorted(files[language]):
+            if taken >= per_language:
+                break
+            try:
+                text = pathlib.Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
+            pieces = [piece for piece in pieces if len(piece.split()) >= 10]
+            if pieces:
+                blocks.append(pieces)
+                taken += len(pieces)
+        counts[language] = taken
+    return blocks, counts
+
+
+def docs_blocks() -> list[list[str]]:
+    """Python's documentation (`pydoc_data.topics`), one block per topic."""
+    from pydoc_data.topics import topics
+
+    blocks = []
+    for name in sorted(topics):
+        paragraphs = [" ".join(p.split()) for p in topics[name].split("\n\n")]
+        paragraphs = [p for p in paragraphs if len(p) >= 20]
+        if paragraphs:
+            blocks.append(paragraphs)
+    return blocks
+
+
+def held_out_texts(args: argparse.Namespace) -> set[str]:
+    """Every dev and test text of benchmarks/fewshot.py (its default sizes and seed), both tasks."""
+    sizes = {"train": 1500, "dev": 100, "test": 200}
+    held = set()
+    for task in (tasks.language_task(args.locale_root, sizes, 0), tasks.code_task(args.source_root, sizes, 0)):
+        held |= set(task.texts["dev"]) | set(task.texts["test"])
+    return held
+
+
+def flatten(blocks: list[list[str]], held: set[str], seed: int) -> tuple[list[str], int]:
+    """The blocks in a seeded random order, each kept together (neighbours share a language); held-out texts dropped."""
+    order = list(blocks)
+    random.Random(seed).shuffle(order)
+    texts = [text for block in order for text in block]
+    kept = [text for text in texts if text not in held]
+    return kept, len(texts) - len(kept)
+
+
+def corpora(args: argparse.Namespace) -> dict[str, list[str]]:
+    started = time.perf_counter()
+    held = held_out_texts(args)
+    catalogs, locales = catalog_blocks(args.locale_root, args.per_locale, block=150)
+    code, languages = code_blocks(args.source_root, args.per_language)
+    docs = docs_blocks()
+    multilingual, dropped_text = flatten(catalogs + docs, held, args.seed)
+    source, dropped_code = flatten(code, held, args.seed)
+    everything, _ = flatten(catalogs + docs + code, held, args.seed)
+    print(f"Corpora ({time.perf_counter() - started:.0f} s): {sum(locales.values()):,} catalog messages in "
+          f"{len(locales)} locales, {sum(len(b) for b in docs):,} paragraphs of Python's documentation, "
+          f"{sum(languages.values()):,} source chunks in {len(languages)} languages "
+          f"({', '.join(f'{k} {v:,}' for k, v in sorted(languages.items()))}).")
+    print(f"Benchmark dev/test texts ({len(held):,}) dropped from the corpora: {dropped_text + dropped_code}; "
+          f"left in any corpus: {sum(text in held for text in everything)}")
+    if any(text in held for text in everything):
+        sys.exit("A held-out text is in a pretraining corpus; the corpora are broken.")
+    return {"multilingual": multilingual, "code": source, "everything": everything,
+            "locales": sorted(locales), "code languages": sorted(languages)}
+
+
+SKIPPED_SCRIPTS = ("CJK", "HANGUL")
+"""Scripts of thousands of characters: a vocabulary of a few hundred of them would read most of a text as unknown."""
+
+
+def vocabulary(texts: list[str], min_count: int) -> list[str]:
+    """Every character seen `min_count` times or more (NFC), commonest first, except the scripts in `SKIPPED_SCRIPTS`.
+
+    Covers every alphabet and abugida of the catalogs whole (Greek, Armenian, Ethiopic, Indic scripts, kana, ...)
+    where a cut by frequency alone would keep the commonest CJK ideographs and drop capital Greek letters.
+    """
+    from cclm.preprocessing.character_vocabulary import is_vocabulary_character
+
+    counts = Counter()
+    for text in texts:
+        counts.update(unicodedata.normalize("NFC", text))
+    return [c for c, n in counts.most_common() if n >= min_count and is_vocabulary_character(c)
+            and unicodedata.name(c, "UNNAMED").split()[0] not in SKIPPED_SCRIPTS]
+
+
+def scripts_of(characters: tuple[str, ...]) -> Counter:
+    """How many vocabulary characters each script (the first word of the Unicode name) has."""
+    return Counter(unicodedata.name(c, "UNNAMED").split()[0] for c in characters if c.isalpha())
+
+
+# ---------------------------------------------------------------- training
+def fit_steps(pretrainer, corpus: list[str], steps: int) -> float:
+    """`steps` training steps in one `fit` (one optimizer, one schedule); returns the seconds."""
+    started = time.perf_counter()
+    pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
+    return time.perf_counter() - started
+
+
+def train(data: dict, args: argparse.Namespace) -> tuple[dict, list[tuple]]:
+    """The starter components, trained in order on one embedder; (components by identifier, table rows)."""
+    import keras
+    import tensorflow as tf
+
+    from cclm import ComposedModel, Embedder, Preprocessor
+    from cclm.pretraining import ContrastivePretrainer, DistillationPretrainer, MaskedLanguagePretrainer
+    from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS
+
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    started = time.perf_counter()
+    preprocessor = Preprocessor(vocabulary(data["everything"], args.min_char_count), sequence_length=args.sequence_length,
+                                name="starter")
+    scripts = scripts_of(preprocessor.characters)
+    print(f"Preprocessor: {preprocessor.vocab_size:,} ids ({time.perf_counter() - started:.0f} s); letters by script: "
+          + ", ".join(f"{name.lower()} {count}" for name, count in scripts.most_common()))
+    embedder = Embedder(preprocessor.max_example_len, preprocessor.vocab_size, **DEFAULT_EMBEDDER_OPTIONS, name="starter")
+    steps = args.steps
+    rows = []
+
+    def step(pretrainer, corpus, count, metric, label):
+        seconds = fit_steps(pretrainer, corpus, count)
+        value = pretrainer.card["metrics"][metric]
+        rows.append((pretrainer.name, f"{pretrainer.tower.count_params():,}", f"{count:,}", f"{seconds / 60:.1f}",
+                     f"{label} {value:.3f}"))
+        print(f"  {pretrainer.name}: {count:,} steps in {seconds / 60:.1f} min; training {label} {value:.3f}", flush=True)
+        pretrainer.card["training"]["recipe"] = f"scripts/train_starter.py --seed {args.seed}"
+        return pretrainer
+
+    window = min(CONTRASTIVE_WINDOW, args.sequence_length)
+    contrastive = step(ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, window_length=window,
+                                             seed=args.seed, name="starter-contrastive"),
+                       data["everything"], steps["contrastive"], "pair_accuracy", "pair accuracy")
+    multilingual = step(MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, train_embedder=False,
+                                                 tower_options=MLM_TOWER, seed=args.seed, name="starter-multilingual"),
+                        data["multilingual"], steps["multilingual"], "accuracy", "masked accuracy")
+    code = step(MaskedLanguagePretrainer(embedder=embedder, preprocessor=preprocessor, train_embedder=False,
+                                         tower_options=MLM_TOWER, seed=args.seed, name="starter-code"),
+                data["code"], steps["code"], "accuracy", "masked accuracy")
+    teacher = ComposedModel(embedder, [multilingual, code], preprocessor=preprocessor, name="starter-teacher")
+    student = step(DistillationPretrainer(teacher, tower_options=STUDENT_TOWER, seed=args.seed, name="starter-student"),
+                   data["everything"], steps["student"], "loss", "distance")
+    components = {"starter": preprocessor, "starter-embedder": embedder, "starter-contrastive": contrastive,
+                  "starter-multilingual": multilingual, "starter-code": code, "starter-student": student}
+    return components, rows
+
+
+# ---------------------------------------------------------------- measuring
+COMPOSITIONS = {
+    "starter: contrastive": ("starter-contrastive",),
+    "starter: contrastive + multilingual": ("starter-contrastive", "starter-multilingual"),
+}
+
+
+def evaluate(components: dict, args: argparse.Namespace) -> tuple[dict, str]:
+    """Few-shot accuracy of starter compositions against TF-IDF on benchmarks/fewshot.py; (outcomes, table)."""
+    from cclm import ComposedModel
+
+    bench = fewshot.parser().parse_args(["--few-only", "--draws", str(args.draws)] + (["--quick"] if args.quick else []))
+    bench = fewshot.settle(bench)
+    models = {name: ComposedModel(components["starter-embedder"], [components[t] for t in towers],
+                                  preprocessor=components["starter"], name=name.split(": ")[1].replace(" ", "-"))
+              for name, towers in COMPOSITIONS.items()}
+    outcomes = {}
+    for name in bench.tasks:
+        task = fewshot.load_task(name, bench)
+        outcomes[name] = fewshot.compare(task, models, bench)
+    return outcomes, fewshot.table(outcomes, bench)
+
+
+def benchmark_metrics(outcomes: dict, model: str) -> dict[str, float]:
+    """`model`'s mean few-shot accuracies (and TF-IDF's) as card metrics."""
+    metrics = {}
+    for task, outcome in outcomes.items():
+        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf")):
+            scores = outcome["results"].get(name, {}).get("few")
+            if scores:
+                clean, noisy = (float(v) for v in fewshot.np.mean(scores, axis=0)[:2])
+                metrics[f"fewshot {task} {key} clean"] = round(100 * clean, 1)
+                metrics[f"fewshot {task} {key} 10% typos"] = round(100 * noisy, 1)
+    return metrics
+
+
+# ---------------------------------------------------------------- cards and the shelf
+LIMITS = (
+    "Trained on short UI messages, Python's documentation and source code: expect less on long prose, "
+    "speech transcripts or social-media text. The vocabulary holds the {chars:,} characters seen at least 20 "
+    "times in the corpora, every script whole except Chinese, Japanese kanji and Korean Hangul syllables, "
+    "which read as the unknown id (kana are covered). Small models (a few hundred thousand parameters per "
+    "tower), trained for minutes on CPUs: a starting point for few-shot heads and for further pretraining, not "
+    "a general-purpose encoder."
+)
+INTENDED = (
+    "Compose with `ComposedModel(embedder, [towers])` (or fetch with `Shelf().fetch`) and put a few-shot "
+    "`TextClassifier` on it: language or script identification, programming-language identification, routing "
+    "short technical texts; train your own towers on the same embedder (`train_embedder=False`) and compose them."
+)
+
+
+def describe(components: dict, data: dict, args: argparse.Namespace, metrics: dict, seconds: dict) -> None:
+    """Fills each component's card: what it was trained on and how it was cleaned, limits, uses, metrics."""
+    cleaning = ("catalog messages of 10-1,000 characters, whitespace collapsed, only from msgids in the train "
+                "groups of benchmarks/fewshot.py (seed 0); source files cut into 400-character chunks (at most 8 "
+                "per file, at least 10 words each), only files in its train groups; every dev or test text of the "
+                "benchmark dropped (held-out texts left in the corpora: 0)")
+    corpora = {
+        "starter-multilingual": f"Debian's message catalogs ({len(data['locales'])} locales) and Python's documentation",
+        "starter-code": f"installed source files ({', '.join(data['code languages'])})",
+    }
+    everything = "Debian's message catalogs, Python's documentation and installed source files"
+    for identifier, component in components.items():
+        card = component.card
+        card["description"] = {
+            "starter": "The starter character vocabulary: every script of Debian's message catalogs.",
+            "starter-embedder": "The starter embedder, shared by every starter tower (trained by starter-contrastive).",
+            "starter-contrastive": "Pooled vectors that say what a text is like (language, programming language, subject).",
+            "starter-multilingual": "A masked-character tower for UI text in many languages and technical English.",
+            "starter-code": "A masked-character tower for source code.",
+            "starter-student": "A smaller tower distilled from starter-multilingual and starter-code.",
+        }[identifier]
+        card["trained_on"] = f"{corpora.get(identifier, everything)}; cleaning: {cleaning}."
+        card.setdefault("training", {})["recipe"] = f"scripts/train_starter.py --seed {args.seed}"
+        if identifier in seconds:
+            card["training"]["minutes"] = round(seconds[identifier] / 60, 1)
+        card["intended_uses"] = INTENDED
+        scripts = scripts_of(components["starter"].characters)
+        card["limitations"] = LIMITS.format(chars=len(components["starter"].characters)) + (
+            " Letters in the vocabulary, by script: "
+            + ", ".join(f"{name.lower()} {count}" for name, count in scripts.most_common()) + ".")
+        card["language"] = sorted({locale.split("_")[0].split("@")[0] for locale in data["locales"]})[:200]
+        card["license"] = "mit"
+        card.setdefault("metrics", {}).update(metrics)
+
+
+def write_shelf(components: dict, output: pathlib.Path) -> list:
+    """Saves every component and writes the read-only starter shelf at `output` (replaced atomically)."""
+    from cclm.components import read_manifest
+    from cclm.shelf.starter import write_starter_shelf
+
+    with tempfile.TemporaryDirectory(prefix="cclm-starter-") as scratch:
+        saved = {identifier: component.save(pathlib.Path(scratch) / identifier)
+                 for identifier, component in components.items()}
+        return write_starter_shelf(output, [(identifier, path, read_manifest(path)) for identifier, path in saved.items()],
+                                   VERSION)
+
+
+def print_table(rows: list[tuple]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=pathlib.Path, default=ROOT / "cclm" / "starter_shelf",
+                        help="the starter shelf directory to write (replaced)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--locale-root", default="/usr/share/locale")
+    parser.add_argument("--source-root", default="/usr")
+    parser.add_argument("--per-locale", type=int, default=1200, help="catalog messages per locale, at most")
+    parser.add_argument("--per-language", type=int, default=6000, help="source chunks per programming language, at most")
+    parser.add_argument("--sequence-length", type=int, default=512,
+                        help="characters a model reads (the benchmark's code chunks are 400)")
+    parser.add_argument("--min-char-count", type=int, default=20,
+                        help="characters seen this often join the vocabulary (CJK ideographs and Hangul never)")
+    parser.add_argument("--steps", type=json.loads, default=STEPS, help=f"JSON: training steps (default {STEPS})")
+    parser.add_argument("--draws", type=int, default=3, help="few-shot draws in the measurement")
+    parser.add_argument("--no-measure", action="store_true", help="skip the benchmark (the cards get no accuracy)")
+    parser.add_argument("--quick", action="store_true", help="tiny corpora and steps: checks the recipe")
+    args = parser.parse_args(argv)
+    args.steps = {**STEPS, **args.steps}
+    if args.quick:
+        args.per_locale, args.per_language, args.min_char_count, args.draws, args.sequence_length = 20, 40, 2, 1, 64
+        args.steps = {name: 2 for name in STEPS}
+    started = time.perf_counter()
+    data = corpora(args)
+    components, rows = train(data, args)
+    trained = time.perf_counter() - started
+    metrics, table = {}, ""
+    if not args.no_measure:
+        outcomes, table = evaluate(components, args)
+        metrics = benchmark_metrics(outcomes, "starter: contrastive + multilingual")
+    seconds = {row[0]: float(row[3]) * 60 for row in rows}
+    describe(components, data, args, metrics, seconds)
+    entries = write_shelf(components, args.output)
+    size = sum(entry.size for entry in entries)
+    print()
+    print_table([("component", "tower parameters", "steps", "minutes", "training metric"), *rows])
+    print()
+    print(f"vocabulary: {components['starter'].vocab_size:,} ids, sha256 of its characters "
+          f"{__import__('hashlib').sha256(''.join(components['starter'].characters).encode()).hexdigest()[:16]}")
+    if table:
+        print(table)
+    print(f"\nStarter shelf at {args.output}: {len(entries)} versions, {size / 1e6:.2f} MB of archives.")
+    print(f"Training {trained / 60:.1f} min; whole recipe {(time.perf_counter() - started) / 60:.1f} min.")
+
+
+if __name__ == "__main__":
+    main()
