@@ -41,15 +41,3 @@ def test_the_code_task_splits_installed_source_files_by_file():
     assert all(len(text) == 400 for text in task.texts["test"])
     assert all(task.labels["train"].count(label) <= 40 for label in task.classes)
 
-
-@pytest.mark.skipif(not list(CATALOGS.glob("sv/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
-def test_the_starter_shelf_is_measured_without_pretraining():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "language", "--starter"],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
-    assert "pretraining" not in out and "their corpora were checked by scripts/train_starter.py" in out
-    for row in ("TF-IDF char 1-4 + LR (C on dev)", "cclm random init (starter architecture), frozen",
-                "cclm starter: contrastive, frozen", "cclm starter: contrastive + multilingual, frozen"):
-        line = next(line for line in out.splitlines() if line.startswith(row))
-        assert line.count("/") == 1, line
