@@ -175,6 +175,13 @@ class CatalogEntry:
         return cls(**{key: value for key, value in fields.items() if key in known})
 
 
+def find_version(matching: list[CatalogEntry], version: str | None) -> CatalogEntry | None:
+    """Of one identifier's entries, oldest first: the newest when `version` is None, else that version's, else None."""
+    if version is None:
+        return matching[-1]
+    return next((entry for entry in matching if entry.version == version), None)
+
+
 def read_entry(root: str | Path, path: Path) -> CatalogEntry:
     """The entry in the catalog file `path` of the shelf at `root`, checked: CatalogError when it is not a valid one."""
     try:

@@ -41,7 +41,7 @@ from typing import Any
 from cclm.components import file_sha256, read_manifest
 from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingContentError, PublishError, ShelfError, ShelfLookupError, ShelfUnreachableError, VersionExistsError  # noqa: F401  (re-exported)
 from cclm.shelf.cache import ShelfCache
-from cclm.shelf.catalog import CatalogEntry, check_name, read_catalog, same_version, version_key
+from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
 from cclm.shelf.staging import component_directory, stage_version
 from cclm.shelf.starter import StarterShelf, is_starter_identifier
 from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
@@ -164,11 +164,9 @@ class Shelf:
         self, entries: list[CatalogEntry], identifier: str, item_type: str | None, version: str | None
     ) -> CatalogEntry:
         matching = self._entries_of(identifier, item_type, entries)
-        if version is None:
-            return matching[-1]
-        for entry in matching:
-            if entry.version == version:
-                return entry
+        entry = find_version(matching, version)
+        if entry is not None:
+            return entry
         raise ShelfLookupError(
             f"{matching[0].item_type}/{identifier} has no version {version!r}; published versions: "
             f"{[e.version for e in matching]}."

@@ -31,7 +31,7 @@ from typing import Any
 from cclm.components import file_sha256
 from cclm.errors import ChecksumMismatchError, ShelfLookupError
 from cclm.shelf.cache import ShelfCache
-from cclm.shelf.catalog import CatalogEntry, check_name, read_catalog, version_key
+from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, version_key
 from cclm.shelf.locations import default_cache_dir
 from cclm.shelf.staging import stage_version
 
@@ -87,11 +87,9 @@ class StarterShelf:
     def info(self, identifier: str, item_type: str | None = None, version: str | None = None) -> CatalogEntry:
         """The catalog entry of one starter version (the newest when `version` is None)."""
         matching = self._matching(identifier, item_type)
-        if version is None:
-            return matching[-1]
-        for entry in matching:
-            if entry.version == version:
-                return entry
+        entry = find_version(matching, version)
+        if entry is not None:
+            return entry
         raise ShelfLookupError(
             f"{matching[0].item_type}/{identifier} has no starter version {version!r}; "
             f"this cclm ships {[e.version for e in matching]}."
