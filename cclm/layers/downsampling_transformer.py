@@ -110,6 +110,15 @@ class DownsamplingTransformer(keras.layers.Layer):
 
     def call(self, inputs: Any, mask: Any = None, training: bool | None = None) -> Any:
         self._check_length(inputs.shape[1])
+        # tf.distribute hands a worker an empty batch when its shard runs out before the others'; TensorFlow's
+        # convolutions return an empty batch at their input's width, so it skips them.
+        return ops.cond(
+            ops.shape(inputs)[0] > 0,
+            lambda: self._transform(inputs, mask, training),
+            lambda: ops.zeros((0, ops.shape(inputs)[1], self.output_dim), self.compute_dtype),
+        )
+
+    def _transform(self, inputs: Any, mask: Any, training: bool | None) -> Any:
         factor = self.downsample_factor
         local = zero_padding(self.local(zero_padding(inputs, mask)), mask)
         reduced = self.downsample(local)

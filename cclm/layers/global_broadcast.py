@@ -15,11 +15,11 @@ def masked_max(inputs: Any, mask: Any) -> Any:
 
     A row with no valid position (an empty text) pools to zeros, not -inf.
     """
+    lowest = -1e9  # `initial`: an empty batch (tf.distribute gives one to a worker that ran out) pools to nothing
     if mask is None:
-        return ops.max(inputs, axis=1)
+        return ops.max(inputs, axis=1, initial=lowest)
     valid = ops.cast(mask, "bool")[:, :, None]
-    lowest = ops.cast(ops.convert_to_tensor(-1e9), inputs.dtype)
-    pooled = ops.max(ops.where(valid, inputs, lowest), axis=1)
+    pooled = ops.max(ops.where(valid, inputs, ops.cast(lowest, inputs.dtype)), axis=1, initial=lowest)
     any_valid = ops.any(valid, axis=1)
     return ops.where(any_valid, pooled, ops.zeros_like(pooled))
 

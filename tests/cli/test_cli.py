@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -85,3 +86,14 @@ def test_info_prints_the_card_and_the_manifest(demo_run):
 def test_info_on_a_bad_path_fails_with_a_message(tmp_path):
     result = cclm("info", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "is not a directory" in result.stderr
+
+
+def test_round_trip_check_allows_float32_rounding_but_not_another_answer():
+    from cclm.cli.pretraining_demo import ROUND_TRIP_TOLERANCE, same_outputs
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], "float32")
+    assert same_outputs(probabilities, probabilities.copy())
+    assert same_outputs(probabilities, np.nextafter(probabilities, np.float32(1)))  # one ulp, as CPUs' kernels differ
+    assert not same_outputs(probabilities, probabilities + 10 * ROUND_TRIP_TOLERANCE)
+    assert not same_outputs(probabilities, probabilities[:, ::-1])  # another top class
+    assert not same_outputs(probabilities, probabilities[:1])

@@ -114,3 +114,16 @@ def test_a_manifest_asking_for_terabytes_is_a_component_error(tmp_path, embedder
     (directory / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ComponentError, match=f"{field}=1000000000000; use a positive int of at most"):
         load_component(directory)
+
+
+def test_an_empty_batch_gives_empty_vectors_eagerly_and_in_a_graph():
+    """tf.distribute gives a worker an empty batch when its shard runs out first (TF's convolutions mis-shape it)."""
+    import tensorflow as tf
+
+    embedder = Embedder(32, 50, hidden_dim=16, max_ngram=3, ngram_buckets=64)
+    tower = Tower(input_dim=16, hidden_dim=24, num_layers=1, num_heads=2, max_length=32)
+    both = tf.function(lambda ids: tower(embedder(ids)))
+    for run in (lambda ids: tower(embedder(ids)), both):
+        assert tuple(run(tf.zeros((0, 32), "int32")).shape) == (0, 32, tower.output_dim)
+    ids = np.random.default_rng(0).integers(1, 50, (3, 32)).astype("int32")
+    np.testing.assert_allclose(both(tf.constant(ids)).numpy(), tower(embedder(ids)).numpy(), atol=1e-5)
