@@ -194,6 +194,12 @@ def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespa
     return {"results": results, "seconds": seconds}
 
 
+def architecture(embedder: Embedder) -> dict:
+    """The `Embedder` keywords that make another embedder of `embedder`'s architecture."""
+    return {k: embedder.get_config()[k] for k in ("hidden_dim", "num_blocks", "kernel_size", "dropout", "max_ngram",
+                                                  "ngram_buckets")}
+
+
 def random_composition(preprocessor: Preprocessor, args: argparse.Namespace, embedder_options: dict) -> ComposedModel:
     """The architecture of the pretrained compositions (embedder and contrastive tower), random weights."""
     keras.utils.set_random_seed(args.seed + 1)
@@ -210,10 +216,8 @@ def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
     preprocessor = shelf.load("starter", "preprocessor")
     embedder = shelf.load("starter-embedder", "embedder")
     towers = {name: shelf.load(name) for name in ("starter-contrastive", "starter-multilingual")}
-    options = {k: embedder.get_config()[k] for k in ("hidden_dim", "num_blocks", "kernel_size", "dropout",
-                                                     "max_ngram", "ngram_buckets")}
     return {
-        "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, options),
+        "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, architecture(embedder)),
         "cclm starter: contrastive, frozen": ComposedModel(embedder, [towers["starter-contrastive"]],
                                                            preprocessor=preprocessor, name="contrastive"),
         "cclm starter: contrastive + multilingual, frozen": ComposedModel(

@@ -26,7 +26,8 @@ script counts what is left of them (it must be 0) and prints it.
 
 The components are written as a read-only shelf (catalog, archives, cards)
 to `--output` (default: the package's `cclm/starter_shelf`), then measured
-on benchmarks/fewshot.py (32 labels per class); the figures go into the cards.
+on benchmarks/fewshot.py (32 labels per class) beside its peers, TF-IDF and
+the same architecture from random initialization; the figures go into the cards.
 
 Run: python scripts/train_starter.py [--seed 0] [--quick] [--output DIR]
 """
@@ -254,6 +255,7 @@ def train(data: dict, args: argparse.Namespace) -> tuple[dict, list[tuple]]:
 
 
 # ---------------------------------------------------------------- measuring
+RANDOM = "random init (starter architecture)"
 COMPOSITIONS = {
     "starter: contrastive": ("starter-contrastive",),
     "starter: contrastive + multilingual": ("starter-contrastive", "starter-multilingual"),
@@ -261,14 +263,16 @@ COMPOSITIONS = {
 
 
 def evaluate(components: dict, args: argparse.Namespace) -> tuple[dict, str]:
-    """Few-shot accuracy of starter compositions against TF-IDF on benchmarks/fewshot.py; (outcomes, table)."""
+    """Few-shot accuracy of starter compositions, TF-IDF and random init on benchmarks/fewshot.py; (outcomes, table)."""
     from cclm import ComposedModel
 
     bench = fewshot.parser().parse_args(["--few-only", "--draws", str(args.draws)] + (["--quick"] if args.quick else []))
     bench = fewshot.settle(bench)
-    models = {name: ComposedModel(components["starter-embedder"], [components[t] for t in towers],
-                                  preprocessor=components["starter"], name=name.split(": ")[1].replace(" ", "-"))
-              for name, towers in COMPOSITIONS.items()}
+    embedder = components["starter-embedder"]
+    models = {RANDOM: fewshot.random_composition(components["starter"], bench, fewshot.architecture(embedder))}
+    models.update({name: ComposedModel(embedder, [components[t] for t in towers], preprocessor=components["starter"],
+                                       name=name.split(": ")[1].replace(" ", "-"))
+                   for name, towers in COMPOSITIONS.items()})
     outcomes = {}
     for name in bench.tasks:
         task = fewshot.load_task(name, bench)
