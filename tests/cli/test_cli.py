@@ -42,8 +42,8 @@ def test_demo_starts_from_the_starter_shelf_and_publishes_a_few_shot_classifier(
     assert result.returncode == 0, result.stderr[-2000:]
     for step in range(1, 6):
         assert f"[{step}/5]" in result.stdout
-    for part in ("preprocessor/starter 1.0.0", "embedder/starter-embedder 1.0.0",
-                 "contrastive_pretrainer/starter-contrastive 1.0.0", "masked_language_pretrainer/starter-multilingual"):
+    for part in ("preprocessor/starter 1.1.0", "embedder/starter-embedder 1.1.0",
+                 "contrastive_pretrainer/starter-contrastive 1.1.0", "masked_language_pretrainer/starter-multilingual"):
         assert part in result.stdout
     assert result.stdout.count("[ok]") == 1 and "FAILED" not in result.stdout and "test acc" in result.stdout
     assert (output / "classifier" / "manifest.json").is_file()
@@ -95,5 +95,5 @@ def test_round_trip_check_allows_float32_rounding_but_not_another_answer():
     assert same_outputs(probabilities, probabilities.copy())
     assert same_outputs(probabilities, np.nextafter(probabilities, np.float32(1)))  # one ulp, as CPUs' kernels differ
     assert not same_outputs(probabilities, probabilities + 10 * ROUND_TRIP_TOLERANCE)
-    assert not same_outputs(probabilities, probabilities[:, ::-1])  # another top class
+    assert not same_outputs(probabilities, probabilities[:, ::-1])  # another answer
     assert not same_outputs(probabilities, probabilities[:1])

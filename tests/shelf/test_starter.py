@@ -60,7 +60,7 @@ def test_every_version_verifies_loads_and_the_towers_compose(starter):
     assert vectors.shape[0] == 4 and np.isfinite(vectors).all()
     assert vectors.shape[-1] == sum(loaded[t].tower.output_dim for t in TOWERS)
     # A second fetch comes from the cache, checked file by file, the same directory.
-    assert starter.fetch("starter-code") == starter.fetch("starter-code", "masked_language_pretrainer", "1.0.0")
+    assert starter.fetch("starter-code") == starter.fetch("starter-code", "masked_language_pretrainer", "1.1.0")
 
 
 def test_your_own_tower_on_the_starter_embedder_composes_with_starter_towers(starter, tmp_path):
@@ -117,7 +117,7 @@ def test_shelves_serve_starter_identifiers_with_no_git_and_refuse_to_publish_the
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split("\n")[:2] == ["DistillationPretrainer", "1.0.0 ['1.0.0']"]
+    assert result.stdout.split("\n")[:2] == ["DistillationPretrainer", "1.1.0 ['1.1.0']"]
     assert is_starter_identifier("starter-x") and not is_starter_identifier("starters")
     shelf = Shelf(tmp_path / "missing.git", cache_dir=tmp_path / "cache")
     with pytest.raises(PublishError, match="reserved for the starter components"):
@@ -125,4 +125,4 @@ def test_shelves_serve_starter_identifiers_with_no_git_and_refuse_to_publish_the
     with pytest.raises(ShelfLookupError, match="starter-contrastive"):
         shelf.fetch("starter-nothing")
     monkeypatch.setenv("CCLM_CACHE", str(tmp_path / "default-cache"))
-    assert load_component("shelf:starter-embedder@1.0.0").hidden_dim > 0
+    assert load_component("shelf:starter-embedder@1.1.0").hidden_dim > 0
