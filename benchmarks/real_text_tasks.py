@@ -1,6 +1,6 @@
 """The two real-text tasks of benchmarks/fewshot.py, read from a Debian machine; their splits are stable by hash.
 
-- `language_task`: which of 12 languages a UI message of `/usr/share/locale`
+- `language_task`: which of 12 languages (or others) a UI message of `/usr/share/locale`
   is in; splits disjoint by msgid (`split_of`).
 - `code_task`: which programming language a 400-character chunk of an
   installed source file is in; splits disjoint by file.
@@ -77,11 +77,11 @@ def disjoint(rows: dict[str, list[tuple[str, str]]], sizes: dict[str, int], seed
     return texts, labels
 
 
-def language_task(root: str, sizes: dict[str, int], seed: int) -> Task:
-    """UI messages of the 12 languages; splits disjoint by msgid; texts found in two languages dropped."""
+def language_task(root: str, sizes: dict[str, int], seed: int, languages: tuple[str, ...] = LANGUAGES) -> Task:
+    """UI messages of `languages` (locale names); splits disjoint by msgid; texts found in two languages dropped."""
     rows = defaultdict(list)  # split -> (text, language)
     seen: dict[str, set[str]] = defaultdict(set)
-    for language in LANGUAGES:
+    for language in languages:
         for path in sorted(pathlib.Path(root, language, "LC_MESSAGES").glob("*.mo")):
             try:
                 with open(path, "rb") as file:

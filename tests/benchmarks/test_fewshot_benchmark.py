@@ -41,3 +41,16 @@ def test_the_code_task_splits_installed_source_files_by_file():
     assert all(len(text) == 400 for text in task.texts["test"])
     assert all(task.labels["train"].count(label) <= 40 for label in task.classes)
 
+
+
+@pytest.mark.skipif(not list(CATALOGS.glob("fr/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
+def test_languages_chooses_the_locales_of_the_language_task():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fewshot
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    args = fewshot.parser().parse_args(["--languages", "de", "fr", "--pool", "20", "--dev", "5", "--test", "5"])
+    task = fewshot.load_task("language", args)
+    assert task.classes == ["de", "fr"] and fewshot.parser().parse_args([]).languages == list(fewshot.LANGUAGES)
+    assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
