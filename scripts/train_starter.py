@@ -283,10 +283,10 @@ def evaluate(components: dict, args: argparse.Namespace) -> tuple[dict, str]:
 
 
 def benchmark_metrics(outcomes: dict, model: str) -> dict[str, float]:
-    """`model`'s mean few-shot accuracies (and TF-IDF's) as card metrics."""
+    """`model`'s mean few-shot accuracies (and its peers': TF-IDF, random init) as card metrics."""
     metrics = {}
     for task, outcome in outcomes.items():
-        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf")):
+        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf"), (RANDOM, "random init")):
             scores = outcome["results"].get(name, {}).get("few")
             if scores:
                 clean, noisy = (float(v) for v in fewshot.np.mean(scores, axis=0)[:2])
@@ -313,16 +313,19 @@ INTENDED = (
 
 def describe(components: dict, data: dict, args: argparse.Namespace, metrics: dict, seconds: dict) -> None:
     """Fills each component's card: what it was trained on and how it was cleaned, limits, uses, metrics."""
-    cleaning = ("catalog messages of 10-1,000 characters, whitespace collapsed, only from msgids in the train "
-                "groups of benchmarks/fewshot.py (seed 0); source files cut into 400-character chunks (at most 8 "
-                "per file, at least 10 words each), only files in its train groups; every dev or test text of the "
-                "benchmark dropped (held-out texts left in the corpora: 0)")
-    text = f"Debian's message catalogs ({len(data['locales'])} locales) and Python's documentation"
+    messages = ("catalog messages of 10-1,000 characters, whitespace collapsed, only from msgids in the train "
+                "groups of benchmarks/fewshot.py (seed 0); documentation in paragraphs of 20 characters or more")
+    chunks = ("source files cut into 400-character chunks (at most 8 per file, at least 10 words each), only files "
+              "in the train groups of benchmarks/fewshot.py (seed 0)")
+    dropped = "every dev or test text of the benchmark dropped (held-out texts left in the corpora: 0)"
+    text = (f"Debian's message catalogs ({len(data['locales'])} locales) and Python's documentation",
+            f"{messages}; {dropped}")
     corpora = {
         "starter-embedder": text, "starter-contrastive": text, "starter-multilingual": text,
-        "starter-code": f"installed source files ({', '.join(data['code languages'])})",
+        "starter-code": (f"installed source files ({', '.join(data['code languages'])})", f"{chunks}; {dropped}"),
     }
-    everything = "Debian's message catalogs, Python's documentation and installed source files"
+    everything = ("Debian's message catalogs, Python's documentation and installed source files",
+                  f"{messages}; {chunks}; {dropped}")
     for identifier, component in components.items():
         card = component.card
         card["description"] = {
@@ -333,7 +336,8 @@ def describe(components: dict, data: dict, args: argparse.Namespace, metrics: di
             "starter-code": "A masked-character tower for source code.",
             "starter-student": "A smaller tower distilled from starter-multilingual and starter-code.",
         }[identifier]
-        card["trained_on"] = f"{corpora.get(identifier, everything)}; cleaning: {cleaning}."
+        corpus, cleaning = corpora.get(identifier, everything)
+        card["trained_on"] = f"{corpus}; cleaning: {cleaning}."
         card.setdefault("training", {})["recipe"] = f"scripts/train_starter.py --seed {args.seed}"
         if identifier in seconds:
             card["training"]["minutes"] = round(seconds[identifier] / 60, 1)
