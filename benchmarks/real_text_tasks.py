@@ -99,26 +99,35 @@ def language_task(root: str, sizes: dict[str, int], seed: int, languages: tuple[
     return Task("language", 128, *disjoint(rows, sizes, seed))
 
 
-def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per_file: int = 8) -> Task:
-    """400-character chunks of source files under `root`; the 8 languages with most files; splits by file."""
-    files = defaultdict(list)
+def source_files(root: str) -> dict[str, list[str]]:
+    """Every regular source file under `root`, by programming language (`CODE_EXTENSIONS`), paths sorted."""
     by_extension = {ext: language for language, exts in CODE_EXTENSIONS.items() for ext in exts}
+    files = defaultdict(list)
     for directory, _, names in os.walk(root):
         for name in names:
             language = by_extension.get(os.path.splitext(name)[1])
             path = os.path.join(directory, name)
             if language and os.path.isfile(path) and not os.path.islink(path):
                 files[language].append(path)
+    return {language: sorted(paths) for language, paths in files.items()}
+
+
+def source_chunks(path: str, chunk: int = 400, per_file: int = 8) -> list[str]:
+    """The first `per_file` whole `chunk`-character pieces of a UTF-8 file, those of 10 words or more; [] if unreadable."""
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
+    return [piece for piece in pieces if len(piece.split()) >= 10]
+
+
+def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per_file: int = 8) -> Task:
+    """400-character chunks of source files under `root`; the 8 languages with most files; splits by file."""
+    files = source_files(root)
     chosen = sorted(sorted(files, key=lambda language: -len(files[language]))[:8])
     rows = defaultdict(list)
     for language in chosen:
-        for path in sorted(files[language]):
-            try:
-                text = pathlib.Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
-            for piece in pieces:
-                if len(piece.split()) >= 10:
-                    rows[split_of(path, seed)].append((piece, language))
+        for path in files[language]:
+            rows[split_of(path, seed)] += [(piece, language) for piece in source_chunks(path, chunk, per_file)]
     return Task("code", 400, *disjoint(rows, sizes, seed))

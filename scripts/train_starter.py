@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -97,26 +97,13 @@ def catalog_blocks(root: str, per_locale: int, block: int) -> tuple[list[list[st
 
 def code_blocks(root: str, per_language: int, chunk: int = 400, per_file: int = 8) -> tuple[list[list[str]], dict[str, int]]:
     """The 400-character chunks of source files (as the benchmark cuts them), from its train files only."""
-    by_extension = {ext: language for language, exts in tasks.CODE_EXTENSIONS.items() for ext in exts}
-    files = defaultdict(list)
-    for directory, _, names in os.walk(root):
-        for name in names:
-            language = by_extension.get(os.path.splitext(name)[1])
-            path = os.path.join(directory, name)
-            if language and tasks.split_of(path) == "train" and os.path.isfile(path) and not os.path.islink(path):
-                files[language].append(path)
     blocks, counts = [], {}
-    for language in sorted(files):
+    for language, paths in sorted(tasks.source_files(root).items()):
         taken = 0
-        for path in sorted(files[language]):
+        for path in (path for path in paths if tasks.split_of(path) == "train"):
             if taken >= per_language:
                 break
-            try:
-                text = pathlib.Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            pieces = [text[i:i + chunk] for i in range(0, len(text) - chunk + 1, chunk)][:per_file]
-            pieces = [piece for piece in pieces if len(piece.split()) >= 10]
+            pieces = tasks.source_chunks(path, chunk, per_file)
             if pieces:
                 blocks.append(pieces)
                 taken += len(pieces)
@@ -201,13 +188,6 @@ def scripts_of(characters: tuple[str, ...]) -> Counter:
 
 
 # ---------------------------------------------------------------- training
-def fit_steps(pretrainer, corpus: list[str], steps: int) -> float:
-    """`steps` training steps in one `fit` (one optimizer, one schedule); returns the seconds."""
-    started = time.perf_counter()
-    pretrainer.fit(corpus, epochs=max(steps // 100, 1), steps_per_epoch=min(steps, 100), verbose=0)
-    return time.perf_counter() - started
-
-
 def train(data: dict, args: argparse.Namespace) -> tuple[dict, list[tuple]]:
     """The starter components, trained in order on one embedder; (components by identifier, table rows)."""
     import keras
@@ -230,7 +210,7 @@ def train(data: dict, args: argparse.Namespace) -> tuple[dict, list[tuple]]:
     rows = []
 
     def step(pretrainer, corpus, count, metric, label):
-        seconds = fit_steps(pretrainer, corpus, count)
+        seconds = fewshot.fit_steps(pretrainer, corpus, count)
         value = pretrainer.card["metrics"][metric]
         rows.append((pretrainer.name, f"{pretrainer.tower.count_params():,}", f"{count:,}", f"{seconds / 60:.1f}",
                      f"{label} {value:.3f}"))

@@ -94,7 +94,6 @@ def run_pretraining_demo(
     Raises:
         RuntimeError: if the fetched composition does not predict the same.
     """
-    import numpy as np
 
     from cclm.pipelines.augmentation import Augmentor
     from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
