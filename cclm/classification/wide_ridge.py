@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -242,8 +243,17 @@ def fit_head(
     return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, **kept)
 
 
+_BAGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def ngram_bags(layer: Any, ids: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """`layer.bag` (a `cclm.layers.NgramLogits`) of every row of `ids`, in batches: (rows, counts)."""
-    bag = tf.function(layer.bag)
+    """`layer.bag` (a `cclm.layers.NgramLogits`) of every row of `ids`, in batches: (rows, counts).
+
+    The graph is traced once per layer, for any batch size and length.
+    """
+    if layer not in _BAGS:
+        _BAGS[layer] = tf.function(layer.bag, input_signature=[tf.TensorSpec((None, None), tf.int32)])
+    bag = _BAGS[layer]
+    ids = np.asarray(ids, "int32")
     parts = [bag(tf.constant(ids[start:start + batch_size])) for start in range(0, len(ids), batch_size)]
     return (np.concatenate([p[0].numpy() for p in parts]), np.concatenate([p[1].numpy() for p in parts]))

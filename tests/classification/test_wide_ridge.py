@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from cclm.classification.wide_ridge import _ngram_kernel, fit_wide_ridge, tfidf_weights
+from cclm.classification.wide_ridge import _BAGS, _ngram_kernel, fit_wide_ridge, ngram_bags, tfidf_weights
+from cclm.layers import NgramLogits
 
 
 def bags(texts: int, rng, vocabulary=40, slots=8):
@@ -93,3 +94,16 @@ def test_sample_weights_give_weighted_ridge_over_the_joined_features(subset):
     equal = fit_wide_ridge(rows, counts, features, labels, num_labels=2, buckets=64, subset=subset,
                            sample_weights=np.full(60, 2.0))
     np.testing.assert_array_equal(equal.ngram_kernel, plain.ngram_kernel)
+
+
+def test_ngram_bags_traces_once_per_layer_for_any_batch_and_length():
+    layer = NgramLogits(num_labels=2, max_n=2, buckets=32)
+    layer.build((None, None))
+    ids = np.array([[5, 6, 5, 6, 0], [7, 0, 0, 0, 0], [5, 5, 5, 0, 0]])
+    rows, counts = ngram_bags(layer, ids, batch_size=2)
+    again, _ = ngram_bags(layer, np.array([[5, 6, 5, 6, 0, 0, 0]], "int64"))
+    assert rows.shape == (3, 10) and again.shape == (1, 14)
+    eager_rows, eager_counts = layer.bag(ids.astype("int32"))
+    np.testing.assert_array_equal(rows, eager_rows)
+    np.testing.assert_array_equal(counts, eager_counts)
+    assert _BAGS[layer].experimental_get_tracing_count() == 1
