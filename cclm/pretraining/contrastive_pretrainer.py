@@ -31,12 +31,20 @@ class ContrastiveHead(keras.Model):
     Args:
         projection_dim: width of the projections the loss compares.
         pooling: `"mean"`, `"max"` or `"cls"` (see `SequencePooling`).
+        center: subtract the batch's mean pooled vector before projecting.
+            What every text of a corpus shares (its language, its register)
+            can dominate pooled vectors at initialization; all projections
+            then point the same way, their similarities are equal and the
+            loss stays at chance. Centering compares texts by how they
+            differ, as the batch normalization of SimCLR's projection head
+            does, with no moving statistics.
     """
 
-    def __init__(self, projection_dim: int = 128, pooling: str = "mean", **kwargs: Any):
+    def __init__(self, projection_dim: int = 128, pooling: str = "mean", center: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
         self.projection_dim = projection_dim
         self.pooling = pooling
+        self.center = center
         self.pool = SequencePooling(pooling, name="pool")
         self.hidden = keras.layers.Dense(projection_dim, activation="gelu", name="hidden")
         self.projection = keras.layers.Dense(projection_dim, name="projection")
@@ -47,7 +55,10 @@ class ContrastiveHead(keras.Model):
         self.projection.build((input_shape[0], self.projection_dim))
 
     def call(self, features: Any, mask: Any = None) -> Any:
-        projected = self.projection(self.hidden(self.pool(features, mask=mask)))
+        pooled = self.pool(features, mask=mask)
+        if self.center:
+            pooled = pooled - ops.mean(pooled, axis=0, keepdims=True)
+        projected = self.projection(self.hidden(pooled))
         return projected / ops.maximum(ops.norm(projected, axis=-1, keepdims=True), 1e-6)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
@@ -58,7 +69,7 @@ class ContrastiveHead(keras.Model):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"projection_dim": self.projection_dim, "pooling": self.pooling})
+        config.update({"projection_dim": self.projection_dim, "pooling": self.pooling, "center": self.center})
         return config
 
 

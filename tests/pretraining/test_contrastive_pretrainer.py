@@ -4,7 +4,8 @@ import pytest
 
 from cclm import ComposedModel, Preprocessor, load_component
 from cclm.models.embedder import Embedder
-from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer, PairContrastiveLoss, pair_accuracy
+from cclm.pretraining.contrastive_pretrainer import (ContrastiveHead, ContrastivePretrainer, PairContrastiveLoss,
+                                                     pair_accuracy)
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 
@@ -17,6 +18,23 @@ def test_the_loss_and_accuracy_reward_finding_the_partner_half():
     assert float(loss(np.zeros(8), aligned)) < float(loss(np.zeros(8), shuffled))
     assert float(np.mean(pair_accuracy(None, aligned))) == 1.0
     assert float(np.mean(pair_accuracy(None, shuffled))) == 0.0
+
+
+def test_the_head_compares_texts_by_how_they_differ_from_the_batch():
+    # Pooled vectors that share a large common part (one language, one register): uncentered, every
+    # projection points the same way and the loss sits at chance; centered, the texts' differences remain.
+    rng = np.random.default_rng(0)
+    features = (10.0 + 0.1 * rng.normal(size=(8, 4, 16))).astype("float32")
+    similarities = {}
+    for center in (True, False):
+        keras.utils.set_random_seed(0)
+        head = ContrastiveHead(projection_dim=8, center=center)
+        projected = keras.ops.convert_to_numpy(head(features))
+        assert np.allclose(np.linalg.norm(projected, axis=-1), 1.0, atol=1e-5)
+        similarities[center] = (projected @ projected.T)[~np.eye(8, dtype=bool)].mean()
+    assert similarities[False] > 0.99 and similarities[True] < 0.5
+    assert ContrastiveHead.from_config(ContrastiveHead(center=False).get_config()).center is False
+    assert ContrastiveHead().center is True
 
 
 def test_it_learns_from_halves_of_packed_windows_saves_and_composes(round_trip, docs_texts):
