@@ -1,6 +1,6 @@
 """Few-shot classification of real text nobody on the team wrote: cclm against its peers, one table.
 
-Two tasks, from text that ships with a Debian machine and Python:
+Three tasks, from text that ships with a Debian machine and Python:
 
 - **language**: which of 12 languages a UI message is in, from Debian's
   `/usr/share/locale/*/LC_MESSAGES/*.mo` catalogs (read with the standard
@@ -10,6 +10,9 @@ Two tasks, from text that ships with a Debian machine and Python:
 - **code**: which programming language a 400-character chunk of an
   installed source file is in (the 8 languages with the most files under
   /usr, by extension). Splits are disjoint by file.
+- **topic**: which package of Python's standard library (`email`,
+  `asyncio`, `tkinter`, `idlelib`, ...: the 8 with the most) an English
+  paragraph of a docstring documents. Splits are disjoint by docstring.
 
 Each task gets train (the labelled pool), dev and test splits. The
 unlabelled pretraining corpus is the train pool with its labels dropped;
@@ -41,7 +44,7 @@ their corpora), beside random initialization of their architecture.
 languages the tables were not made on (e.g. `--languages de nl af fr oc
 ro ru uk be bg pl sl`).
 
-Run: python benchmarks/fewshot.py [--tasks language code] [--pretrain-steps 1000] [--starter] [--quick];
+Run: python benchmarks/fewshot.py [--tasks language code topic] [--pretrain-steps 1000] [--starter] [--quick];
 step counts take one value per task too: `--contrastive-steps 800 200` (language, code).
 """
 
@@ -65,7 +68,8 @@ from cclm.pipelines import Augmentor  # noqa: E402
 from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
-from real_text_tasks import LANGUAGES, SPLITS, Task, capped, code_task, language_task  # noqa: E402, F401
+from real_text_tasks import (LANGUAGES, SPLITS, Task, capped, code_task, docstring_paragraphs,  # noqa: E402, F401
+                             language_task, topic_task)
 
 TFIDF = "TF-IDF char 1-4 + LR (C on dev)"
 
@@ -236,6 +240,13 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
         if task.name == "language" and tuple(args.languages) != LANGUAGES:
             print("  starter components: their corpora hold catalog messages of the train groups only (by msgid, "
                   "every locale); a dev or test text equal to a train message's text is not counted here")
+        elif task.name == "topic":
+            from cclm.data.sample_text import python_docs_paragraphs
+
+            documentation = " ".join(" ".join(paragraph.split()) for paragraph in python_docs_paragraphs())
+            found = sum(text in documentation for text in task.texts["dev"] + task.texts["test"])
+            print(f"  starter components: dev or test texts inside Python's documentation topics (their English "
+                  f"corpus): {found}; the code tower's source chunks may hold docstrings, it is not measured here")
         else:
             print("  starter components: their corpora were checked by scripts/train_starter.py (held-out texts in "
                   "them: 0, in each card)")
@@ -288,11 +299,13 @@ def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
 def parser() -> argparse.ArgumentParser:
     """The benchmark's command line (scripts/train_starter.py measures the starter shelf with it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["language", "code"], choices=["language", "code"])
+    parser.add_argument("--tasks", nargs="+", default=["language", "code"], choices=["language", "code", "topic"],
+                        help="tasks to run (default: language and code, the published tables; topic: a third)")
     parser.add_argument("--locale-root", default="/usr/share/locale")
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGES),
                         help="the language task's locales (default: the 12 the published tables use)")
     parser.add_argument("--source-root", default="/usr")
+    parser.add_argument("--stdlib-root", help="the topic task's standard library (default: this Python's)")
     parser.add_argument("--few", type=int, default=32, help="labels per class in the few-shot setting")
     parser.add_argument("--draws", type=int, default=3, help="few-shot draws of the labelled examples")
     parser.add_argument("--pool", type=int, default=1500, help="labelled texts per class in the train pool, at most")
@@ -326,10 +339,13 @@ def settle(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def load_task(name: str, args: argparse.Namespace) -> Task:
-    """The task `name` ("language" or "code") with the sizes and seed of `args`."""
+    """The task `name` ("language", "code" or "topic") with the sizes and seed of `args`."""
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
-    task = (language_task(args.locale_root, sizes, args.seed, tuple(args.languages)) if name == "language"
-            else code_task(args.source_root, sizes, args.seed))
+    if name == "language":
+        task = language_task(args.locale_root, sizes, args.seed, tuple(args.languages))
+    else:
+        task = code_task(args.source_root, sizes, args.seed) if name == "code" else topic_task(
+            args.stdlib_root, sizes, args.seed)
     if args.quick:
         task.length = 32  # --quick checks the script; its figures mean nothing
     return task

@@ -1,9 +1,11 @@
-"""The two real-text tasks of benchmarks/fewshot.py, read from a Debian machine; their splits are stable by hash.
+"""The real-text tasks of benchmarks/fewshot.py, read from a Debian machine and Python; splits stable by hash.
 
 - `language_task`: which of 12 languages (or others) a UI message of `/usr/share/locale`
   is in; splits disjoint by msgid (`split_of`).
 - `code_task`: which programming language a 400-character chunk of an
   installed source file is in; splits disjoint by file.
+- `topic_task`: which package of Python's standard library an English
+  paragraph of a docstring documents; splits disjoint by docstring.
 
 scripts/train_starter.py reads the same splits to keep every dev and test
 text out of the starter shelf's corpora.
@@ -11,10 +13,12 @@ text out of the starter shelf's corpora.
 
 from __future__ import annotations
 
+import ast
 import gettext
 import hashlib
 import os
 import pathlib
+import sysconfig
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -42,10 +46,13 @@ class Task:
         return sorted(set(self.labels["test"]))
 
 
-def split_of(group: str, seed: int = 0) -> str:
-    """train / dev / test (60 / 20 / 20) by a hash of the group: stable across runs and machines."""
+def split_of(group: str, seed: int = 0, train_tenths: int = 6) -> str:
+    """train / dev / test (60 / 20 / 20 by default) by a hash of the group: stable across runs and machines.
+
+    `train_tenths` of the groups go to train, 2 tenths to dev, the rest to test.
+    """
     bucket = int(hashlib.sha256(f"{seed}:{group}".encode()).hexdigest(), 16) % 10
-    return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
+    return "train" if bucket < train_tenths else "dev" if bucket < train_tenths + 2 else "test"
 
 
 def capped(rows: list[tuple[str, str]], cap: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
@@ -131,3 +138,55 @@ def code_task(root: str, sizes: dict[str, int], seed: int, chunk: int = 400, per
         for path in files[language]:
             rows[split_of(path, seed)] += [(piece, language) for piece in source_chunks(path, chunk, per_file)]
     return Task("code", 400, *disjoint(rows, sizes, seed))
+
+
+def docstring_paragraphs(path: str) -> list[tuple[str, str]]:
+    """(paragraph, docstring key) for the prose paragraphs of a Python file's docstrings; [] if it does not parse.
+
+    A prose paragraph has 12 words or more, is at least 70% letters and holds
+    no `>>>` prompt; its whitespace is collapsed to single spaces.
+    """
+    try:
+        tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    rows = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            for paragraph in (ast.get_docstring(node) or "").split("\n\n"):
+                text = " ".join(paragraph.split())
+                if len(text.split()) >= 12 and sum(c.isalpha() for c in text) >= 0.7 * len(text) and ">>>" not in text:
+                    rows.append((text, f"{path}:{getattr(node, 'lineno', 0)}"))
+    return rows
+
+
+def topic_task(root: str | None, sizes: dict[str, int], seed: int, classes: int = 8) -> Task:
+    """English docstring paragraphs of the standard library's packages under `root` (default: this Python's).
+
+    The label is the top-level package (`email`, `asyncio`, `tkinter`, ...);
+    the `classes` packages with the most paragraphs are kept, test suites
+    left out. Splits are disjoint by docstring, 40 / 20 / 40 (a few-shot
+    pool needs few texts, a test set many); a paragraph found in two
+    packages is dropped.
+    """
+    root = root or sysconfig.get_paths()["stdlib"]
+    by_package = defaultdict(list)  # package -> (text, docstring key)
+    for directory, folders, names in os.walk(root):
+        parts = pathlib.Path(directory).relative_to(root).parts
+        folders[:] = sorted(f for f in folders if f not in ("test", "tests", "site-packages", "__pycache__"))
+        if not parts:
+            continue  # single-module files have no package
+        for name in sorted(names):
+            if name.endswith(".py"):
+                by_package[parts[0]] += docstring_paragraphs(os.path.join(directory, name))
+    chosen = sorted(sorted(by_package, key=lambda package: (-len(by_package[package]), package))[:classes])
+    owners = defaultdict(set)
+    for package in chosen:
+        for text, _ in by_package[package]:
+            owners[text].add(package)
+    rows = defaultdict(list)
+    for package in chosen:
+        for text, key in by_package[package]:
+            if len(owners[text]) == 1:
+                rows[split_of(key.removeprefix(root), seed, train_tenths=4)].append((text, package))
+    return Task("topic", 256, *disjoint(rows, sizes, seed))

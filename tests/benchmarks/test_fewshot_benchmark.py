@@ -3,6 +3,7 @@
 import pathlib
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -41,6 +42,22 @@ def test_the_code_task_splits_installed_source_files_by_file():
     assert all(len(text) == 400 for text in task.texts["test"])
     assert all(task.labels["train"].count(label) <= 40 for label in task.classes)
 
+
+def test_the_topic_task_labels_docstring_paragraphs_with_their_package():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fewshot
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    args = fewshot.parser().parse_args(["--tasks", "topic", "--pool", "40", "--dev", "10", "--test", "10"])
+    task = fewshot.load_task("topic", args)
+    assert len(task.classes) == 8 and task.length == 256
+    assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
+    stdlib = pathlib.Path(sysconfig.get_paths()["stdlib"])
+    for text, package in list(zip(task.texts["test"], task.labels["test"]))[::10]:
+        assert (stdlib / package).is_dir() and len(text.split()) >= 12
+        paragraphs = (fewshot.docstring_paragraphs(str(path)) for path in (stdlib / package).rglob("*.py"))
+        assert any(text in (found for found, _ in rows) for rows in paragraphs), (package, text)
 
 
 @pytest.mark.skipif(not list(CATALOGS.glob("fr/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
