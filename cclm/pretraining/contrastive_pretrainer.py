@@ -128,6 +128,9 @@ class ContrastivePretrainer(Pretrainer):
             preprocessor's `sequence_length`). Shorter windows make views the
             size of short texts (UI strings, titles) when the preprocessor
             reads longer ones; positions past it are not trained here.
+        center: subtract the batch's mean pooled vector before projecting
+            (`ContrastiveHead`); `False` is the head of towers saved before
+            this option existed, which load with it.
         **kwargs: the common `Pretrainer` arguments (embedder, preprocessor,
             train_embedder, tower_options, optimizer, batch_size, ...).
     """
@@ -135,15 +138,22 @@ class ContrastivePretrainer(Pretrainer):
     metrics_use_sample_weights = False
 
     def __init__(self, projection_dim: int = 128, temperature: float = 0.05, window_length: int | None = None,
-                 **kwargs: Any):
+                 center: bool = True, **kwargs: Any):
         self.projection_dim = projection_dim
+        self.center = center
         self.temperature = temperature
         self.window_length = window_length
         super().__init__(**kwargs)
 
     def task_config(self) -> dict[str, Any]:
         return {"projection_dim": self.projection_dim, "temperature": self.temperature,
-                "window_length": self.window_length}
+                "window_length": self.window_length, "center": self.center}
+
+    @classmethod
+    def _from_saved(cls, directory: Any, manifest: dict) -> "ContrastivePretrainer":
+        if "center" not in manifest["config"]:  # saved before the option: it trained with an uncentered head
+            manifest = {**manifest, "config": {**manifest["config"], "center": False}}
+        return super()._from_saved(directory, manifest)
 
     def _build_head(self) -> keras.Model:
         length = self.window_length or self.preprocessor.sequence_length
@@ -158,7 +168,7 @@ class ContrastivePretrainer(Pretrainer):
         if self.window_length is not None and longest is not None and self.window_length > longest:
             raise ValueError(f"window_length={self.window_length} is longer than the preprocessor's sequence_length "
                              f"({longest}); use at most {longest}.")
-        return ContrastiveHead(self.projection_dim, name=f"{self.name}_head")
+        return ContrastiveHead(self.projection_dim, center=self.center, name=f"{self.name}_head")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return PairContrastiveLoss(self.temperature), [keras.metrics.MeanMetricWrapper(pair_accuracy, name="pair_accuracy")]

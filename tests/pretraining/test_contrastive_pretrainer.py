@@ -75,3 +75,25 @@ def test_window_length_makes_shorter_views_than_the_preprocessor_reads(round_tri
     with pytest.raises(ValueError, match="longer than the preprocessor's sequence_length"):
         ContrastivePretrainer(preprocessor=prep, tower_options=TINY_TOWER, window_length=128).fit(texts, epochs=1,
                                                                                                  steps_per_epoch=1)
+
+
+def test_center_is_saved_and_towers_saved_before_it_load_uncentered(tmp_path, docs_texts):
+    import json
+
+    from cclm.components.files import MANIFEST_NAME
+
+    texts = docs_texts[:60]
+    prep = Preprocessor(sequence_length=32, downsample_factor=4).fit(texts, progress=False)
+    pretrainer = ContrastivePretrainer(preprocessor=prep, tower_options=TINY_TOWER, center=False, batch_size=8, seed=0)
+    pretrainer.fit(texts, epochs=1, steps_per_epoch=1, verbose=0)
+    assert pretrainer.head.center is False
+    path = pretrainer.save(tmp_path / "uncentered")
+    assert ContrastivePretrainer.load(path).head.center is False
+    manifest = json.loads((path / MANIFEST_NAME).read_text())
+    manifest["config"]["center"] = True
+    (path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert ContrastivePretrainer.load(path).center is True
+    del manifest["config"]["center"]  # as written by cclm before the option
+    (path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    old = ContrastivePretrainer.load(path)
+    assert old.center is False and old.head.center is False
