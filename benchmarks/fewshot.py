@@ -341,11 +341,10 @@ def settle(args: argparse.Namespace) -> argparse.Namespace:
 def load_task(name: str, args: argparse.Namespace) -> Task:
     """The task `name` ("language", "code" or "topic") with the sizes and seed of `args`."""
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
-    if name == "language":
-        task = language_task(args.locale_root, sizes, args.seed, tuple(args.languages))
-    else:
-        task = code_task(args.source_root, sizes, args.seed) if name == "code" else topic_task(
-            args.stdlib_root, sizes, args.seed)
+    readers = {"language": lambda: language_task(args.locale_root, sizes, args.seed, tuple(args.languages)),
+               "code": lambda: code_task(args.source_root, sizes, args.seed),
+               "topic": lambda: topic_task(args.stdlib_root, sizes, args.seed)}
+    task = readers[name]()
     if args.quick:
         task.length = 32  # --quick checks the script; its figures mean nothing
     return task
