@@ -20,12 +20,26 @@ from typing import Any
 import keras
 import numpy as np
 
-from cclm.classification.wide_ridge import fit_head, ngram_bags
+from cclm.classification.wide_ridge import concatenate_bags, fit_head, ngram_bags
 from cclm.data.texts import LabelledData, iter_labelled
 from cclm.models.label_head import Label, check_known_labels
 from cclm.pipelines.augmentation import apply_transforms
 from cclm.pipelines.documents import TextStats
 from cclm.training.fit import class_weights
+
+
+_ENCODED = 8192  # texts encoded at a time
+
+
+def _read(classifier: Any, texts: list[str], progress: str | int) -> tuple[np.ndarray, ...]:
+    """The pooled features of `texts` and, with n-grams, their bags (rows, counts), a bounded share encoded at once."""
+    chunks = []
+    for start in range(0, len(texts), _ENCODED):
+        ids = classifier._encode(texts[start:start + _ENCODED])
+        chunks.append((classifier._pooled(ids, progress),
+                       *(ngram_bags(classifier.ngram_logits, ids) if classifier.ngrams else ())))
+    features = np.concatenate([chunk[0] for chunk in chunks])
+    return (features, *concatenate_bags([chunk[1:] for chunk in chunks])) if classifier.ngrams else (features,)
 
 
 def fit_closed_form(
@@ -60,11 +74,8 @@ def fit_closed_form(
     progress = 0 if verbose == 0 else "auto"
     readings = [texts] + [apply_transforms(classifier.transforms, texts, (classifier.seed or 0) + epoch)
                           for epoch in range(epochs if classifier.transforms else 0)]
-    parts = []  # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
-    for reading in readings:
-        ids = classifier.preprocessor.encode(reading)
-        parts.append((classifier._pooled(ids, progress),
-                      *(ngram_bags(classifier.ngram_logits, ids) if classifier.ngrams else ())))
+    # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
+    parts = [_read(classifier, reading, progress) for reading in readings]
     solve = functools.partial(fit_head, num_labels=len(classifier.labels), buckets=classifier.ngram_buckets,
                               seed=classifier.seed or 0, sample_weights=weights)
     fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
@@ -79,8 +90,8 @@ def fit_closed_form(
     if validation_data is not None:
         history.history.update({f"val_{k}": [v] for k, v in classifier.evaluate(validation_data).items()})
     training = classifier._record_training(history, time.perf_counter() - started)
-    ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams (composition weight {fitted.composition_weight:g})"
-              if classifier.ngrams else "")
+    ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} characters "
+              f"(composition weight {fitted.composition_weight:g})" if classifier.ngrams else "")
     weighted = "; texts weighted by class_weight" if class_weight is not None else ""
     training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
                         f"and softmax scale {fitted.temperature:g} chosen by leave-one-out{weighted}")

@@ -31,8 +31,8 @@ from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
 from cclm.classification.closed_form import fit_closed_form
 from cclm.data.fit_inputs import fit_data
+from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.ngram_logits import NgramLogits, case_folding
-
 
 
 @register_component("text_classifier")
@@ -70,6 +70,12 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             0: the composition's features alone. Default (`None`): 4 for
             the closed-form head, 0 when training by gradient.
         ngram_buckets: rows of the hashed n-gram space.
+        ngram_length: the n-gram features read each text up to this many
+            characters, as a TF-IDF vectorizer reads a whole text, while
+            the composition reads the preprocessor's `sequence_length`
+            (`cclm.layers.LeadingIds` cuts its window from the same ids).
+            `None`: the composition's window, as classifiers saved before
+            this option read them.
         views: read each text this many times, shifted right by 0, 1, ...
             leading spaces, and average the pooled features (in training
             and prediction alike; `cclm.layers.ShiftedViews`). Towers
@@ -112,6 +118,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         train_composition: bool = False,
         ngrams: int | None = None,
         ngram_buckets: int = 2**17,
+        ngram_length: int | None = 4096,
         views: int = 1,
         optimizer: str | keras.optimizers.Optimizer = "adamw",
         learning_rate: float = 3e-3,
@@ -148,6 +155,10 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             raise ValueError(f"ngrams={ngrams!r}; n-gram features are fitted in closed form: use ngrams=0 with "
                              "train_composition=True or normalize=True, else a positive int (e.g. 4) or None.")
         self.ngram_buckets = int(ngram_buckets)
+        if ngram_length is not None and (type(ngram_length) is not int or ngram_length < 1):
+            raise ValueError(f"ngram_length={ngram_length!r}; use an int >= 1 (characters of each text the "
+                             "n-gram features read), or None for the composition's window.")
+        self.ngram_length = ngram_length
         self.views = views
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -169,14 +180,19 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         self.head = LabelHead(
             len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{keras_name}_head"
         )
-        ids = self.composed.id_model.input
+        window = self._window_length()
+        if self._text_length() > window:  # the n-grams read further than the composition's window
+            ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+            window_ids = LeadingIds(window, name=f"{keras_name}_window")(ids)
+        else:
+            ids = window_ids = self.composed.id_model.input
         if self.views == 1:
-            features = self.composed.id_model.output
+            features = self.composed.id_model.output if window_ids is ids else self.composed.id_model(window_ids)
         else:
             shifted = ShiftedViews(
                 self.views, self.preprocessor.character_id(" "), keep_first=int(self.preprocessor.add_cls),
                 name=f"{keras_name}_views",
-            )(ids)
+            )(window_ids)
             features = self.composed.id_model(shifted)
         logits = self.head(features)
         self.ngram_logits = None
@@ -202,7 +218,8 @@ class TextClassifier(LabelPredictor, Component, Trainer):
 
     def _dataset(self, data: LabelledData, batch_size: int, training: bool, shard: Shard | None = None) -> tf.data.Dataset:
         next(iter_labelled(data, self.text_column, self.label_column), None)  # bad data fails here, plainly
-        windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training)
+        windows = self._windows(data, batch_size, training, shard, labels=self.label_index, random_crop=training,
+                                sequence_length=self._text_length())
         batches = windows.map(lambda batch: (batch["ids"], batch["labels"]))
         return self._weigh_labels(batches, self._fit_class_weights if training else None).prefetch(tf.data.AUTOTUNE)
 
@@ -281,8 +298,26 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         self._require_built()
         return self.model
 
-    def _text_length(self) -> int:
+    def _window_length(self) -> int:
+        """The composition's window: the ids it reads of each text."""
         return self.preprocessor.sequence_length or self.composed.embedder.max_length
+
+    def _text_length(self) -> int:
+        """The ids read of each text: the composition's window, or the n-grams' longer reach."""
+        window = self._window_length()
+        if not self.ngrams or self.ngram_length is None:
+            return window
+        factor = self.preprocessor.downsample_factor
+        return max(window, -(-(self.ngram_length + int(self.preprocessor.add_cls)) // factor) * factor)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Ids of `texts`: the composition's window, or as far as the longest text and the n-grams' reach go."""
+        window, reach = self._window_length(), self._text_length()
+        if reach == window:
+            return self.preprocessor.encode(texts)
+        longest = max(map(len, texts), default=0) + int(self.preprocessor.add_cls)
+        fits = window * 2 ** max(int(np.ceil(np.log2(max(longest, 1) / window))), 0)  # few shapes: few traces
+        return self.preprocessor.encode(texts, min(reach, fits))
 
     def evaluate(self, data: LabelledData, batch_size: int | None = None) -> dict[str, float]:
         """Loss and accuracy on labelled data (texts cut at their start, no noise).
@@ -310,6 +345,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             "train_composition": self.train_composition,
             "ngrams": self.ngrams,
             "ngram_buckets": self.ngram_buckets,
+            "ngram_length": self.ngram_length,
             "views": self.views,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
@@ -351,8 +387,8 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{directory}: the composition is not the one the head was trained on; save it again.")
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
-        # Classifiers saved before `normalize` and `ngrams` existed have heads without them.
-        config = {"normalize": False, "ngrams": 0, **manifest["config"]}
+        # Classifiers saved before `normalize`, `ngrams` and `ngram_length` existed have heads without them.
+        config = {"normalize": False, "ngrams": 0, "ngram_length": None, **manifest["config"]}
         with built_from(directory):
             classifier = cls(composed, preprocessor=preprocessor, **config)
         load_weights_checked(classifier.head, directory / HEAD_WEIGHTS)

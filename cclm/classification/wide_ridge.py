@@ -232,7 +232,8 @@ def fit_head(
     n-gram rows and counts the head is `fit_wide_ridge`, else `fit_ridge`.
     `sample_weights` weigh each text (every reading of it alike).
     """
-    features, *bags = (np.concatenate(column) for column in zip(*parts))
+    features = np.concatenate([part[0] for part in parts])
+    bags = concatenate_bags([part[1:] for part in parts]) if len(parts[0]) > 1 else ()
     labels = np.tile(labels, len(parts))
     kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
     if sample_weights is not None:
@@ -246,14 +247,39 @@ def fit_head(
 _BAGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def ngram_bags(layer: Any, ids: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """`layer.bag` (a `cclm.layers.NgramLogits`) of every row of `ids`, in batches: (rows, counts).
+def compact_bags(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same bags with each text's n-grams first and the slots no text uses dropped: (rows, counts).
 
-    The graph is traced once per layer, for any batch size and length.
+    `NgramLogits.bag` gives every position of the ids `max_n` slots, most
+    of them repeats or padding (count 0); a long reach would keep them all.
+    """
+    order = np.argsort(counts <= 0, axis=1, kind="stable")
+    rows, counts = np.take_along_axis(rows, order, axis=1), np.take_along_axis(counts, order, axis=1)
+    width = max(int((counts > 0).sum(axis=1).max(initial=0)), 1)
+    return rows[:, :width], counts[:, :width]
+
+
+def concatenate_bags(bags: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, counts) pairs of several batches of texts as one, the narrower padded with empty slots."""
+    width = max(rows.shape[1] for rows, _ in bags)
+    padded = [(np.pad(rows, ((0, 0), (0, width - rows.shape[1]))), np.pad(counts, ((0, 0), (0, width - counts.shape[1]))))
+              for rows, counts in bags]
+    return np.concatenate([rows for rows, _ in padded]), np.concatenate([counts for _, counts in padded])
+
+
+def ngram_bags(layer: Any, ids: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """`layer.bag` (a `cclm.layers.NgramLogits`) of every row of `ids`, in batches, compacted: (rows, counts).
+
+    Each text's distinct n-grams come first (`compact_bags`), so the arrays
+    are as wide as the richest text's bag, not `max_n` times the ids. The
+    graph is traced once per layer, for any batch size and length.
     """
     if layer not in _BAGS:
         _BAGS[layer] = tf.function(layer.bag, input_signature=[tf.TensorSpec((None, None), tf.int32)])
     bag = _BAGS[layer]
     ids = np.asarray(ids, "int32")
-    parts = [bag(tf.constant(ids[start:start + batch_size])) for start in range(0, len(ids), batch_size)]
-    return (np.concatenate([p[0].numpy() for p in parts]), np.concatenate([p[1].numpy() for p in parts]))
+    parts = [compact_bags(*(part.numpy() for part in bag(tf.constant(ids[start:start + batch_size]))))
+             for start in range(0, len(ids), batch_size)]
+    if not parts:
+        return np.zeros((0, 1), "int32"), np.zeros((0, 1), "float32")
+    return concatenate_bags(parts)

@@ -4,6 +4,7 @@ from cclm.preprocessing.character_encoder import CharacterEncoder
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.hashed_ngram_embedding import HashedNgramEmbedding
+from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.ngram_logits import NgramLogits
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
@@ -17,6 +18,7 @@ __all__ = [
     "DownsamplingTransformer",
     "GlobalBroadcast",
     "HashedNgramEmbedding",
+    "LeadingIds",
     "NgramLogits",
     "PositionEmbedding",
     "ResidualConvBlock",

@@ -26,6 +26,9 @@ from cclm.data.texts import check_batch, check_text
 from cclm.models.label_head import Label
 
 
+_ENCODED = 8192  # texts encoded at a time by `predict`
+
+
 class LabelPredictor(ModelLike, Exportable):
     """Adds `predict`, `predict_labels`, `export` and Keras' `summary`, `count_params` and calls (strings ->
     probabilities); a subclass gives `labels`, `preprocessor`, `_logits_model()` and `_text_length()`.
@@ -41,6 +44,10 @@ class LabelPredictor(ModelLike, Exportable):
     def _text_length(self) -> int:
         """The ids' length when texts are encoded in the graph."""
         raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """The ids `predict` gives the model for a batch of texts."""
+        return self.preprocessor.encode(texts)
 
     def _keras_file_model(self) -> keras.Model:
         """Strings -> probabilities (columns as `labels`): what a `.keras` path saves."""
@@ -74,8 +81,9 @@ class LabelPredictor(ModelLike, Exportable):
         texts = check_batch(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
-        logits = model.predict(self.preprocessor.encode(texts), batch_size=batch_size, verbose=0)
-        return np.asarray(keras.ops.softmax(logits, axis=-1))
+        logits = [model.predict(self._encode(texts[start:start + _ENCODED]), batch_size=batch_size, verbose=0)
+                  for start in range(0, len(texts), _ENCODED)]  # a bounded share of the ids in memory at once
+        return np.asarray(keras.ops.softmax(np.concatenate(logits), axis=-1))
 
     def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
         """The most likely label of one string, or a list of them for a list of texts."""

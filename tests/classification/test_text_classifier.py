@@ -143,10 +143,12 @@ def test_normalize_trains_a_batch_normalized_head_by_gradient_and_saves_that_cho
     path = plain.save(tmp_path / "plain")
     # A classifier saved before `normalize` and `ngrams` existed has no such keys: its head had neither.
     manifest = json.loads((path / "manifest.json").read_text())
-    del manifest["config"]["normalize"], manifest["config"]["ngrams"], manifest["config"]["ngram_buckets"]
+    for key in ("normalize", "ngrams", "ngram_buckets", "ngram_length"):
+        del manifest["config"][key]
     (path / "manifest.json").write_text(json.dumps(manifest))
     older = TextClassifier.load(path)
     assert not older.normalize and older.head.norm is None and older.ngrams == 0 and older.ngram_logits is None
+    assert older.ngram_length is None
     np.testing.assert_allclose(older.predict(test[0][:10]), plain.predict(test[0][:10]), atol=1e-6)
 
 
@@ -212,7 +214,7 @@ def test_the_closed_form_head_reads_tfidf_ngrams_beside_the_composition(round_tr
             TextClassifier(composed, **bad)
     classifier = TextClassifier(composed, seed=0, ngram_buckets=4096)
     classifier.fit(train, verbose=0)
-    assert "TF-IDF character 1-4-grams (composition weight" in classifier.card["training"]["head"]
+    assert "TF-IDF character 1-4-grams of up to 4,096 characters (composition weight" in classifier.card["training"]["head"]
     # Three languages told apart by their letters: the n-grams are what a tiny random tower lacks.
     assert classifier.evaluate(test)["accuracy"] > 0.9
     alone = TextClassifier(composed, seed=0, ngrams=0)
@@ -260,3 +262,28 @@ def test_early_stopping_puts_the_restored_epochs_metrics_in_the_card(languages):
     assert classifier.card["metrics"]["val_loss"] == pytest.approx(losses[best], abs=1e-5)
     assert classifier.card["training"]["restored epoch"] == best + 1
     assert classifier.evaluate(test)["loss"] == pytest.approx(losses[best], rel=1e-4)
+
+
+def test_the_ngrams_read_past_the_window_of_the_composition(round_trip):
+    # Every text opens with the same 70 characters; the words telling its label come after the
+    # composition's window of 64. TF-IDF reads whole texts; so do the n-gram features by default.
+    opening = "The same opening words come first in every one of these texts, then: "
+    rng = np.random.default_rng(0)
+    words = {"cat": ["cat", "kitten", "meow", "purr"], "dog": ["dog", "puppy", "woof", "bark"]}
+    labels = ["cat", "dog"] * 30
+    texts = [opening + " ".join(rng.choice(words[label], 4)) for label in labels]
+    train, test = (texts[:32], labels[:32]), (texts[32:], labels[32:])
+    composed = composition(texts)
+    far, near = TextClassifier(composed, seed=0), TextClassifier(composed, seed=0, ngram_length=None)
+    assert far._text_length() == 4096 and near._text_length() == 64
+    for classifier in (far, near):
+        classifier.fit(train, verbose=0)
+    accuracy = {c: np.mean([p == t for p, t in zip(c.predict_labels(test[0]), test[1])]) for c in (far, near)}
+    assert accuracy[far] == 1.0 and accuracy[near] == 0.5  # the window alone: every text looks the same
+    assert far.evaluate(test)["accuracy"] == pytest.approx(1.0)
+    np.testing.assert_allclose(np.asarray(far(test[0][:4])), far.predict(test[0][:4]), atol=1e-5)  # strings in
+    again = round_trip(far, "far")
+    assert again.ngram_length == 4096
+    np.testing.assert_allclose(again.predict(test[0]), far.predict(test[0]), atol=1e-6)
+    with pytest.raises(ValueError, match="ngram_length=0"):
+        TextClassifier(composed, ngram_length=0)

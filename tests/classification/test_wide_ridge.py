@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from cclm.classification.wide_ridge import _BAGS, _ngram_kernel, fit_wide_ridge, ngram_bags, tfidf_weights
+from cclm.classification.wide_ridge import (
+    _BAGS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags, tfidf_weights,
+)
 from cclm.layers import NgramLogits
 
 
@@ -102,8 +104,19 @@ def test_ngram_bags_traces_once_per_layer_for_any_batch_and_length():
     ids = np.array([[5, 6, 5, 6, 0], [7, 0, 0, 0, 0], [5, 5, 5, 0, 0]])
     rows, counts = ngram_bags(layer, ids, batch_size=2)
     again, _ = ngram_bags(layer, np.array([[5, 6, 5, 6, 0, 0, 0]], "int64"))
-    assert rows.shape == (3, 10) and again.shape == (1, 14)
-    eager_rows, eager_counts = layer.bag(ids.astype("int32"))
-    np.testing.assert_array_equal(rows, eager_rows)
-    np.testing.assert_array_equal(counts, eager_counts)
+    # Compacted: as wide as the richest bag ("5", "6", "56", "65", "^5"), not max_n slots per position.
+    assert rows.shape == (3, 5) and again.shape == (1, 5)
+    eager_rows, eager_counts = (np.asarray(part) for part in layer.bag(ids.astype("int32")))
+    for text in range(3):
+        assert dict(zip(rows[text][counts[text] > 0], counts[text][counts[text] > 0])) == dict(
+            zip(eager_rows[text][eager_counts[text] > 0], eager_counts[text][eager_counts[text] > 0]))
     assert _BAGS[layer].experimental_get_tracing_count() == 1
+
+
+def test_bags_of_batches_of_several_widths_join_with_empty_slots():
+    rows, counts = concatenate_bags([(np.array([[3, 4]]), np.array([[1.0, 2.0]])), (np.array([[5]]), np.array([[1.0]]))])
+    np.testing.assert_array_equal(counts, [[1.0, 2.0], [1.0, 0.0]])
+    assert rows[1, 0] == 5
+    compact_rows, compact_counts = compact_bags(np.array([[9, 3, 7, 3]]), np.array([[0.0, 2.0, 0.0, 1.0]]))
+    np.testing.assert_array_equal(compact_rows, [[3, 3]])
+    np.testing.assert_array_equal(compact_counts, [[2.0, 1.0]])
