@@ -8,7 +8,9 @@ on one-hot targets is solved in its dual form, where the two parts simply
 add their kernels: `K = K_ngrams + weight * K_composition`. The weight of
 the composition, the ridge strength and the softmax temperature are chosen
 by exact leave-one-out on the training labels, so nothing is tuned on held-out data
-and a composition that does not help is weighed down rather than trusted.
+and a composition that does not help is weighed down rather than trusted: the
+weight is the smallest whose leave-one-out accuracy is within one standard
+error of the best (`simplest_within_one_error`).
 The exact leave-one-out costs the cube of the number of texts: with more
 than `subset`, the weight, strength and temperature are chosen on a random
 `subset` of them, and the head is then fitted to every text at those
@@ -123,6 +125,22 @@ def _dual_by_conjugate_gradients(
     return dual - dual.mean(axis=0)
 
 
+def simplest_within_one_error(accuracies: Sequence[float], shares: np.ndarray) -> int:
+    """The first index whose accuracy is within one standard error of the best (the one-standard-error rule).
+
+    `accuracies` are leave-one-out accuracies of ever more complex fits (the
+    composition weighed ever more); `shares` each text's share of them. A
+    fit that beats a simpler one by less than the standard error of the
+    best accuracy (over the effective number of texts) is not trusted: the
+    composition's features of texts its towers were pretrained on can look
+    more telling to leave-one-out than they are on new text.
+    """
+    best = max(accuracies)
+    texts = 1.0 / float(np.sum(np.square(shares)))
+    margin = np.sqrt(best * (1.0 - best) / texts)
+    return next(i for i, accuracy in enumerate(accuracies) if accuracy >= best - margin - 1e-12)
+
+
 def _centered(kernel: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """The kernel of the same vectors less their mean weighted by `shares` (without the matrix products)."""
     by_shares = kernel @ shares
@@ -179,17 +197,19 @@ def fit_wide_ridge(
     ngram_kernel = scaled * _centered(_ngram_kernel(rows[chosen], weights[chosen]), chosen_shares)
     composition_kernel = scaled * _centered(dense[chosen] @ dense[chosen].T, chosen_shares)
     chosen_weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]
-    best = None
-    for weight in composition_weights:
+    def solved(weight: float) -> tuple[tuple, tuple]:
         kernel = ngram_kernel + weight * composition_kernel
         eigenvalues, vectors = np.linalg.eigh(kernel)
         eigenvalues = np.maximum(eigenvalues, 0.0)
         reference = float(np.mean(np.diag(kernel))) or 1.0
         found = choose_strength(vectors, eigenvalues, reference, targets[chosen], labels[chosen], strengths,
                                 chosen_weights)
-        if best is None or found[0] > best[0][0]:
-            best = (found, weight, (eigenvalues, vectors, reference))
-    (score, strength, loo), weight, (eigenvalues, vectors, reference) = best
+        return found, (eigenvalues, vectors, reference)
+
+    weights_tried = sorted(composition_weights)
+    scores = [solved(weight)[0][0] for weight in weights_tried]
+    weight = weights_tried[simplest_within_one_error([score[0] for score in scores], chosen_shares)]
+    (score, strength, loo), (eigenvalues, vectors, reference) = solved(weight)
     weighed = None if sample_weights is None else chosen_shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen], weighed))
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from cclm.classification.wide_ridge import (
-    _BAGS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags, tfidf_weights,
+    _BAGS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags, simplest_within_one_error,
+    tfidf_weights,
 )
 from cclm.layers import NgramLogits
 
@@ -120,3 +121,13 @@ def test_bags_of_batches_of_several_widths_join_with_empty_slots():
     compact_rows, compact_counts = compact_bags(np.array([[9, 3, 7, 3]]), np.array([[0.0, 2.0, 0.0, 1.0]]))
     np.testing.assert_array_equal(compact_rows, [[3, 3]])
     np.testing.assert_array_equal(compact_counts, [[2.0, 1.0]])
+
+
+def test_a_more_complex_fit_must_beat_a_simpler_one_by_a_standard_error():
+    shares = np.full(256, 1 / 256)  # the standard error of 0.85 over 256 texts is 0.022
+    assert simplest_within_one_error([0.80, 0.81, 0.85], shares) == 2
+    assert simplest_within_one_error([0.80, 0.81, 0.82], shares) == 0
+    assert simplest_within_one_error([0.70, 0.80, 0.81], shares) == 1
+    # Weighted texts count as fewer: a few heavy texts make a wider margin.
+    heavy = np.r_[np.full(4, 0.2), np.full(252, 0.2 / 252)]
+    assert simplest_within_one_error([0.80, 0.81, 0.85], heavy) == 0
