@@ -20,12 +20,22 @@ Example:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 _registration: Callable[[], None] | None = None
 _done = False
+
+
+def keras_name(name: str) -> str:
+    """`name` as Keras accepts it for a layer or model called inside another: other characters become "_".
+
+    >>> keras_name("contrastive + multilingual")
+    'contrastive___multilingual'
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 def set_registration(register: Callable[[], None]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
 from cclm.classification.closed_form import fit_closed_form
 from cclm.data.fit_inputs import fit_data
+from cclm.keras_objects import keras_name
 from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.ngram_logits import NgramLogits, case_folding
 
@@ -176,14 +176,14 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             self._build()
 
     def _build(self) -> None:
-        keras_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)  # Keras scope names allow no spaces
+        scope = keras_name(self.name)
         self.head = LabelHead(
-            len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{keras_name}_head"
+            len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{scope}_head"
         )
         window = self._window_length()
         if self._text_length() > window:  # the n-grams read further than the composition's window
             ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-            window_ids = LeadingIds(window, name=f"{keras_name}_window")(ids)
+            window_ids = LeadingIds(window, name=f"{scope}_window")(ids)
         else:
             ids = window_ids = self.composed.id_model.input
         if self.views == 1:
@@ -191,20 +191,20 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         else:
             shifted = ShiftedViews(
                 self.views, self.preprocessor.character_id(" "), keep_first=int(self.preprocessor.add_cls),
-                name=f"{keras_name}_views",
+                name=f"{scope}_views",
             )(window_ids)
             features = self.composed.id_model(shifted)
         logits = self.head(features)
         self.ngram_logits = None
         if self.ngrams:
             self.ngram_logits = NgramLogits(len(self.labels), self.ngrams, self.ngram_buckets,
-                                            fold=case_folding(self.preprocessor), name=f"{keras_name}_ngrams")
-            logits = keras.layers.Add(name=f"{keras_name}_logits")([logits, self.ngram_logits(ids)])
-        self.model = TrainingModel(ids, logits, name=keras_name)
-        pooled = SequencePooling(self.pooling, name=f"{keras_name}_pool")(features)
+                                            fold=case_folding(self.preprocessor), name=f"{scope}_ngrams")
+            logits = keras.layers.Add(name=f"{scope}_logits")([logits, self.ngram_logits(ids)])
+        self.model = TrainingModel(ids, logits, name=scope)
+        pooled = SequencePooling(self.pooling, name=f"{scope}_pool")(features)
         if self.views > 1:
-            pooled = ViewAverage(self.views, name=f"{keras_name}_view_average")(pooled)
-        self._features = keras.Model(ids, pooled, name=f"{keras_name}_features")
+            pooled = ViewAverage(self.views, name=f"{scope}_view_average")(pooled)
+        self._features = keras.Model(ids, pooled, name=f"{scope}_features")
 
     @property
     def closed_form(self) -> bool:

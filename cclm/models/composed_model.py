@@ -14,6 +14,7 @@ from cclm.components import Component, ComponentError, built_from, component_pat
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
+from cclm.keras_objects import keras_name
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.preprocessing import special_ids
@@ -111,12 +112,12 @@ class ComposedModel(ModelLike, Component, Exportable):
         self.towers: list[Tower] = [self._resolve(source) for source in towers]
         self._check()
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-        self.id_model = keras.Model(ids, self._compose(ids), name=f"{name}_ids")
+        self.id_model = keras.Model(ids, self._compose(ids), name=f"{keras_name(name)}_ids")
         if preprocessor is None:
             self.model = self.id_model
         else:
             texts = keras.Input(shape=(), dtype="string", name="texts")
-            self.model = keras.Model(texts, self._compose(preprocessor.as_layer()(texts)), name=name)
+            self.model = keras.Model(texts, self._compose(preprocessor.as_layer()(texts)), name=keras_name(name))
 
     # ------------------------------------------------------------ building
     @staticmethod
