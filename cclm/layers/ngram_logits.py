@@ -62,13 +62,17 @@ class NgramLogits(keras.Model):
         )
 
     def bag(self, ids: Any) -> tuple[Any, Any]:
-        """(batch, length) ids -> (rows, counts), both (batch, length * max_n).
+        """(batch, length) ids -> (rows, counts), both (batch, used * max_n), `used` the longest text's length.
 
         `rows` are the n-gram rows of each text, sorted; `counts` holds how
         often a row occurs in the text at the row's first slot, and 0 on every
         other slot (repeats and padding).
         """
         ids = ops.convert_to_tensor(ids)
+        # Only as far as the batch's longest text: ids padded to a long reach cost no more than their text.
+        positions = ops.arange(1, ops.shape(ids)[1] + 1, dtype="int32")
+        used = ops.max(ops.where(ops.any(ids != 0, axis=0), positions, 1), initial=1)
+        ids = ids[:, :used]
         if self.fold is not None:
             ids = ops.take(ops.convert_to_tensor(self.fold, ids.dtype), ids)
         batch, length = ops.shape(ids)[0], ops.shape(ids)[1]

@@ -69,3 +69,15 @@ def test_case_folding_reads_upper_and_lower_case_alike(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="buckets=0"):
         NgramLogits(2, max_n=4, buckets=0)
+
+
+def test_padding_past_the_longest_text_costs_nothing_and_changes_nothing():
+    layer = NgramLogits(num_labels=3, max_n=3, buckets=64)
+    layer.build((None, None))
+    layer.idf.assign(np.linspace(1.0, 2.0, 64).astype("float32"))
+    layer.kernel.assign(np.random.default_rng(0).normal(size=(64, 3)).astype("float32"))
+    short = np.array([[5, 6, 7, 0], [8, 0, 0, 0]], "int32")
+    long = np.pad(short, ((0, 0), (0, 60)))
+    rows, counts = layer.bag(long)
+    assert tuple(rows.shape) == tuple(counts.shape) == (2, 3 * 3)  # the longest text's 3 positions, 3 n-grams each
+    np.testing.assert_allclose(np.asarray(layer(long)), np.asarray(layer(short)), atol=1e-6)
