@@ -23,19 +23,17 @@ import numpy as np
 from cclm.classification.wide_ridge import concatenate_bags, fit_head, ngram_bags
 from cclm.data.texts import LabelledData, iter_labelled
 from cclm.models.label_head import Label, check_known_labels
+from cclm.models.label_predictor import ENCODED_AT_ONCE
 from cclm.pipelines.augmentation import apply_transforms
 from cclm.pipelines.documents import TextStats
 from cclm.training.fit import class_weights
 
 
-_ENCODED = 8192  # texts encoded at a time
-
-
 def _read(classifier: Any, texts: list[str], progress: str | int) -> tuple[np.ndarray, ...]:
     """The pooled features of `texts` and, with n-grams, their bags (rows, counts), a bounded share encoded at once."""
     chunks = []
-    for start in range(0, len(texts), _ENCODED):
-        ids = classifier._encode(texts[start:start + _ENCODED])
+    for start in range(0, len(texts), ENCODED_AT_ONCE):
+        ids = classifier._encode(texts[start:start + ENCODED_AT_ONCE])
         chunks.append((classifier._pooled(ids, progress),
                        *(ngram_bags(classifier.ngram_logits, ids) if classifier.ngrams else ())))
     features = np.concatenate([chunk[0] for chunk in chunks])

@@ -197,6 +197,7 @@ def fit_wide_ridge(
     ngram_kernel = scaled * _centered(_ngram_kernel(rows[chosen], weights[chosen]), chosen_shares)
     composition_kernel = scaled * _centered(dense[chosen] @ dense[chosen].T, chosen_shares)
     chosen_weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]
+
     def solved(weight: float) -> tuple[tuple, tuple]:
         kernel = ngram_kernel + weight * composition_kernel
         eigenvalues, vectors = np.linalg.eigh(kernel)
@@ -207,9 +208,9 @@ def fit_wide_ridge(
         return found, (eigenvalues, vectors, reference)
 
     weights_tried = sorted(composition_weights)
-    scores = [solved(weight)[0][0] for weight in weights_tried]
-    weight = weights_tried[simplest_within_one_error([score[0] for score in scores], chosen_shares)]
-    (score, strength, loo), (eigenvalues, vectors, reference) = solved(weight)
+    solutions = [solved(weight) for weight in weights_tried]  # each weight's eigendecomposition, once
+    index = simplest_within_one_error([found[0][0] for found, _ in solutions], chosen_shares)
+    weight, ((score, strength, loo), (eigenvalues, vectors, reference)) = weights_tried[index], solutions[index]
     weighed = None if sample_weights is None else chosen_shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen], weighed))
 

@@ -26,7 +26,7 @@ from cclm.data.texts import check_batch, check_text
 from cclm.models.label_head import Label
 
 
-_ENCODED = 8192  # texts encoded at a time by `predict`
+ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit
 
 
 class LabelPredictor(ModelLike, Exportable):
@@ -81,8 +81,8 @@ class LabelPredictor(ModelLike, Exportable):
         texts = check_batch(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
-        logits = [model.predict(self._encode(texts[start:start + _ENCODED]), batch_size=batch_size, verbose=0)
-                  for start in range(0, len(texts), _ENCODED)]  # a bounded share of the ids in memory at once
+        logits = [model.predict(self._encode(texts[start:start + ENCODED_AT_ONCE]), batch_size=batch_size, verbose=0)
+                  for start in range(0, len(texts), ENCODED_AT_ONCE)]  # a bounded share of the ids in memory at once
         return np.asarray(keras.ops.softmax(np.concatenate(logits), axis=-1))
 
     def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
