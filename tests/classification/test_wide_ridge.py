@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from cclm.classification.wide_ridge import (
-    _BAGS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags, simplest_within_one_error,
-    tfidf_weights,
+    _BAGS, COMPOSITION_WEIGHTS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags,
+    simplest_within_one_error, tfidf_weights,
 )
 from cclm.layers import NgramLogits
 
@@ -131,3 +131,19 @@ def test_a_more_complex_fit_must_beat_a_simpler_one_by_a_standard_error():
     # Weighted texts count as fewer: a few heavy texts make a wider margin.
     heavy = np.r_[np.full(4, 0.2), np.full(252, 0.2 / 252)]
     assert simplest_within_one_error([0.80, 0.81, 0.85], heavy) == 0
+
+
+def test_the_fit_takes_the_simplest_weight_within_one_standard_error_not_the_best():
+    rng = np.random.default_rng(31)
+    rows, counts = bags(120, rng)
+    labels = np.repeat([0, 1, 2], 40)
+    rows[:, -1] = 40 + np.where(rng.random(120) < 0.7, labels, rng.integers(0, 3, 120))  # n-grams tell 70% of labels
+    features = rng.normal(size=(120, 4)) + 0.5 * labels[:, None]  # the features tell a little more
+    weights = sorted(COMPOSITION_WEIGHTS)
+    # Each weight's leave-one-out accuracy: a fit offered that weight alone.
+    scores = [fit_wide_ridge(rows, counts, features, labels, 3, 64, composition_weights=[w]).loo_accuracy
+              for w in weights]
+    rule = simplest_within_one_error(scores, np.full(120, 1 / 120))
+    assert 0 < rule and scores[rule] < max(scores)  # here the rule and the best weight differ
+    fit = fit_wide_ridge(rows, counts, features, labels, 3, 64)
+    assert fit.composition_weight == weights[rule] and fit.loo_accuracy == scores[rule]
