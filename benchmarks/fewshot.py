@@ -18,10 +18,14 @@ Each task gets train (the labelled pool), dev and test splits. The
 unlabelled pretraining corpus is the train pool with its labels dropped;
 the script checks that no dev or test text is in it and prints the count.
 
-Peers, on the very same examples in the same run:
+Peers, on the very same examples in the same run (`peers.py`):
 - TF-IDF over character 1-4-grams + logistic regression, C chosen on dev;
+- the same cclm architecture from random initialization trained end to
+  end with its head (`TextClassifier(train_composition=True)`, epochs
+  chosen on dev by early stopping; few-shot only): training from scratch;
 - the same cclm architecture from random initialization, frozen, with the
-  same head as the pretrained composition;
+  same head as the pretrained composition: what the head makes of towers
+  that learnt nothing, so the difference to it is what pretraining adds;
 - pretrained compositions: `Preprocessor` fitted on the unlabelled
   corpus, the default embedder with hashed n-grams (`--embedder-options`),
   a `ContrastivePretrainer` tower, and a `MaskedLanguagePretrainer` tower
@@ -34,8 +38,9 @@ Peers, on the very same examples in the same run:
 
 Settings: 32 labels per class (3 draws) and all labels (the pool, capped);
 clean test and test with 10% typos (`Augmentor.typos(0.1)`). Everything
-is chosen on dev (TF-IDF's C) or by leave-one-out on the training labels
-(the cclm heads, which never see dev); the table reports test accuracy.
+is chosen on dev (TF-IDF's C, the end-to-end epochs) or by leave-one-out
+on the training labels (the frozen compositions' heads, which never see
+dev); the table reports test accuracy.
 
 `--starter` measures the starter shelf's compositions instead (no
 pretraining; scripts/train_starter.py kept every dev and test text out of
@@ -68,38 +73,17 @@ from cclm.pipelines import Augmentor  # noqa: E402
 from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
+from peers import accuracy, end_to_end, tfidf  # noqa: E402
 from real_text_tasks import (LANGUAGES, SPLITS, Task, capped, code_task, docstring_paragraphs,  # noqa: E402, F401
                              language_task, topic_task)
 
 TFIDF = "TF-IDF char 1-4 + LR (C on dev)"
+SCRATCH = "cclm random init, trained end to end"
 
 
 def few(texts: list[str], labels: list[str], count: int, draw: int) -> tuple[list[str], list[str]]:
     """`count` labelled texts per class, drawn with seed `draw`."""
     return capped(list(zip(texts, labels)), count, np.random.default_rng(1000 + draw))
-
-
-def accuracy(predicted: list[str], labels: list[str]) -> float:
-    return float(np.mean([p == t for p, t in zip(predicted, labels)]))
-
-
-def tfidf(train, evaluations, dev):
-    """TF-IDF char 1-4-grams + LR with C chosen on dev; accuracies on `evaluations`, and fit seconds."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    started = time.perf_counter()
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, min_df=1)
-    features = vectorizer.fit_transform(train[0])
-    best = None
-    for c in (1.0, 10.0, 100.0):
-        model = LogisticRegression(C=c, max_iter=2000).fit(features, train[1])
-        score = accuracy(model.predict(vectorizer.transform(dev[0])), dev[1])
-        if best is None or score > best[0]:
-            best = (score, model)
-    seconds = time.perf_counter() - started
-    model = best[1]
-    return [accuracy(model.predict(vectorizer.transform(t)), l) for t, l in evaluations], seconds
 
 
 def fit_steps(pretrainer, corpus: list[str], steps: int) -> float:
@@ -172,9 +156,13 @@ def evaluation_sets(task: Task, args: argparse.Namespace) -> tuple[list, tuple]:
     return [test, noisy], (task.texts["dev"], task.labels["dev"])
 
 
-def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespace) -> dict:
-    """TF-IDF and a default `TextClassifier` on each of `models`, on the same draws; results and fit seconds."""
-    evaluations, dev = evaluation_sets(task, args)  # dev chooses TF-IDF's C; the cclm heads never see it
+def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespace, scratch=None) -> dict:
+    """TF-IDF and a default `TextClassifier` on each of `models`, on the same draws; results and fit seconds.
+
+    `scratch`, a function returning a freshly initialized composition: that composition trained end to end
+    with its head on each few-shot draw, too (`peers.end_to_end`).
+    """
+    evaluations, dev = evaluation_sets(task, args)  # dev chooses TF-IDF's C and `scratch`'s epochs; not the heads
     settings = [(f"{args.few} per class, draw {d}", few(task.texts["train"], task.labels["train"], args.few, d))
                 for d in range(args.draws)]
     if not args.few_only:
@@ -186,15 +174,19 @@ def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespa
         scores, spent = tfidf(train, [*evaluations, dev], dev)
         results[TFIDF][kind].append(scores)
         seconds["tfidf", kind].append(spent)
+        if scratch is not None and kind == "few":
+            scores, spent = end_to_end(scratch(), train, evaluations, dev, args.seed, epochs=args.scratch_epochs)
+            results[SCRATCH][kind].append(scores)
+            seconds[SCRATCH, kind].append(spent)
         for name, composed in models.items():
             scores, spent = neural(composed, train, evaluations, args.seed)
             results[name][kind].append(scores)
             seconds[name, kind].append(spent)
-        print(f"  {setting}: " + "; ".join(f"{name} {values[kind][-1][0]:.3f}" for name, values in results.items()),
-              flush=True)
+        latest = {name: values[kind][-1][0] for name, values in results.items() if values[kind]}
+        print(f"  {setting}: " + "; ".join(f"{name} {value:.3f}" for name, value in latest.items()), flush=True)
     for kind in ("few", "all"):
         if seconds["tfidf", kind]:
-            spent = {name: np.mean(seconds[name, kind]) for name in models}
+            spent = {name: np.mean(seconds[name, kind]) for name in [*models, SCRATCH] if seconds[name, kind]}
             tfidf_seconds = np.mean(seconds["tfidf", kind])
             print(f"  fit seconds ({kind}): TF-IDF (C tuned) {tfidf_seconds:.1f}; " + "; ".join(
                 f"{name} {value:.1f} ({value / tfidf_seconds:.1f}x)" for name, value in spent.items()))
@@ -265,11 +257,13 @@ def run_task(task: Task, args: argparse.Namespace) -> dict:
     mlm, mlm_seconds = pretrain(task, args, args.seed, "mlm", preprocessor) if args.ablations else (None, 0.0)
     contrastive, contrastive_seconds = pretrain(task, args, args.seed, "contrastive", preprocessor)
     both, both_seconds = compose_with_mlm(task, args, args.seed, contrastive)
-    random = random_composition(preprocessor, args, {**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options})
+    options = {**DEFAULT_EMBEDDER_OPTIONS, **args.embedder_options}
+    random = random_composition(preprocessor, args, options)
     models = {"cclm random init, frozen": random, "cclm MLM composition, frozen": mlm,
               "cclm contrastive composition, frozen": contrastive,
               "cclm contrastive + MLM composition, frozen": both}
-    outcome = compare(task, {name: model for name, model in models.items() if model is not None}, args)
+    scratch = (lambda: random_composition(preprocessor, args, options)) if args.scratch_epochs else None
+    outcome = compare(task, {name: model for name, model in models.items() if model is not None}, args, scratch)
     pretraining = mlm_seconds + contrastive_seconds + both_seconds
     print(f"  pretraining: {pretraining / 60:.1f} min for the towers")
     return {**outcome, "pretraining": pretraining}
@@ -292,7 +286,7 @@ def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
                 cells.append(f"{mean[0]:5.1f} / {mean[1]:5.1f}" + (f" ({mean[2]:4.1f})" if len(mean) > 2 else " " * 7))
         lines.append(f"{name:<42}" + "".join(f"{cell:>22}" for cell in cells))
     lines.append(f"(few: {args.few} labels per class, mean of {args.draws} draws; all: the whole train pool; "
-                 "dev only where it chose something: TF-IDF's C)")
+                 "dev only where it chose something: TF-IDF's C, the end-to-end epochs)")
     return "\n".join(lines)
 
 
@@ -316,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--mlm-steps", type=int, nargs="+", help="MLM steps, as --pretrain-steps (default: it)")
     parser.add_argument("--contrastive-steps", type=int, nargs="+",
                         help="contrastive steps, as --pretrain-steps (default: it)")
+    parser.add_argument("--scratch-epochs", type=int, default=100,
+                        help="few-shot: at most this many epochs for the random-init composition trained end to end "
+                             "(early stopping on dev); 0 leaves that peer out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
     parser.add_argument("--ablations", action="store_true",
@@ -335,6 +332,7 @@ def settle(args: argparse.Namespace) -> argparse.Namespace:
     if args.quick:
         args.few, args.draws, args.pool, args.dev, args.test = 4, 1, 12, 4, 6
         args.pretrain_steps, args.mlm_steps, args.contrastive_steps, args.few_only = [2], None, None, True
+        args.scratch_epochs = min(args.scratch_epochs, 2)
     return args
 
 

@@ -23,11 +23,12 @@ def test_fewshot_benchmark_prints_the_table_and_checks_the_corpus():
     assert "of MLM window positions are real characters" in out
     header = next(line for line in out.splitlines() if line.startswith("accuracy % on test (dev)"))
     assert all(column in header for column in ("language few", "language all"))
-    for row in ("TF-IDF char 1-4 + LR (C on dev)", "cclm random init, frozen",
+    for row in ("TF-IDF char 1-4 + LR (C on dev)", "cclm random init, trained end to end", "cclm random init, frozen",
                 "cclm contrastive composition, frozen", "cclm contrastive + MLM composition, frozen"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert line.count("/") == 1 and line.rstrip().endswith("-"), line  # --quick: clean / typos, few-shot only
     assert out.count("fit seconds (few)") == 1
+    assert "random trained end to end: " in out and "epochs, the best on dev" in out  # --quick: at most 2 epochs
 
 
 def test_the_code_task_splits_installed_source_files_by_file():
