@@ -73,7 +73,7 @@ from cclm.pipelines import Augmentor  # noqa: E402
 from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
-from peers import accuracy, end_to_end, tfidf  # noqa: E402
+from peers import accuracies, end_to_end, tfidf  # noqa: E402
 from real_text_tasks import (LANGUAGES, SPLITS, Task, capped, code_task, docstring_paragraphs,  # noqa: E402, F401
                              language_task, topic_task)
 
@@ -141,12 +141,7 @@ def neural(composed: ComposedModel, train, evaluations, seed: int) -> tuple[list
     if classifier.ngrams:
         weight = classifier.card["training"]["head"].split("composition weight ")[1].split(")")[0]
         print(f"    {composed.name}: the head weighs the composition {weight} against the n-grams", flush=True)
-    predicted = classifier.predict_labels([text for texts, _ in evaluations for text in texts])
-    scores, start = [], 0
-    for texts, labels in evaluations:
-        scores.append(accuracy(predicted[start:start + len(texts)], labels))
-        start += len(texts)
-    return scores, seconds
+    return accuracies(classifier, evaluations), seconds
 
 
 def evaluation_sets(task: Task, args: argparse.Namespace) -> tuple[list, tuple]:

@@ -29,6 +29,16 @@ def accuracy(predicted: list[str], labels: list[str]) -> float:
     return float(np.mean([p == t for p, t in zip(predicted, labels)]))
 
 
+def accuracies(classifier: TextClassifier, sets) -> list[float]:
+    """`classifier`'s accuracy on each `(texts, labels)` of `sets`, from one prediction over all of them."""
+    predicted = classifier.predict_labels([text for texts, _ in sets for text in texts])
+    results, start = [], 0
+    for texts, labels in sets:
+        results.append(accuracy(predicted[start:start + len(texts)], labels))
+        start += len(texts)
+    return results
+
+
 def tfidf(train, evaluations, dev):
     """TF-IDF char 1-4-grams + LR with C chosen on dev; accuracies on `evaluations`, and fit seconds."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -65,10 +75,4 @@ def end_to_end(
     scores = history.history["val_accuracy"]
     print(f"    {composed.name} trained end to end: {len(scores)} epochs, the best on dev "
           f"{int(np.argmax(scores)) + 1}", flush=True)
-    sets = [*evaluations, dev]
-    predicted = classifier.predict_labels([text for texts, _ in sets for text in texts])
-    results, start = [], 0
-    for texts, labels in sets:
-        results.append(accuracy(predicted[start:start + len(texts)], labels))
-        start += len(texts)
-    return results, seconds
+    return accuracies(classifier, [*evaluations, dev]), seconds
