@@ -8,6 +8,8 @@ Example:
 True
 >>> is_local("/srv/shelf.git"), is_local("git@host:team/shelf.git")
 (True, False)
+>>> lfs_endpoint("https://host/team/shelf"), lfs_endpoint("file:///srv/shelf.git")
+('https://host/team/shelf.git/info/lfs', 'file:///srv/shelf.git')
 """
 
 from __future__ import annotations
@@ -64,6 +66,35 @@ def git_error(error: Exception) -> str:
     text = (getattr(error, "stderr", "") or str(error)).strip()
     text = re.sub(r"^\s*stderr:\s*'?", "", text)
     return text.strip("' \n")[-800:]
+
+
+def lfs_endpoint(url: str) -> str:
+    """The git-lfs endpoint of the shelf at `url`, derived as git-lfs derives it from a clone URL.
+
+    Local (file://) and SSH remotes are their own endpoint (git-lfs reads the
+    SSH host and path from it); an HTTP remote serves LFS at `<repo>.git/info/lfs`.
+    """
+    if not url.startswith(("http://", "https://")):
+        return url
+    url = url.rstrip("/")
+    return f"{url}/info/lfs" if url.endswith(".git") else f"{url}.git/info/lfs"
+
+
+# git-lfs reads these from a repository's own .lfsconfig unless git's config sets them: a pusher
+# could send archives to their own store, or let a push succeed without uploading. Local config wins.
+_LFS_PINNED = {"allowincompletepush": "false", "skipdownloaderrors": "false", "locksverify": "false",
+               "fetchinclude": "", "fetchexclude": ""}
+
+
+def pin_lfs_endpoint(repo: Any, url: str) -> None:
+    """Fixes the clone's LFS endpoint to `url`'s, so no file on the shelf (`.lfsconfig`) can move it."""
+    wanted = {"url": lfs_endpoint(url), "pushurl": lfs_endpoint(url), **_LFS_PINNED}
+    reader = repo.config_reader("repository")
+    if all(reader.get("lfs", key, fallback=None) == value for key, value in wanted.items()):
+        return  # pure Python: no git process on the common path
+    with repo.config_writer("repository") as writer:
+        for key, value in wanted.items():
+            writer.set_value("lfs", key, value)
 
 
 TAG_CHECK_PREFIX = "refs/cclm/tags/"  # where a version's tag is fetched to be checked (never a local tag)
@@ -237,6 +268,7 @@ def updated_clone(url: str, clone: Path, label: str, tag: str | None = None) -> 
     else:
         _clone(git, url, clone, label)
     repo = git.Repo(clone)
+    pin_lfs_endpoint(repo, url)  # clones made before endpoints were pinned, too
     with repo.git.custom_environment(**git_env()):
         try:
             fetch_branch(repo, tag)
@@ -281,6 +313,7 @@ def _clone(git: Any, url: str, clone: Path, label: str) -> None:
         except git.GitCommandError as error:
             raise _unreachable(label, error) from None
         repo.git.lfs("install", "--local", "--skip-smudge")
+        pin_lfs_endpoint(repo, url)
         ensure_identity(repo)
         repo.close()
         os.rename(staging, clone)
