@@ -2,41 +2,40 @@
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import cclm.preprocessing.special_ids as special_ids
-from cclm.models.label_head import Label, LabelHead, check_known_labels, check_labels
-from cclm.models.label_predictor import LabelPredictor
+from cclm.classification.closed_form import fit_closed_form
+from cclm.classification.prediction import ClassifierPrediction
 from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
 from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, NGRAM_WEIGHTS, PREPROCESSOR_DIR
-from cclm.models.composed_model import ComposedModel
-from cclm.pipelines.sharding import Shard
-from cclm.training.distribution import TrainingModel
-from cclm.models.freezing import set_trainable
-from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
-from cclm.layers.shifted_views import ShiftedViews, ViewAverage, check_views
-from cclm.pipelines.documents import TextStats
-from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.data.texts import LabelledData, iter_labelled
-from cclm.training.fit import make_optimizer
-from cclm.training.trainer import Trainer
-from cclm.classification.closed_form import fit_closed_form
 from cclm.data.fit_inputs import fit_data
+from cclm.data.texts import LabelledData, iter_labelled
 from cclm.keras_objects import keras_name
 from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.ngram_logits import NgramLogits, case_folding
+from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
+from cclm.layers.shifted_views import ShiftedViews, ViewAverage, check_views
+from cclm.models.composed_model import ComposedModel
+from cclm.models.freezing import set_trainable
+from cclm.models.label_head import Label, LabelHead, check_labels
+from cclm.models.label_predictor import LabelPredictor
+from cclm.pipelines.documents import TextStats
+from cclm.pipelines.sharding import Shard
+from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.training.distribution import TrainingModel
+from cclm.training.fit import make_optimizer
+from cclm.training.trainer import Trainer
 
 
 @register_component("text_classifier")
-class TextClassifier(LabelPredictor, Component, Trainer):
+class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
     """One label per text from a composition: pooled composed vectors -> Dense -> softmax.
 
     On a frozen composition (the default), `fit` computes each training
@@ -50,7 +49,9 @@ class TextClassifier(LabelPredictor, Component, Trainer):
     by gradient. Data: `(texts, labels)` or a `datasets.Dataset` /
     `IterableDataset` (`text_column`, `label_column`). Long texts give a
     random window per pass while fine-tuning and their start otherwise.
-    `export` writes a SavedModel serving raw strings.
+    `export` writes a SavedModel serving raw strings. Prediction costs what
+    each text's length does, and skips the composition where the head gave
+    it weight 0 (`cclm.classification.prediction`).
 
     Args:
         composed: the `ComposedModel`.
@@ -180,14 +181,11 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         self.head = LabelHead(
             len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{scope}_head"
         )
-        window = self._window_length()
-        if self._text_length() > window:  # the n-grams read further than the composition's window
-            ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-            window_ids = LeadingIds(window, name=f"{scope}_window")(ids)
-        else:
-            ids = window_ids = self.composed.id_model.input
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        window_ids = LeadingIds(self._window_length(), multiple=self.preprocessor.downsample_factor,
+                                margin=self._window_margin(), name=f"{scope}_window")(ids)
         if self.views == 1:
-            features = self.composed.id_model.output if window_ids is ids else self.composed.id_model(window_ids)
+            features = self.composed.id_model(window_ids)
         else:
             shifted = ShiftedViews(
                 self.views, self.preprocessor.character_id(" "), keep_first=int(self.preprocessor.add_cls),
@@ -205,6 +203,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         if self.views > 1:
             pooled = ViewAverage(self.views, name=f"{scope}_view_average")(pooled)
         self._features = keras.Model(ids, pooled, name=f"{scope}_features")
+        self._ngram_model = None  # built when the head first predicts from its n-grams alone
 
     @property
     def closed_form(self) -> bool:
@@ -290,52 +289,6 @@ class TextClassifier(LabelPredictor, Component, Trainer):
         limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
         return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose)
 
-    def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
-        """Each text's pooled features (views averaged), from the ids of its start."""
-        return np.asarray(self._features.predict(ids, batch_size=256, verbose=verbose if len(ids) > 2048 else 0))
-
-    def _logits_model(self) -> keras.Model:
-        self._require_built()
-        return self.model
-
-    def _window_length(self) -> int:
-        """The composition's window: the ids it reads of each text."""
-        return self.preprocessor.sequence_length or self.composed.embedder.max_length
-
-    def _text_length(self) -> int:
-        """The ids read of each text: the composition's window, or the n-grams' longer reach."""
-        window = self._window_length()
-        if not self.ngrams or self.ngram_length is None:
-            return window
-        factor = self.preprocessor.downsample_factor
-        return max(window, -(-(self.ngram_length + int(self.preprocessor.add_cls)) // factor) * factor)
-
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Ids of `texts`: the composition's window, or as far as the longest text and the n-grams' reach go."""
-        window, reach = self._window_length(), self._text_length()
-        if reach == window:
-            return self.preprocessor.encode(texts)
-        longest = max(map(len, texts), default=0) + int(self.preprocessor.add_cls)
-        fits = window * 2 ** max(int(np.ceil(np.log2(max(longest, 1) / window))), 0)  # few shapes: few traces
-        return self.preprocessor.encode(texts, min(reach, fits))
-
-    def evaluate(self, data: LabelledData, batch_size: int | None = None) -> dict[str, float]:
-        """Loss and accuracy on labelled data (texts cut at their start, no noise).
-
-        Raises:
-            ValueError: a label of `data` is not one of `labels`, before anything runs.
-        """
-        self._require_built()
-        check_known_labels((label for _, label in iter_labelled(data, self.text_column, self.label_column)),
-                           self.labels, "evaluate on data labelled as the model was trained.")
-        self._compile()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
-            results = self.model.evaluate(
-                self._dataset(data, batch_size or self.batch_size, training=False), verbose=0, return_dict=True
-            )
-        return {key: float(value) for key, value in results.items()}
-
     # ------------------------------------------------------- saving & loading
     def get_config(self) -> dict[str, Any]:
         return {
@@ -372,6 +325,7 @@ class TextClassifier(LabelPredictor, Component, Trainer):
             "embedder_fingerprint": self.composed.embedder.fingerprint,
             "parameters": {"composition": self.composed.id_model.count_params(), "head": self.head.count_params() + (
                 self.ngram_logits.count_params() if self.ngram_logits is not None else 0)},
+            "head_reads": self.head_reads,  # what prediction, the .keras file and export compute
         }
 
     def _save_payload(self, directory: Path) -> None:

@@ -41,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge, text_shares
+from cclm.models.bucketed_prediction import used_lengths
 
 COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # the composition's kernel against the n-grams' (both unit scale)
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
@@ -292,15 +293,22 @@ def ngram_bags(layer: Any, ids: np.ndarray, batch_size: int = 256) -> tuple[np.n
     """`layer.bag` (a `cclm.layers.NgramLogits`) of every row of `ids`, in batches, compacted: (rows, counts).
 
     Each text's distinct n-grams come first (`compact_bags`), so the arrays
-    are as wide as the richest text's bag, not `max_n` times the ids. The
-    graph is traced once per layer, for any batch size and length.
+    are as wide as the richest text's bag, not `max_n` times the ids. Texts
+    are batched with others of their length (each batch costs what its
+    longest text does) and come back in their order. The graph is traced
+    once per layer, for any batch size and length, and never retraced.
     """
     if layer not in _BAGS:
-        _BAGS[layer] = tf.function(layer.bag, input_signature=[tf.TensorSpec((None, None), tf.int32)])
+        bag = tf.function(layer.bag, autograph=False)
+        _BAGS[layer] = bag.get_concrete_function(tf.TensorSpec((None, None), tf.int32))
     bag = _BAGS[layer]
     ids = np.asarray(ids, "int32")
-    parts = [compact_bags(*(part.numpy() for part in bag(tf.constant(ids[start:start + batch_size]))))
-             for start in range(0, len(ids), batch_size)]
-    if not parts:
+    if not len(ids):
         return np.zeros((0, 1), "int32"), np.zeros((0, 1), "float32")
-    return concatenate_bags(parts)
+    order = np.argsort(used_lengths(ids), kind="stable")
+    parts = [compact_bags(*(part.numpy() for part in bag(tf.constant(ids[order[start:start + batch_size]]))))
+             for start in range(0, len(ids), batch_size)]
+    rows, counts = concatenate_bags(parts)
+    unsorted = np.empty_like(order)
+    unsorted[order] = np.arange(len(order))
+    return rows[unsorted], counts[unsorted]

@@ -5,6 +5,7 @@ from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.hashed_ngram_embedding import HashedNgramEmbedding
 from cclm.layers.leading_ids import LeadingIds
+from cclm.layers.logit_bias import LogitBias
 from cclm.layers.ngram_logits import NgramLogits
 from cclm.layers.position_embedding import PositionEmbedding
 from cclm.layers.residual_conv_block import ResidualConvBlock
@@ -19,6 +20,7 @@ __all__ = [
     "GlobalBroadcast",
     "HashedNgramEmbedding",
     "LeadingIds",
+    "LogitBias",
     "NgramLogits",
     "PositionEmbedding",
     "ResidualConvBlock",

@@ -9,6 +9,8 @@ component writes a Keras model from raw strings to probabilities;
 `labels` (as strings) and `probabilities` (`cclm.components.serving`).
 `summary()`, `count_params()` and calling the component on texts go to
 that strings -> probabilities model (`cclm.components.model_like`).
+`predict` runs the model in length-sorted batches through one compiled
+function (`cclm.models.bucketed_prediction`): repeated calls never retrace.
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ import tensorflow as tf
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.data.texts import check_batch, check_text
+from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
 from cclm.models.label_head import Label
 
 
 ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Each row's probabilities from its logits (float32)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 class LabelPredictor(ModelLike, Exportable):
@@ -48,6 +57,29 @@ class LabelPredictor(ModelLike, Exportable):
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """The ids `predict` gives the model for a batch of texts."""
         return self.preprocessor.encode(texts)
+
+    def _batch_length(self, used: int, width: int) -> int:
+        """The length of the ids a batch is given, its longest text `used` ids long, of `width` encoded.
+
+        Whole rows by default; a model whose outputs do not depend on how
+        much padding follows a text (`TextClassifier`) takes less.
+        """
+        return width
+
+    def _compiled(self, model: keras.Model) -> CompiledModel:
+        """`model` traced once for ids of any shape, kept as long as this component keeps the model."""
+        cache = self.__dict__.setdefault("_compiled_models", {})
+        if id(model) not in cache or cache[id(model)].model is not model:
+            cache[id(model)] = CompiledModel(model)
+        return cache[id(model)]
+
+    def _outputs(self, model: keras.Model, texts: Sequence[str], batch_size: int, verbose: str | int = 0) -> np.ndarray:
+        """`model`'s output for every text, a bounded share of the ids in memory at once."""
+        function = self._compiled(model)
+        return np.concatenate([
+            run_bucketed(function, self._encode(texts[start:start + ENCODED_AT_ONCE]), batch_size, self._batch_length,
+                         verbose)
+            for start in range(0, len(texts), ENCODED_AT_ONCE)])
 
     def _keras_file_model(self) -> keras.Model:
         """Strings -> probabilities (columns as `labels`): what a `.keras` path saves."""
@@ -76,14 +108,12 @@ class LabelPredictor(ModelLike, Exportable):
         label itself.
         """
         model = self._logits_model()
-        if isinstance(texts, str):
-            return self.predict([check_text(texts, "texts")], batch_size)[0]
-        texts = check_batch(texts)
+        single = isinstance(texts, str)
+        texts = [check_text(texts, "texts")] if single else check_batch(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
-        logits = [model.predict(self._encode(texts[start:start + ENCODED_AT_ONCE]), batch_size=batch_size, verbose=0)
-                  for start in range(0, len(texts), ENCODED_AT_ONCE)]  # a bounded share of the ids in memory at once
-        return np.asarray(keras.ops.softmax(np.concatenate(logits), axis=-1))
+        probabilities = softmax(self._outputs(model, texts, batch_size))
+        return probabilities[0] if single else probabilities
 
     def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
         """The most likely label of one string, or a list of them for a list of texts."""

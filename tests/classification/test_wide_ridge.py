@@ -1,5 +1,8 @@
+import logging
+
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from cclm.classification.wide_ridge import (
     _BAGS, COMPOSITION_WEIGHTS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags,
@@ -111,7 +114,25 @@ def test_ngram_bags_traces_once_per_layer_for_any_batch_and_length():
     for text in range(3):
         assert dict(zip(rows[text][counts[text] > 0], counts[text][counts[text] > 0])) == dict(
             zip(eager_rows[text][eager_counts[text] > 0], eager_counts[text][eager_counts[text] > 0]))
-    assert _BAGS[layer].experimental_get_tracing_count() == 1
+    traced = _BAGS[layer]
+    ngram_bags(layer, np.array([[9, 0, 0]], "int32"))
+    assert _BAGS[layer] is traced and isinstance(traced, tf.types.experimental.ConcreteFunction)  # one trace, reused
+
+
+def test_ngram_bags_of_many_layers_and_shapes_never_warn_of_retracing():
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf.get_logger().addHandler(handler)
+    try:
+        for width in range(3, 15):  # a fresh layer per fit, as every classifier has
+            layer = NgramLogits(num_labels=2, max_n=2, buckets=32)
+            layer.build((None, None))
+            for batch in (1, 3, 5):
+                ngram_bags(layer, np.full((batch, width), 5, "int32"))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [r for r in records if "retracing" in r.getMessage()]
 
 
 def test_bags_of_batches_of_several_widths_join_with_empty_slots():

@@ -1,0 +1,161 @@
+"""The prediction path: length-sorted batches give the full window's results, a head of composition weight 0
+computes no composition, and repeated predictions never retrace."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cclm import Preprocessor, load_component
+from cclm.classification.prediction import READS_COMPOSITION, READS_NGRAMS
+from cclm.classification.text_classifier import TextClassifier
+from cclm.data.sample_text import language_sentences
+from cclm.layers import LeadingIds, ShiftedViews
+from cclm.models.composed_model import ComposedModel
+from cclm.models.embedder import Embedder
+from cclm.models.tower import Tower
+
+TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
+
+
+@pytest.fixture(scope="module")
+def data():
+    texts, labels = language_sentences(("de_DE", "it_IT", "pl_PL"), per_language=40, words=4)
+    # every length from empty to past the 64-id window, so batches mix lengths and some texts fill the window
+    lengths = [(7 * i) % 90 for i in range(len(texts))]
+    texts = [(text * 20)[:length] for text, length in zip(texts, lengths)]
+    return (texts[:90], labels[:90]), (texts[90:], labels[90:])
+
+
+def fitted(train, views=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=seed)
+    composed = ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER)], preprocessor=prep)
+    rng = np.random.default_rng(seed)
+    for weight in composed.id_model.weights:  # as trained weights are: e.g. no zero offset in a normalization
+        weight.assign(weight + rng.normal(scale=0.2, size=weight.shape).astype(weight.dtype))
+    classifier = TextClassifier(composed, views=views, seed=seed)
+    classifier.fit(train, verbose=0)
+    return classifier
+
+
+def full_window_logits(classifier, texts):
+    """What the classifier gave before prediction was bucketed: every composition window padded to its length."""
+    ids = classifier._encode(texts)
+    window = LeadingIds(classifier._window_length())(ids)
+    if classifier.views > 1:
+        window = ShiftedViews(classifier.views, classifier.preprocessor.character_id(" "))(window)
+    return np.asarray(classifier.head(classifier.composed.id_model(window, training=False)) + classifier.ngram_logits(ids))
+
+
+def full_window_probabilities(classifier, texts):
+    return np.asarray(keras.ops.softmax(full_window_logits(classifier, texts), axis=-1))
+
+
+def without_composition(classifier):
+    """The classifier as a closed-form fit that gave its composition weight 0 leaves it: a zero kernel."""
+    kernel = classifier.head.logits.kernel
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    return classifier
+
+
+def with_composition(classifier):
+    """The classifier with a head that reads its composition (the tiny fits here give it weight 0)."""
+    kernel = classifier.head.logits.kernel
+    kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
+    return classifier
+
+
+def layer_types(model):
+    """The class names of every layer in `model`, nested models included."""
+    names = set()
+    for layer in model.layers:
+        names.add(type(layer).__name__)
+        if isinstance(layer, keras.Model):
+            names |= layer_types(layer)
+    return names
+
+
+@pytest.mark.parametrize("views", [1, 3])
+def test_length_sorted_batches_predict_what_the_full_window_gives(data, views):
+    train, test = data
+    classifier = with_composition(fitted(train, views))
+    assert classifier.head_reads == READS_COMPOSITION
+    texts = test[0] + train[0][:10]
+    logits = full_window_logits(classifier, texts)
+    for batch_size in (1, 7, 256):  # alone, a text's window ends a few positions after it
+        got = classifier._outputs(classifier._logits_model(), texts, batch_size)
+        np.testing.assert_allclose(got, logits, atol=1e-4)
+    expected = full_window_probabilities(classifier, texts)
+    np.testing.assert_allclose(classifier.predict(texts, batch_size=1), expected, atol=1e-5)
+    labels = [classifier.labels[i] for i in expected.argmax(axis=1)]
+    assert classifier.evaluate((texts, labels))["accuracy"] == 1.0
+    rows = np.arange(len(texts))
+    loss = -np.mean(np.log(expected[rows, expected.argmax(axis=1)]))
+    assert classifier.evaluate((texts, labels))["loss"] == pytest.approx(loss, rel=1e-4)
+
+
+def test_the_features_of_the_closed_form_fit_are_the_full_windows(data):
+    train, _ = data
+    classifier = fitted(train)
+    ids = classifier._encode(train[0])
+    window = LeadingIds(classifier._window_length())(ids)
+    features = classifier.composed.id_model(window, training=False)
+    mask = np.asarray(window) != 0
+    expected = (np.asarray(features) * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
+    np.testing.assert_allclose(classifier._pooled(ids, 0), expected, atol=2e-5)
+
+
+def test_a_head_of_composition_weight_0_runs_no_embedder_and_no_tower(data, tmp_path):
+    train, test = data
+    classifier = without_composition(fitted(train))
+    assert classifier.head_reads == READS_NGRAMS
+    expected = full_window_probabilities(classifier, test[0])
+    model = classifier._logits_model()
+    assert {"Embedder", "Tower", "LabelHead"}.isdisjoint(layer_types(model))
+    assert {"NgramLogits", "LogitBias"} <= layer_types(model)
+    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-6)
+
+    classifier.save(tmp_path / "classifier.keras")  # the .keras file: strings -> n-gram logits -> probabilities
+    loaded = keras.saving.load_model(tmp_path / "classifier.keras")
+    assert {"Embedder", "Tower"}.isdisjoint(layer_types(loaded)) and "NgramLogits" in layer_types(loaded)
+    np.testing.assert_allclose(np.asarray(loaded(tf.constant(test[0]))), expected, atol=1e-6)
+
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported")))
+    variables = {variable.name for variable in served.variables}
+    assert not any("tower" in name or "embedding" in name for name in variables), variables
+    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-6)
+
+    path = classifier.save(tmp_path / "component")  # the component keeps its composition, and says what reads
+    again = load_component(path)
+    assert again.head_reads == READS_NGRAMS and (path / "composed").is_dir()
+    assert {"Embedder", "Tower"}.isdisjoint(layer_types(again._logits_model()))
+    assert "Tower" in layer_types(again.model)
+    np.testing.assert_allclose(again.predict(test[0]), expected, atol=1e-6)
+    assert json_manifest(path)["head_reads"] == READS_NGRAMS
+
+
+def json_manifest(path):
+    from cclm.components import read_manifest
+
+    return read_manifest(path, kind="text_classifier")
+
+
+def test_repeated_predictions_on_new_shapes_never_retrace(data):
+    train, test = data
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf.get_logger().addHandler(handler)
+    try:
+        for classifier in (with_composition(fitted(train)), without_composition(fitted(train, seed=1))):
+            for count in range(1, 13):  # new batch sizes and lengths on every call
+                classifier.predict(test[0][:count])
+                classifier.predict(test[0][count])
+            classifier.evaluate(test)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [record for record in records if "retracing" in record.getMessage()]
