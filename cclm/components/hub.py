@@ -35,6 +35,27 @@ _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _REFERENCE = re.compile(rf"^({_NAME}/{_NAME})((?:/[^/@]+)*)(?:@([^@]+))?$")
 
 
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# git check-ref-format: no control characters, space, ~ ^ : ? * [ \\, "..", "@{", "//", and no
+# component that starts with "." or ends with ".lock"; nor a leading or trailing "/" or a trailing ".".
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|(^|/)\.|\.lock(/|$)|^/|/$|\.$|^@$")
+
+
+def check_revision(revision: str) -> str:
+    """`revision` if it can name a Hub revision (a 40-hex commit, or a branch or tag by git's rules).
+
+    A revision becomes a path in the Hub's cache (`refs/<revision>`), so
+    anything else (`../x`, an absolute path) is refused before it is used.
+
+    Raises:
+        ValueError: it is not one (the message names it and the forms that work).
+    """
+    if _COMMIT.match(revision) or (revision and len(revision) <= 255 and not _BAD_REF.search(revision)):
+        return revision
+    raise ValueError(f"@{revision!r} is not a Hub revision; use a branch or tag name (e.g. 'v1.0.0', 'main', "
+                     "no '..', no leading '/', no spaces) or a 40-character commit id.")
+
+
 def parse_hub_reference(reference: str) -> tuple[str, str | None, str | None]:
     """`"owner/repo[/folder][@revision]"` -> (repo id, folder or None, revision or None).
 
@@ -46,7 +67,7 @@ def parse_hub_reference(reference: str) -> tuple[str, str | None, str | None]:
         raise ValueError(f"{HUB_PREFIX}{reference!r} is not a Hub reference; write e.g. "
                          f"'{HUB_PREFIX}owner/repo', '{HUB_PREFIX}owner/repo/folder' or '{HUB_PREFIX}owner/repo@v1.0.0'.")
     repo_id, folder, revision = found.groups()
-    return repo_id, folder.strip("/") or None, revision
+    return repo_id, folder.strip("/") or None, None if revision is None else check_revision(revision)
 
 
 def hub_path(reference: str, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -70,10 +91,21 @@ def hub_path(reference: str, cache_dir: str | os.PathLike | None = None) -> Path
         raise ComponentError(f"{HUB_PREFIX}{reference} could not be fetched from the Hugging Face Hub: {first} "
                              "(offline, only a revision in the Hub's cache can be used).") from None
     path = Path(root, folder) if folder else Path(root)
+    _check_inside_cache(reference, path, repo_id, cache_dir)
     if not (path / MANIFEST_NAME).is_file():
         raise ComponentError(f"{HUB_PREFIX}{reference} holds no cclm component ({MANIFEST_NAME} is missing"
                              f"{' in ' + folder if folder else ''}); point at the folder of a saved component.")
     return path
+
+
+def _check_inside_cache(reference: str, path: Path, repo_id: str, cache_dir: str | os.PathLike | None) -> None:
+    """Refuses a snapshot outside the repository's `snapshots/` in the Hub's cache (a `refs/` file edited to `../..`)."""
+    from huggingface_hub import constants
+
+    snapshots = Path(cache_dir or constants.HF_HUB_CACHE, f"models--{repo_id.replace('/', '--')}", "snapshots")
+    if not path.resolve().is_relative_to(snapshots.resolve()):
+        raise ComponentError(f"{HUB_PREFIX}{reference} resolves to {path.resolve()}, outside the Hub cache's "
+                             f"{snapshots}; refusing it. Delete {snapshots.parent} and fetch it again.")
 
 
 def push_to_hub(

@@ -145,3 +145,21 @@ def test_push_to_hub_uploads_the_saved_directory_in_one_tagged_commit(hub_stand_
     assert untagged.startswith("hf://someone/langid@") and len(HubStandIn.repos["someone/langid"]) == 2
     with pytest.raises(ComponentError, match="holds no cclm component"):
         push_to_hub(tmp_path, "someone/langid", endpoint=hub_stand_in, token="t")
+
+
+@pytest.mark.parametrize("revision", ["../../../outside/ref", "/abs/outside", "a/../../b", ".hidden", "x.lock", "a b"])
+def test_a_revision_that_is_not_a_branch_tag_or_commit_is_refused(hub_cache, revision):
+    outside = hub_cache.parent / "outside"
+    Preprocessor(sequence_length=16).fit(["from outside the cache"], progress=False).save(outside / "snap")
+    (outside / "ref").write_text("../../outside/snap")
+    with pytest.raises(ValueError, match="is not a Hub revision"):
+        load_component(f"hf://someone/langid@{revision}")
+
+
+def test_a_cache_ref_that_leads_outside_the_cache_is_refused(hub_cache):
+    # A refs/ file is a path component to huggingface_hub: "../../../x" serves a folder outside the cache.
+    outside = hub_cache.parent / "outside"
+    Preprocessor(sequence_length=16).fit(["from outside the cache"], progress=False).save(outside)
+    (hub_cache / "models--someone--langid" / "refs" / "evil").write_text("../../../outside")
+    with pytest.raises(ComponentError, match="outside the Hub cache"):
+        load_component("hf://someone/langid@evil")
