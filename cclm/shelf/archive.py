@@ -27,7 +27,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gzip
 import os
@@ -36,11 +35,12 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
 from cclm.components.files import atomic_file, file_sha256, follow_umask  # noqa: F401  (used by the shelf)
 from cclm.errors import ShelfError, UnsafeArchiveError  # noqa: F401  (re-exported)
-from cclm.shelf.archive_limits import (  # noqa: F401  (MAX_* re-exported)
-    MAX_MEMBERS, MAX_UNPACKED_BYTES, check_layout, check_totals, scan_headers,
-)
+from cclm.shelf.archive_limits import MAX_MEMBERS, MAX_UNPACKED_BYTES  # noqa: F401  (re-exported)
+from cclm.shelf.archive_limits import check_layout, check_totals, listed, scan_headers
 
 _CHUNK = 1 << 20
 
@@ -68,7 +68,9 @@ def _members(directory: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel: int = 6) -> ArchiveInfo:
+def pack(
+    directory: str | os.PathLike, archive: str | os.PathLike, compresslevel: int = 6, max_bytes: int | None = None
+) -> ArchiveInfo:
     """Packs `directory` into the gzip tar `archive`, byte for byte reproducibly.
 
     The archive is written to a temporary name beside `archive` and renamed
@@ -78,23 +80,35 @@ def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel
         directory: the component directory to pack (its contents go at the archive's root).
         archive: the `.tar.gz` file to write.
         compresslevel: gzip level; part of what the bytes depend on.
+        max_bytes: the unpacked-size limit (default `archive_limits.default_max_bytes()`).
 
     Returns:
         `ArchiveInfo` with the archive's path, sha256 and size.
 
     Raises:
         UnsafeArchiveError: the directory holds a link, or more than
-            `unpack` would accept (members, bytes, name lengths).
+            `unpack` would accept (members, bytes, name lengths, compression ratio).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise NotADirectoryError(f"{directory} is not a directory; pack a saved component directory.")
     archive = Path(archive)
     members = _members(directory)
-    check_totals(len(members), sum(path.stat().st_size for _, path in members if path.is_file()), directory)
+    check_totals(len(members), sum(path.stat().st_size for _, path in members if path.is_file()), directory, max_bytes)
     check_layout((relative, path.is_dir()) for relative, path in members)
     # filename="" and mtime=0 keep the gzip header free of names and times.
-    with atomic_file(archive) as raw, gzip.GzipFile(
+    with atomic_file(archive) as raw:
+        _write(raw, members, compresslevel)
+        raw.flush()
+        # Fetch and the hook refuse what breaks the archive rules (a ratio, a header): so must publish.
+        with open(raw.fileno(), "rb", closefd=False) as written:
+            written.seek(0)
+            scan_headers(written, max_bytes, where=directory)
+    return ArchiveInfo(archive, file_sha256(archive), archive.stat().st_size)
+
+
+def _write(raw: BinaryIO, members: list[tuple[str, Path]], compresslevel: int) -> None:
+    with gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
     ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for relative, path in members:
@@ -111,7 +125,6 @@ def pack(directory: str | os.PathLike, archive: str | os.PathLike, compresslevel
                 info.size = path.stat().st_size
                 with open(path, "rb") as stream:
                     tar.addfile(info, stream)
-    return ArchiveInfo(archive, file_sha256(archive), archive.stat().st_size)
 
 
 def _check_member(member: tarfile.TarInfo) -> str:
@@ -127,39 +140,30 @@ def _check_member(member: tarfile.TarInfo) -> str:
     return normalized
 
 
-def unpack(
-    archive: str | os.PathLike, target: str | os.PathLike, max_bytes: int = MAX_UNPACKED_BYTES
-) -> Path:
+def unpack(archive: str | os.PathLike, target: str | os.PathLike, max_bytes: int | None = None) -> Path:
     """Unpacks `archive` into the new directory `target`, safely.
 
-    Every member is checked before anything is written; the files go to a
+    Every member is checked before anything is written (`archive_limits.listed`:
+    one `tarfile` pass with bounded header reads); the files go to a
     temporary directory beside `target` that is renamed into place.
 
     Raises:
         UnsafeArchiveError: a link, device, absolute or escaping path, a name
             no file system can hold, too many members, a header record over
-            `MAX_HEADER_BYTES`, or more than `max_bytes` in all.
+            `MAX_HEADER_BYTES`, more than `max_bytes` in all (default
+            `archive_limits.default_max_bytes()`), or a zero bomb's ratio.
         ShelfError: the files could not be written (a full disk, for one).
         FileExistsError: `target` exists.
     """
     target = Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists; unpack into a new directory.")
-    scan_headers(archive, max_bytes)  # streaming: bounds what getmembers() below can hold
-    with contextlib.ExitStack() as stack:
-        try:
-            tar = stack.enter_context(tarfile.open(archive, mode="r:gz"))
-            members = tar.getmembers()  # reads the whole archive once; extraction then seeks
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise UnsafeArchiveError(f"{archive} is not a readable .tar.gz archive ({error}).") from None
-        _unpack_members(tar, members, archive, target, max_bytes)
+    with listed(archive, max_bytes) as (tar, members):
+        _unpack_members(tar, members, archive, target)
     return target
 
 
-def _unpack_members(
-    tar: tarfile.TarFile, members: list[tarfile.TarInfo], archive: object, target: Path, max_bytes: int
-) -> None:
-    check_totals(len(members), sum(member.size for member in members if member.isfile()), archive, max_bytes)
+def _unpack_members(tar: tarfile.TarFile, members: list[tarfile.TarInfo], archive: object, target: Path) -> None:
     names = [_check_member(member) for member in members]
     check_layout((name, member.isdir()) for name, member in zip(names, members))
     target.parent.mkdir(parents=True, exist_ok=True)

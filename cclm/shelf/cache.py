@@ -127,8 +127,10 @@ class ShelfCache:
         return link
 
     @staticmethod
-    def install(archive: Path, directory: Path) -> None:
+    def install(archive: Path, directory: Path, max_bytes: int | None = None) -> None:
         """Unpacks into a temporary directory, records every file's hash, renames into place.
+
+        `max_bytes` caps the unpacked size (default `archive_limits.default_max_bytes()`).
 
         Objects are shared by every shelf and every process using the cache,
         so installing one holds that object's lock (`locks/objects-<sha256>.lock`);
@@ -136,15 +138,15 @@ class ShelfCache:
         """
         with locked(directory.parent.parent / "locks" / f"objects-{directory.name}.lock"):
             if not ShelfCache.verified(directory):
-                ShelfCache._install(archive, directory)
+                ShelfCache._install(archive, directory, max_bytes)
 
     @staticmethod
-    def _install(archive: Path, directory: Path) -> None:
+    def _install(archive: Path, directory: Path, max_bytes: int | None) -> None:
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            unpack(archive, staging)
+            unpack(archive, staging, max_bytes)
         except UnsafeArchiveError as error:
             raise ChecksumMismatchError(f"Refusing the archive: {error}") from None
         try:

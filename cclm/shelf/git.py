@@ -189,6 +189,13 @@ def pinned_hook(text: str) -> str:
     return f"#!{sys.executable} -IS\n{rest}" if first.startswith("#!") else text
 
 
+def hook_modules() -> dict[Path, str]:
+    """The standard-library-only modules a shelf's pre-receive hook imports, by the name it imports them as."""
+    from cclm.shelf import archive_limits
+
+    return {Path(archive_limits.__file__): "cclm_archive_limits.py"}
+
+
 def create_repository(path: Path, template: Path) -> None:
     """Creates an empty shelf: a bare repository at `path` seeded from the shelf `template`.
 
@@ -215,6 +222,8 @@ def create_repository(path: Path, template: Path) -> None:
         hook = Path(bare.git_dir, "hooks", "pre-receive")
         hook.write_text(pinned_hook((template / "hooks" / "pre-receive").read_text(encoding="utf-8")), encoding="utf-8")
         hook.chmod(0o755)
+        for module, name in hook_modules().items():  # the hook checks with the library's own rules
+            shutil.copyfile(module, hook.with_name(name))
         work = git.Repo.init(seed, initial_branch=BRANCH)
         for name in ("README.md", "CATALOG.md", ".gitattributes"):
             shutil.copyfile(template / name, seed / name)

@@ -40,13 +40,14 @@ from typing import Any
 
 from cclm.components import file_sha256, read_manifest
 from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingContentError, PublishError, ShelfError, ShelfLookupError, ShelfUnreachableError, VersionExistsError  # noqa: F401  (re-exported)
+from cclm.shelf.archive_limits import default_max_bytes
 from cclm.shelf.cache import ShelfCache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
-from cclm.shelf.staging import component_directory, stage_version
-from cclm.shelf.starter import StarterShelf, is_starter_identifier
-from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
 from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
+from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
+from cclm.shelf.staging import component_directory, stage_version
+from cclm.shelf.starter import StarterShelf, is_starter_identifier
 
 
 class Shelf:
@@ -58,6 +59,8 @@ class Shelf:
             directory, created on first use (no server needed).
         cache_dir: where fetched components and the shelf's clone live.
             Default: `$CCLM_CACHE`, else the user's cache directory.
+        max_unpacked_bytes: the most a version may unpack to; publish and
+            fetch refuse more. Default: `$CCLM_MAX_UNPACKED_BYTES`, else 2 GiB.
 
     A shared shelf is any git service with LFS: create it once with
     `Shelf.init(path)` (or from `shelf/` in this repository), then use
@@ -69,7 +72,11 @@ class Shelf:
     shelf's own versions and `starter.list()` the starter ones.
     """
 
-    def __init__(self, remote: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
+    def __init__(
+        self, remote: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+        max_unpacked_bytes: int | None = None,
+    ):
+        self.max_unpacked_bytes = default_max_bytes() if max_unpacked_bytes is None else int(max_unpacked_bytes)
         self.remote = str(remote) if remote is not None else default_remote()
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         # The default shelf, and a local $CCLM_SHELF, are created on first use (no server needed).
@@ -226,7 +233,7 @@ class Shelf:
                 for attempt in range(2):
                     repo = self._repo()
                     entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
-                                          description, tagged)
+                                          description, tagged, self.max_unpacked_bytes)
                     try:
                         commit_and_push(repo, entry)
                         break
@@ -359,7 +366,7 @@ class Shelf:
                         f"LFS pointer says {pointer[0][:12]} ({pointer[1]:,} bytes). The bad copy was deleted; "
                         "the shelf's LFS storage may be damaged."
                     )
-                ShelfCache.install(stored, directory)
+                ShelfCache.install(stored, directory, self.max_unpacked_bytes)
             finally:
                 stored.unlink(missing_ok=True)
             self._cache(cache).remember(entry)

@@ -38,7 +38,7 @@ def component_directory(component: Any, scratch: Path) -> Path:
 
 def stage_version(
     root: Path, directory: Path, manifest: dict, identifier: str, version: str | None,
-    description: str | None, tagged: list[str] = (),
+    description: str | None, tagged: list[str] = (), max_bytes: int | None = None,
 ) -> CatalogEntry:
     """Chooses the version, packs the archive into the clone at `root` and writes its entry and card.
 
@@ -50,6 +50,7 @@ def stage_version(
             version in the catalog and in `tagged`.
         description: the catalog's line; default from the model card.
         tagged: versions that have a tag on the remote but no catalog entry.
+        max_bytes: the shelf's unpacked-size limit (`pack` refuses what fetch would).
 
     Raises:
         VersionExistsError: `version` is published or tagged already.
@@ -66,7 +67,7 @@ def stage_version(
             + " is already published (or tagged), and versions "
             f"are immutable. Publish it as a new version, e.g. version={next_version(existing)!r}."
         )
-    info = pack(directory, root / "components" / kind / identifier / f"{version}.tar.gz")
+    info = pack(directory, root / "components" / kind / identifier / f"{version}.tar.gz", max_bytes=max_bytes)
     entry = CatalogEntry(
         identifier=identifier, item_type=kind, version=version, sha256=info.sha256, size=info.size,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

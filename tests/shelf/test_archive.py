@@ -1,10 +1,13 @@
 """Deterministic packing and safe unpacking, on real files and real tar archives."""
 
+import gc
+import gzip
 import io
 import os
 import subprocess
 import sys
 import tarfile
+import tracemalloc
 
 import pytest
 
@@ -155,3 +158,75 @@ def test_a_full_disk_while_unpacking_is_one_shelf_error(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Could not unpack" in result.stdout and "File too large" in result.stdout
     assert not any((tmp_path / "out").iterdir())  # the staging directory is gone
+
+
+def _header(name, kind=tarfile.REGTYPE, size=0):
+    info = tarfile.TarInfo(name)
+    info.type, info.size = kind, size
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+def _padded(data):
+    return data + bytes(-len(data) % 512)
+
+
+def _pax_record(key, value):
+    body = f" {key}={value}\n"
+    length = len(body) + 1
+    length = len(body) + len(str(length))
+    return f"{length}{body}".encode()
+
+
+def _raw_archive(path, *blocks):
+    with gzip.open(path, "wb", compresslevel=1) as stream:
+        for block in blocks:
+            stream.write(block)
+        stream.write(bytes(1024))
+    return path
+
+
+def _peak_while_refused(archive, target, match):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeArchiveError, match=match):
+            unpack(archive, target)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+_HIDDEN = 96 * 1024**2  # what a header record would make tarfile hold, were it read
+
+
+def test_a_solaris_x_header_is_bounded_like_any_header_record(tmp_path):
+    # Type "X" is a PAX header to tarfile; a scan that knew only "x" counted it as a file's data.
+    archive = _raw_archive(tmp_path / "x.tar.gz", _header("@PaxHeader", b"X", _HIDDEN),
+                           _padded(b"a" * _HIDDEN), _header("manifest.json"))
+    assert archive.stat().st_size < 1_000_000
+    peak = _peak_while_refused(archive, tmp_path / "target", f"header record of {_HIDDEN:,} bytes")
+    assert peak < 64 * 1024**2
+    assert not (tmp_path / "target").exists()
+
+
+def test_a_pax_size_of_plus_zero_cannot_hide_headers_from_the_check(tmp_path):
+    # tarfile reads "size=+0" as 0 and parses the "data" that follows as headers; the check must agree.
+    records = _pax_record("size", "+0")
+    hidden = _header("././@LongLink", tarfile.GNUTYPE_LONGNAME, _HIDDEN) + _padded(b"a" * _HIDDEN)
+    archive = _raw_archive(tmp_path / "plus.tar.gz", _header("@PaxHeader", tarfile.XHDTYPE, len(records)),
+                           _padded(records), _header("decoy", size=len(hidden)), hidden, _header("manifest.json"))
+    peak = _peak_while_refused(archive, tmp_path / "target", f"header record of {_HIDDEN:,} bytes")
+    assert peak < 64 * 1024**2
+    assert not (tmp_path / "target").exists()
+
+
+@pytest.mark.parametrize("kind, records, message", [
+    (tarfile.XGLTYPE, _pax_record("comment", "x"), "global PAX header"),
+    (tarfile.XHDTYPE, _pax_record("GNU.sparse.major", "1") + _pax_record("GNU.sparse.minor", "0"), "sparse"),
+    (tarfile.XHDTYPE, _pax_record("LIBARCHIVE.xattr.a", "b"), "PAX records"),
+])
+def test_header_records_pack_never_writes_are_refused(tmp_path, kind, records, message):
+    archive = _raw_archive(tmp_path / "h.tar.gz", _header("@PaxHeader", kind, len(records)), _padded(records),
+                           _header("manifest.json", size=512), _padded(b"1\n0\n0\n"))  # a sparse map
+    with pytest.raises(UnsafeArchiveError, match=message):
+        unpack(archive, tmp_path / "target")

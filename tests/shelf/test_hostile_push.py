@@ -6,14 +6,18 @@ bare repository with its pre-receive hook moved aside, as GitHub or GitLab would
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from cclm import Preprocessor
-from cclm.shelf.shelf import Shelf
+from cclm.shelf.archive import UnsafeArchiveError, file_sha256
+from cclm.shelf.catalog import CatalogEntry
+from cclm.shelf.shelf import ChecksumMismatchError, PublishError, Shelf
 
 pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
 
@@ -89,3 +93,75 @@ def test_an_lfsconfig_pushed_around_the_hook_never_redirects_archives(shelf, tmp
     for entry in (first, second, third):
         fetched = Shelf(shelf.remote, cache_dir=tmp_path / f"reader-{entry.version}").fetch("docs", version=entry.version)
         assert fetched.name == entry.sha256
+
+
+def _zero_bomb(path, size=96 * 1024**2):
+    """A real tar.gz of `size` zero bytes: about a thousandth of that on disk."""
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name, data in (("manifest.json", b'{"kind": "preprocessor"}'),):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = size
+        with open("/dev/zero", "rb") as zeros:
+            tar.addfile(info, zeros)
+    return path
+
+
+def _add_version(shelf, work, archive, name="bomb", version="1.0.0"):
+    """Commits `archive` as a version in a clone of the shelf, as publish would lay it out (through git-lfs)."""
+    _git("clone", "-q", shelf.remote, str(work))
+    _git("lfs", "install", "--local", cwd=work)
+    target = work / "components" / "preprocessor" / name / f"{version}.tar.gz"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(archive, target)
+    entry = CatalogEntry(identifier=name, item_type="preprocessor", version=version, sha256=file_sha256(target),
+                         size=target.stat().st_size, created="2026-01-01T00:00:00+00:00", library_version="0")
+    (work / entry.entry_path).parent.mkdir(parents=True)
+    (work / entry.entry_path).write_text(entry.to_json())
+    _git("add", "-A", cwd=work)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "add", cwd=work)
+    return entry
+
+
+def test_a_zero_bomb_is_refused_at_publish_in_the_hook_and_at_fetch(shelf, tmp_path):
+    bomb = _zero_bomb(tmp_path / "bomb.tar.gz")
+    assert bomb.stat().st_size < 1_000_000
+    source = _prep().save(tmp_path / "source")  # and a zero file beside it, as a publisher might have
+    with open(source / "zeros.bin", "wb") as stream:
+        stream.truncate(96 * 1024**2)
+    with pytest.raises(UnsafeArchiveError, match="decompression bomb"):
+        shelf.publish(source, "bomb")
+    assert _git("--git-dir", shelf.remote, "tag", "--list") == ""
+
+    entry = _add_version(shelf, tmp_path / "work", bomb)
+    refused = _push(tmp_path / "work", "main", f"HEAD:refs/tags/{entry.tag}")
+    assert refused.returncode != 0 and "decompression bomb" in refused.stderr, refused.stderr
+
+    hook = Path(shelf.remote, "hooks", "pre-receive")
+    hook.rename(hook.with_name("pre-receive.off"))
+    try:
+        assert _push(tmp_path / "work", "main", f"HEAD:refs/tags/{entry.tag}").returncode == 0
+    finally:
+        hook.with_name("pre-receive.off").rename(hook)
+    reader = Shelf(shelf.remote, cache_dir=tmp_path / "reader")
+    with pytest.raises(ChecksumMismatchError, match="decompression bomb"):
+        reader.fetch("bomb", version="1.0.0")
+    assert not [p for p in (tmp_path / "reader" / "objects").iterdir() if p.is_dir()]
+
+
+def test_the_unpacked_size_limit_is_the_shelf_s_to_set(shelf, tmp_path, monkeypatch):
+    small = Shelf(shelf.remote, cache_dir=tmp_path / "small", max_unpacked_bytes=1000)
+    with pytest.raises(UnsafeArchiveError, match="more than the cap of 1,000"):
+        small.publish(_prep("a text with enough characters to pass a kilobyte once saved"), "docs")
+    entry = shelf.publish(_prep(), "docs")
+    with pytest.raises(ChecksumMismatchError, match="more than the cap of 1,000"):
+        small.fetch("docs", version=entry.version)
+    monkeypatch.setenv("CCLM_MAX_UNPACKED_BYTES", "1000")
+    with pytest.raises(ChecksumMismatchError, match="more than the cap of 1,000"):
+        Shelf(shelf.remote, cache_dir=tmp_path / "env").fetch("docs", version=entry.version)
+    monkeypatch.delenv("CCLM_MAX_UNPACKED_BYTES")
+    _git("--git-dir", shelf.remote, "config", "cclm.maxUnpackedBytes", "1000")  # the hook's limit
+    with pytest.raises(PublishError, match="more than the cap of 1,000"):
+        shelf.publish(_prep("next"), "docs")
