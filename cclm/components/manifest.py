@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from cclm.components.config_limits import check_config_sizes
 from cclm.components.files import FORMAT_VERSION, MANIFEST_NAME
 from cclm.errors import ComponentError
 from cclm.version import __version__
@@ -138,7 +139,8 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
     Raises:
         ComponentError: the directory or manifest is missing or damaged, the
             format is newer than this library, or the kind is not one of ours
-            (or not `kind` when given).
+            (or not `kind` when given), or a size in its config is over
+            `config_limits.SIZE_LIMITS`.
     """
     path = Path(directory)
     manifest_path = path / MANIFEST_NAME
@@ -180,6 +182,7 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
             f"{path} holds a {found!r} component, not a {kind!r}; "
             f"load it with cclm.load_component(path) or the {found!r} class."
         )
+    check_config_sizes(manifest.get("config"), path)  # before any class is imported or layer built
     return manifest
 
 
