@@ -4,7 +4,7 @@ The default classifier is the README's: the starter composition
 (`cclm.Shelf()`'s preprocessor, embedder, contrastive and multilingual
 towers, composed as the Quickstart composes them) under a default
 `TextClassifier`, fitted on 32 labels per class (draw 0 of
-benchmarks/fewshot.py's few-shot setting). Its peer is scikit-learn's
+benchmarks/fewshot.py's few-shot setting, or `--draw`). Its peer is scikit-learn's
 TF-IDF over character 1-4-grams (sublinear) + `LogisticRegression`,
 fitted on the same texts. Both predict the labels of each task's test
 texts (benchmarks/real_text_tasks.py: short UI messages, 400-character
@@ -16,7 +16,7 @@ counts. Printed: texts/s, the ratios to TF-IDF + LR and to in-process
 `predict`, one text's median latency, what the head reads (a head that
 gave the composition weight 0 runs no tower), and each one's accuracy.
 
-Run: python benchmarks/predict_speed.py [--tasks language code topic] [--rounds 3] [--single 300] [--quick]
+Run: python benchmarks/predict_speed.py [--tasks language code topic] [--draw 0] [--rounds 3] [--single 300] [--quick]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def measure(task: Task, composed: ComposedModel, args: argparse.Namespace, direc
     """Each way's best texts/s per batch, one text's median latency, accuracies and what the head reads."""
     from fewshot import few
 
-    train = few(task.texts["train"], task.labels["train"], args.few, 0)
+    train = few(task.texts["train"], task.labels["train"], args.few, args.draw)
     texts, truth = task.texts["test"], task.labels["test"]
     if args.quick:
         texts, truth = capped(list(zip(texts, truth)), 5, np.random.default_rng(0))
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--locale-root", default="/usr/share/locale")
     parser.add_argument("--source-root", default="/usr")
     parser.add_argument("--few", type=int, default=32, help="labelled texts per class the classifiers are fitted on")
+    parser.add_argument("--draw", type=int, default=0, help="which few-shot draw (benchmarks/fewshot.py's 0, 1, 2)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds, the three ways interleaved; the best counts")
     parser.add_argument("--single", type=int, default=300, help="texts predicted one per call")
     parser.add_argument("--quick", action="store_true", help="a short run that checks the script works")
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     towers = [shelf.load("starter-contrastive"), shelf.load("starter-multilingual")]
     composed = ComposedModel(embedder, towers, preprocessor=prep)
     print(f"default TextClassifier on the starter composition ({composed.id_model.count_params():,} parameters), "
-          f"{args.few} labels per class; texts/s, best of {args.rounds} interleaved rounds")
+          f"{args.few} labels per class (draw {args.draw}); texts/s, best of {args.rounds} interleaved rounds")
     with tempfile.TemporaryDirectory() as directory:
         for name in args.tasks:
             print(table(name, measure(load_task(name, args), composed, args, directory)), flush=True)

@@ -40,17 +40,40 @@ import tensorflow as tf
 import cclm.keras_objects as keras_objects
 
 
+def in_sorted_batches(model: keras.Model, ids: tf.Tensor, batch_size: int) -> tf.Tensor:
+    """`model(ids)` (one row per text) computed `batch_size` texts at a time, texts sorted by length, in their order.
+
+    In graph: a model that trims its padding to the batch (`TextClassifier`'s)
+    then pays each batch's longest text, not the longest of all.
+    """
+    count = tf.shape(ids)[0]
+    order = tf.argsort(tf.reduce_sum(tf.cast(tf.not_equal(ids, 0), tf.int32), axis=1), stable=True)
+    ordered = tf.gather(ids, order)
+    batches = (count + batch_size - 1) // batch_size
+    output = model.outputs[0]
+    results = tf.TensorArray(output.dtype, size=batches, infer_shape=False, element_shape=[None, *output.shape[1:]])
+
+    def step(index: tf.Tensor, results: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
+        return index + 1, results.write(index, model(ordered[index * batch_size:(index + 1) * batch_size], training=False))
+
+    _, results = tf.while_loop(lambda index, _: index < batches, step, (tf.constant(0), results))
+    return tf.gather(results.concat(), tf.argsort(order))
+
+
 def export_for_serving(
     path: str | os.PathLike,
     encoder: keras.layers.Layer,
     model: keras.Model,
     outputs: Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]],
     overwrite: bool = True,
+    batch_size: int | None = None,
 ) -> Path:
     """Writes a SavedModel at `path` serving `outputs(ids, model(ids))` with `ids = encoder(texts)`; returns its path.
 
     Written to a temporary directory beside `path` and renamed into place,
     so a failure leaves no half-written export and an existing one as it was.
+    With `batch_size`, the model runs on length-sorted batches of that many
+    texts (`in_sorted_batches`; a model with one output row per text).
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
@@ -65,7 +88,9 @@ def export_for_serving(
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
         ids = encoder(texts)
-        return outputs(ids, model(ids, training=False))
+        if batch_size is None:
+            return outputs(ids, model(ids, training=False))
+        return outputs(ids, in_sorted_batches(model, ids, batch_size))
 
     encoder(tf.constant([""]))  # builds it: Keras exports built layers only
     archive = keras.export.ExportArchive()
@@ -100,7 +125,9 @@ class Exportable:
         >>> served = tf.saved_model.load(str(classifier.export("exported")))  # doctest: +SKIP
         >>> served.serve(tf.constant(["some text"]))["labels"]  # doctest: +SKIP
         """
-        return export_for_serving(path, *self._serving(), overwrite=overwrite)
+        return export_for_serving(path, *self._serving(), overwrite=overwrite, batch_size=self._serving_batch_size)
+
+    _serving_batch_size: int | None = None  # texts per length-sorted batch in the export (None: the whole call)
 
     def _serving(self) -> tuple[keras.layers.Layer, keras.Model, Callable[[Any, Any], dict[str, Any]]]:
         """(text encoder, model on its ids, outputs(ids, model output) -> dict of tensors)."""

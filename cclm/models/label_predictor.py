@@ -45,6 +45,7 @@ class LabelPredictor(ModelLike, Exportable):
 
     labels: list[Label]
     preprocessor: Any
+    _serving_batch_size = 256  # the export runs length-sorted batches of this many texts
 
     def _logits_model(self) -> keras.Model:
         """The Keras model ids -> logits; raises ValueError while there is none."""

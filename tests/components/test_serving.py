@@ -67,3 +67,17 @@ def test_export_refuses_a_keras_file_name_and_keeps_what_exists(classifier, tmp_
     with pytest.raises(FileExistsError, match="overwrite=True"):
         classifier.export(path, overwrite=False)
     assert (path / "saved_model.pb").is_file() and not list(tmp_path.glob(".exported.*"))
+
+
+def test_in_sorted_batches_gives_every_text_its_own_row_in_order():
+    import tensorflow as tf
+
+    from cclm.components.serving import in_sorted_batches
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    lengths = keras.ops.sum(keras.ops.cast(ids != 0, "int32"), axis=1, keepdims=True)
+    model = keras.Model(ids, keras.ops.concatenate([lengths, keras.ops.sum(ids, axis=1, keepdims=True)], axis=1))
+    batch = np.array([[3, 4, 5, 0], [1, 0, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0], [9, 9, 9, 9]], "int32")
+    batched = tf.function(lambda ids: in_sorted_batches(model, ids, batch_size=2))
+    np.testing.assert_array_equal(batched(tf.constant(batch)), np.asarray(model(batch)))
+    assert tuple(batched(tf.zeros((0, 4), tf.int32)).shape) == (0, 2)
