@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from cclm.cli.terminal import printable
 from cclm.errors import CatalogError, ComponentError, DataFileError, ShelfError
 
 REPORTED = (
@@ -49,7 +50,7 @@ def reporting_errors(handler: Callable[[argparse.Namespace], Any]) -> Callable[[
         try:
             code = handler(args)
         except REPORTED as error:
-            print(f"cclm {command_name(args)}: {error}", file=sys.stderr)
+            print(f"cclm {command_name(args)}: {printable(error, lines=True)}", file=sys.stderr)
             return 2
         return code if isinstance(code, int) else 0
 

@@ -7,7 +7,6 @@ TensorFlow is imported only by the commands that need it, so `cclm --help`,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -15,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 
 from cclm.cli.errors import reporting_errors
+from cclm.cli.terminal import json_text, printable
 from cclm.version import __version__
 
 
@@ -34,9 +34,9 @@ def _info(args: argparse.Namespace) -> None:
     if args.json or not card.is_file():
         if not args.json:
             print(f"({directory} has no {CARD_NAME}, its model card; its manifest:)")
-        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+        print(json_text(manifest, indent=2))
     else:
-        print(card.read_text(encoding="utf-8"))
+        print(printable(card.read_text(encoding="utf-8"), lines=True))  # a pushed card must not drive the terminal
 
 
 def _version(args: argparse.Namespace) -> int:

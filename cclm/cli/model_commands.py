@@ -8,12 +8,12 @@ one line to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from cclm.cli.errors import reporting_errors
+from cclm.cli.terminal import json_text, printable
 
 _CLASSIFIER_KINDS = ("text_classifier", "categorical_pretrainer")
 
@@ -55,7 +55,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         classifier, data, rates=rates, seed=args.seed, text_column=args.text_column,
         label_column=args.label_column, name=Path(args.model).name,
     )
-    print(report.table())
+    print(printable(report.table(), lines=True))  # its labels come from a manifest someone pushed
     if args.json:
         report.save(args.json)
         print(f"Wrote {args.json}")
@@ -92,9 +92,9 @@ def _predict(args: argparse.Namespace) -> None:
                 label = classifier.labels[int(row.argmax())]
                 if args.json:
                     scores = {str(name): round(float(p), 5) for name, p in zip(classifier.labels, row)}
-                    print(json.dumps({"text": text, "label": label, "probabilities": scores}, ensure_ascii=False))
+                    print(json_text({"text": text, "label": label, "probabilities": scores}))
                 else:
-                    print(f"{label}\t{row.max():.3f}\t{text}")
+                    print(f"{printable(label)}\t{row.max():.3f}\t{printable(text)}")
             progress.update(len(part))
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import re
 from typing import Any
 
 from cclm.cli.errors import reporting_errors
+from cclm.cli.terminal import json_text, printable
 
 
 def _shelf(args: argparse.Namespace) -> Any:
@@ -40,16 +39,11 @@ def _fetch(args: argparse.Namespace) -> None:
     print(_shelf(args).fetch(args.identifier, args.type, version=args.version))
 
 
-def _printable(value: object) -> str:
-    """`value` as text with control characters shown as "?": a catalog cannot drive the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(value))
-
-
 def _verify(args: argparse.Namespace) -> int:
     shelf = _shelf(args)
     problems = shelf.starter.verify() + shelf.verify()
     for problem in problems:
-        print(_printable(problem))
+        print(printable(problem))
     print(f"{len(problems)} problem(s) on the starter shelf and the shelf {shelf.remote}." if problems else
           f"Every starter archive matches its sha256; every version on the shelf {shelf.remote} is as its tag "
           "recorded it, and every catalog file is valid.")
@@ -61,16 +55,16 @@ def _list(args: argparse.Namespace) -> None:
     starter = shelf.starter.list(item_type=args.type)
     entries = shelf.list(item_type=args.type)
     if args.json:
-        print(json.dumps([{**dataclasses.asdict(e), "shelf": "starter"} for e in starter]
-                         + [{**dataclasses.asdict(e), "shelf": shelf.remote} for e in entries], indent=2, ensure_ascii=False))
+        print(json_text([{**dataclasses.asdict(e), "shelf": "starter"} for e in starter]
+                        + [{**dataclasses.asdict(e), "shelf": shelf.remote} for e in entries], indent=2))
         return
     rows = [("TYPE", "IDENTIFIER", "VERSION", "SIZE", "CREATED", "DESCRIPTION")]
     sections = [(f"Starter components (ship with cclm, read-only; {len(starter)}):", starter),
                 (f"Your shelf, {shelf.remote} ({len(entries)}):", entries)]
     for title, found in sections:
         rows.append((title,))
-        rows += [(e.item_type, e.identifier, e.version, f"{e.size:,}", _printable(e.created[:10]),
-                  _printable(e.description)) for e in found]
+        rows += [(e.item_type, e.identifier, e.version, f"{e.size:,}", printable(e.created[:10]),
+                  printable(e.description)) for e in found]
     widths = [max(len(row[i]) for row in rows if len(row) > 1) for i in range(5)]
     for row in rows:
         if len(row) == 1:
@@ -84,10 +78,10 @@ def _list(args: argparse.Namespace) -> None:
 def _info(args: argparse.Namespace) -> None:
     entry = _shelf(args).info(args.identifier, args.type, version=args.version)
     if args.json:
-        print(json.dumps(dataclasses.asdict(entry), indent=2, ensure_ascii=False))
+        print(json_text(dataclasses.asdict(entry), indent=2))
         return
     for key, value in dataclasses.asdict(entry).items():
-        print(f"{key:>16}: {_printable(value)}")
+        print(f"{key:>16}: {printable(value)}")
     print(f"{'tag':>16}: {entry.tag}")
 
 

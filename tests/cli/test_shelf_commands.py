@@ -134,3 +134,34 @@ def test_info_reads_a_shelf_reference(published, run_cli, monkeypatch):
     code, out, err = run_cli("info", "shelf:preprocessor/docs@1.0.0")
     assert code == 0, err
     assert "preprocessor" in out and "a cclm" in out.lower()
+
+
+HOSTILE = "a \x1b[2J \x9b31m \x85 \x90q\x9c \u202eevil\u202c done"
+
+
+def test_control_and_bidi_characters_from_a_pusher_never_reach_the_terminal(tmp_path, run_cli, monkeypatch):
+    """C1 controls and bidi overrides in a description, a card and a manifest name, in every output path."""
+    remote, cache = tmp_path / "shelf.git", tmp_path / "cache"
+    monkeypatch.setenv("CCLM_SHELF", str(remote))
+    monkeypatch.setenv("CCLM_CACHE", str(cache))
+    assert run_cli("shelf", "init", str(remote))[0] == 0
+    component = Preprocessor().fit(["text for the shelf"], progress=False).save(tmp_path / "prep")
+    manifest = json.loads((component / "manifest.json").read_text())
+    (component / "manifest.json").write_text(json.dumps({**manifest, "name": HOSTILE}))
+    (component / "README.md").write_text(f"# Card\n\n{HOSTILE}\n")
+    code, _, err = run_cli("shelf", "publish", str(component), "docs", "--description", HOSTILE)
+    assert code == 0, err
+    outputs = {
+        "list": run_cli("shelf", "list"), "list --json": run_cli("shelf", "list", "--json"),
+        "info": run_cli("shelf", "info", "docs"), "info --json": run_cli("shelf", "info", "docs", "--json"),
+        "cclm info": run_cli("info", "shelf:docs"), "cclm info --json": run_cli("info", "shelf:docs", "--json"),
+        "an error": run_cli("shelf", "info", "docs", "--version", HOSTILE),
+    }
+    for what, (_, out, err) in outputs.items():
+        raw = [c for c in out + err if c in "\x1b\x9b\x85\x90\x9c\u202e\u202c"]
+        assert not raw, f"{what} printed {raw!r}"
+    assert "evil" in outputs["cclm info"][1] and "evil" in outputs["an error"][2]
+    listed = json.loads(outputs["list --json"][1])
+    assert [e["description"] for e in listed if e["identifier"] == "docs"] == [HOSTILE]  # escaped, not lost
+    assert json.loads(outputs["info --json"][1])["name"] == HOSTILE
+    assert json.loads(outputs["cclm info --json"][1])["name"] == HOSTILE
