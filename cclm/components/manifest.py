@@ -40,6 +40,7 @@ COMPONENT_MODULES = {
     "categorical_pretrainer": "cclm.pretraining.categorical_pretrainer",
     "contrastive_pretrainer": "cclm.pretraining.contrastive_pretrainer",
     "distillation_pretrainer": "cclm.pretraining.distillation_pretrainer",
+    "meaning_pretrainer": "cclm.pretraining.meaning_pretrainer",
     "composed_model": "cclm.models.composed_model",
     "text_classifier": "cclm.classification.text_classifier",
 }

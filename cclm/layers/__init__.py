@@ -12,6 +12,7 @@ from cclm.layers.residual_conv_block import ResidualConvBlock
 from cclm.layers.sequence_pooling import SequencePooling
 from cclm.layers.shifted_views import ShiftedViews
 from cclm.layers.transformer_block import TransformerBlock
+from cclm.layers.word_ngrams import WordNgramBag
 import cclm.keras_objects as keras_objects
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "SequencePooling",
     "ShiftedViews",
     "TransformerBlock",
+    "WordNgramBag",
 ]
 
 

@@ -10,7 +10,10 @@ from typing import Any, Union
 
 import keras
 
-from cclm.components import Component, ComponentError, built_from, component_path, load_weights_checked, read_manifest, register_component
+from cclm.components import (
+    Component, ComponentError, built_from, component_class, component_path, load_weights_checked, read_manifest,
+    register_component, registered_kinds,
+)
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
@@ -19,28 +22,37 @@ from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.models.tower import Tower
+from cclm.models.tower import Tower, tower_config, tower_from_config
 
 TowerSource = Union[Tower, str, "os.PathLike[str]", Any]
 """A `Tower` (e.g. `pretrainer.model`), a pretrainer, or the directory of a saved pretrainer."""
-_PRETRAINER_KINDS = ("masked_language_pretrainer", "categorical_pretrainer", "distillation_pretrainer")
+
+
+def _reads_ids(tower: Any) -> bool:
+    """Whether a tower reads the ids (`MeaningTower`) rather than the embedder's vectors."""
+    return bool(getattr(tower, "reads_ids", False))
 
 
 def _is_pretrainer(source: Any) -> bool:
     """A `cclm.pretraining` pretrainer (models never import pretraining: it is the layer above)."""
-    return isinstance(getattr(source, "tower", None), (Tower, type(None))) and hasattr(source, "is_built")
+    return getattr(type(source), "provides_tower", False) and hasattr(source, "is_built")
 
 
-def _tower_from_directory(path: Path) -> Tower:
+def _tower_kinds() -> list[str]:
+    """The component kinds whose saved directories hold a composable tower (from the registry)."""
+    return [kind for kind in registered_kinds() if getattr(component_class(kind), "provides_tower", False)]
+
+
+def _tower_from_directory(path: Path) -> keras.Model:
     """Only the tower of a saved pretrainer (its embedder and head are not needed)."""
     manifest = read_manifest(path)
-    if manifest["kind"] not in _PRETRAINER_KINDS:
+    if manifest["kind"] not in _tower_kinds():
         raise ComponentError(
             f"{path} holds a {manifest['kind']!r} component, not a pretrainer; a tower comes from a "
-            f"saved pretrainer ({', '.join(_PRETRAINER_KINDS)})."
+            f"saved pretrainer ({', '.join(_tower_kinds())})."
         )
     with built_from(path):
-        tower = Tower.from_config(manifest["config"]["tower_options"])
+        tower = tower_from_config(manifest["config"]["tower_options"])
     load_weights_checked(tower, path / TOWER_WEIGHTS)
     tower.embedder_fingerprint = manifest.get("embedder_fingerprint")
     return tower
@@ -126,7 +138,7 @@ class ComposedModel(ModelLike, Component, Exportable):
             if not source.is_built:
                 raise ValueError(f"The pretrainer {source.name!r} is not built yet; fit it (or load it) first.")
             return source.tower
-        if isinstance(source, Tower):
+        if isinstance(source, Tower) or _reads_ids(source):
             return source
         if isinstance(source, (str, os.PathLike)):
             return _tower_from_directory(component_path(source))
@@ -144,6 +156,13 @@ class ComposedModel(ModelLike, Component, Exportable):
                     f"{label}: {names.count(tower.name)} towers are named {tower.name!r}; Keras needs "
                     "distinct names. Create the pretrainers with distinct name=... values."
                 )
+            if _reads_ids(tower):
+                if tower.vocab_size != self.embedder.vocab_size:
+                    raise ValueError(
+                        f"{label} reads ids of a preprocessor with {tower.vocab_size} ids, but the embedder takes "
+                        f"{self.embedder.vocab_size}. Compose it with the preprocessor it was made for."
+                    )
+                continue
             if tower.input_dim != self.embedder.hidden_dim:
                 raise ValueError(
                     f"{label} takes vectors of width {tower.input_dim}, but the embedder gives "
@@ -171,8 +190,8 @@ class ComposedModel(ModelLike, Component, Exportable):
                 )
 
     def _compose(self, ids: Any) -> Any:
-        vectors = self.embedder(ids)
-        outputs = [tower(vectors) for tower in self.towers]
+        vectors = None if all(map(_reads_ids, self.towers)) else self.embedder(ids)  # no tower reads it: not run
+        outputs = [tower(ids if _reads_ids(tower) else vectors) for tower in self.towers]
         if len(outputs) == 1:
             return outputs[0]
         return keras.layers.Concatenate(axis=-1, name="concatenate_towers")(outputs)
@@ -221,14 +240,15 @@ class ComposedModel(ModelLike, Component, Exportable):
     def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "towers": [tower.get_config() for tower in self.towers],
+            "towers": [tower_config(tower) for tower in self.towers],
             "preprocessor": self.preprocessor is not None,
         }
 
     def manifest(self) -> dict:
         # Composed and possibly trained together: from here on the towers belong to this embedder.
         for tower in self.towers:
-            tower.embedder_fingerprint = self.embedder.fingerprint
+            if not _reads_ids(tower):
+                tower.embedder_fingerprint = self.embedder.fingerprint
         self.card = {**self.card, "towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]}
         return super().manifest()
 
@@ -260,11 +280,12 @@ class ComposedModel(ModelLike, Component, Exportable):
         if embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{directory}: the embedder's weights are not the ones saved with the towers; save it again.")
         towers = []
-        for index, tower_config in enumerate(config["towers"]):
+        for index, saved in enumerate(config["towers"]):
             with built_from(directory):
-                tower = Tower.from_config(tower_config)
+                tower = tower_from_config(saved)
             load_weights_checked(tower, directory / TOWERS_DIR / tower_weights_name(index))
-            tower.embedder_fingerprint = embedder.fingerprint
+            if not _reads_ids(tower):
+                tower.embedder_fingerprint = embedder.fingerprint
             towers.append(tower)
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR) if config["preprocessor"] else None
         with built_from(directory):

@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from cclm.errors import ComponentError
 from cclm.models.freezing import set_trainable
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 
@@ -96,3 +97,23 @@ class Tower(keras.Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Tower":
         return cls(**config)
+
+
+def tower_config(tower: keras.Model) -> dict[str, Any]:
+    """A tower's config as saved in manifests: a `Tower`'s as it is, another kind's with its Keras class name."""
+    config = tower.get_config()
+    if type(tower) is Tower:
+        return config
+    return {"class_name": keras.saving.get_registered_name(type(tower)), **config}
+
+
+def tower_from_config(config: dict[str, Any]) -> keras.Model:
+    """The tower `tower_config` saved: a `Tower`, or a registered cclm tower class that reads ids (`MeaningTower`)."""
+    config = dict(config)
+    name = config.pop("class_name", None)
+    cls = Tower if name is None else keras.saving.get_registered_object(name)
+    if name is not None and not (str(name).startswith("cclm>") and isinstance(cls, type)
+                                 and issubclass(cls, keras.Model) and getattr(cls, "reads_ids", False)):
+        raise ComponentError(f"A tower of class {name!r}: not a tower class of this cclm version; "
+                             "upgrade cclm, or load a component saved by this version.")
+    return cls.from_config(config)

@@ -8,10 +8,15 @@ from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
 from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer
 from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
+from cclm.pretraining.meaning_pretrainer import MeaningPretrainer
 from cclm.pretraining.pretrainer import Pretrainer
+from cclm.pretraining.teacher import Teacher
 import cclm.keras_objects as keras_objects
 
-__all__ = ["CategoricalPretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer", "Pretrainer"]
+__all__ = [
+    "CategoricalPretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer",
+    "MeaningPretrainer", "Pretrainer", "Teacher",
+]
 
 
 keras_objects.ready(__name__)  # last: registers cclm's Keras classes once this import is done

@@ -82,6 +82,7 @@ class Pretrainer(ModelLike, Component, Trainer):
     """
 
     component_kind: ClassVar[str]
+    provides_tower: ClassVar[bool] = True  # a saved one gives `ComposedModel` a tower
     # Whether the metrics count sample weights (masked positions) like the loss does.
     metrics_use_sample_weights: ClassVar[bool] = True
 

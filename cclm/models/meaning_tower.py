@@ -1,0 +1,115 @@
+"""`MeaningTower`: a text's meaning from a table of hashed word n-grams, read from character ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from cclm.layers.word_ngrams import WordNgramBag
+from cclm.models.freezing import set_trainable
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class MeaningTower(keras.Model):
+    """Ids (batch, length) -> the text's vector at every position (batch, length, output_dim), padding zero.
+
+    A static embedding in the manner of fastText and Model2Vec, read from
+    the same character ids as the other towers: each word is the mean of
+    the table rows of its hashed character n-grams and of the whole word
+    (`cclm.layers.WordNgramBag`), the text the mean of its words. The table
+    is set by `cclm.pretraining.MeaningPretrainer`, which distils a sentence
+    encoder into it, so that a misspelt or unseen word still lands near
+    words that share its n-grams. The vector is the same at every position
+    of a text, so any pooling of the composition gives it back. Unlike the
+    other towers it reads ids, not the embedder's vectors (`reads_ids`):
+    it composes with any embedder of the same preprocessor.
+
+    Args:
+        codes: each id's code point in words, or 0 (`cclm.layers.word_ngrams.word_codes(preprocessor)`).
+        buckets: rows of the table.
+        output_dim: the width of the vectors.
+        min_n, max_n: the n-grams' lengths, boundary marks included.
+        table_dtype: how the table is stored ("float16" halves the size of
+            "float32"; vectors are computed in float32 either way).
+
+    Example:
+    >>> import numpy as np
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4)
+    >>> vectors = tower(np.array([[5, 6, 7, 0]], "int32")).numpy()
+    >>> vectors.shape, bool((vectors[0, 3] == 0).all()), bool(np.allclose(vectors[0, 0], vectors[0, 2]))
+    ((1, 4, 4), True, True)
+    """
+
+    reads_ids = True
+    downsample_factor = 1
+
+    def __init__(
+        self, codes: Sequence[int], buckets: int = 2**17, output_dim: int = 256, min_n: int = 3, max_n: int = 5,
+        table_dtype: str = "float16", **kwargs: Any,
+    ):
+        trainable = kwargs.pop("trainable", True)
+        kwargs.setdefault("name", "meaning_tower")
+        super().__init__(**kwargs)
+        if output_dim < 1:
+            raise ValueError(f"output_dim={output_dim}; use an int >= 1.")
+        self.bag = WordNgramBag(codes, buckets, min_n, max_n, name="word_ngrams")
+        self.output_dim = int(output_dim)
+        self.table_dtype = table_dtype
+        self.table = self.add_weight(shape=(self.bag.buckets, self.output_dim), initializer="zeros",
+                                     dtype=table_dtype, trainable=False, name="table")
+        set_trainable(self, trainable)
+        self.supports_masking = True
+        self.built = True  # every weight exists: the table is its only one
+
+    @property
+    def codes(self) -> list[int]:
+        return self.bag.codes
+
+    @property
+    def vocab_size(self) -> int:
+        """The ids this tower reads: those of the preprocessor it was made for."""
+        return len(self.bag.codes)
+
+    @property
+    def max_length(self) -> int:
+        return 2**31 - 1  # no positions are embedded: any length
+
+    def text_vectors(self, ids: Any) -> Any:
+        """(batch, length) ids -> (batch, output_dim): each text's vector."""
+        rows, weights = self.bag(ids)
+        present = tf.where(weights > 0)
+        vectors = tf.cast(tf.gather(self.table, tf.gather_nd(rows, present)), "float32")
+        vectors = vectors * tf.gather_nd(weights, present)[:, None]
+        return tf.math.unsorted_segment_sum(vectors, present[:, 0], tf.shape(rows)[0])
+
+    def call(self, ids: Any) -> Any:
+        texts = self.text_vectors(ids)
+        return texts[:, None, :] * ops.cast(ids != 0, "float32")[..., None]
+
+    def compute_mask(self, ids: Any, mask: Any = None) -> Any:
+        return ids != 0
+
+    def compute_output_spec(self, ids: Any) -> keras.KerasTensor:
+        return keras.KerasTensor((*ids.shape, self.output_dim), "float32")
+
+    def set_table(self, table: Any) -> None:
+        """Sets the table (buckets, output_dim), stored as `table_dtype`."""
+        if tuple(table.shape) != tuple(self.table.shape):
+            raise ValueError(f"A table of shape {tuple(table.shape)}; this tower's is {tuple(self.table.shape)}.")
+        self.table.assign(ops.cast(table, self.table_dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, plain JSON values."""
+        return {
+            "name": self.name, "trainable": self.trainable, "codes": self.codes, "buckets": self.bag.buckets,
+            "output_dim": self.output_dim, "min_n": self.bag.min_n, "max_n": self.bag.max_n,
+            "table_dtype": self.table_dtype,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "MeaningTower":
+        return cls(**config)

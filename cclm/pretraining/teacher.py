@@ -1,0 +1,109 @@
+"""`Teacher`: a sentence encoder's vectors for texts, cached on disk so a rerun never encodes a text twice.
+
+The teacher is any callable `list[str] -> array (n, d)`, e.g. a
+sentence-transformers model's `encode`; cclm never imports it. Vectors are
+cached under `cache_dir/<name>/` in files of `.npz` chunks (the sha256 of
+each text and its vector), written atomically, so an interrupted run keeps
+what it encoded and a second run reads instead of encoding.
+
+Example:
+>>> import numpy as np, tempfile
+>>> calls = []
+>>> def encode(texts):
+...     calls.append(len(texts))
+...     return np.array([[len(t), t.count("a")] for t in texts], "float32")
+>>> teacher = Teacher(encode, name="counts", cache_dir=tempfile.mkdtemp(), progress=False)
+>>> teacher(["a cat", "a dog"]).tolist(), teacher(["a dog", "a bat"]).tolist(), calls
+([[5.0, 2.0], [5.0, 1.0]], [[5.0, 1.0], [5.0, 2.0]], [2, 1])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cclm.components.files import atomic_file
+
+DEFAULT_CACHE = Path(os.environ.get("CCLM_TEACHER_CACHE", Path.home() / ".cache" / "cclm" / "teacher"))
+
+
+def _key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class Teacher:
+    """Vectors of texts from `encode`, read from the disk cache where a text was encoded before.
+
+    Args:
+        encode: `list[str] -> array (n, d)`, the teacher itself.
+        name: names the teacher in the cache and in model cards (e.g.
+            "sentence-transformers/all-MiniLM-L6-v2"); one name, one teacher.
+        cache_dir: where vectors are kept; None keeps them in memory only.
+        batch_size: texts given to `encode` at once.
+        progress: show a progress bar while encoding.
+    """
+
+    def __init__(
+        self, encode: Callable[[list[str]], Any], name: str, cache_dir: str | os.PathLike | None = DEFAULT_CACHE,
+        batch_size: int = 1024, progress: bool = True,
+    ):
+        if not callable(encode):
+            raise TypeError(f"encode is a {type(encode).__name__}; pass a callable list[str] -> array (n, d), "
+                            "e.g. SentenceTransformer(...).encode.")
+        if not name or not isinstance(name, str):
+            raise ValueError(f"name={name!r}; name the teacher, e.g. 'sentence-transformers/all-MiniLM-L6-v2'.")
+        self.encode = encode
+        self.name = name
+        self.batch_size = int(batch_size)
+        self.progress = progress
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "teacher"
+        self.directory = None if cache_dir is None else Path(cache_dir) / f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        self._vectors: dict[bytes, np.ndarray] = {}
+        self._read_cache()
+
+    def _read_cache(self) -> None:
+        if self.directory is None or not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("chunk-*.npz")):
+            with np.load(path, allow_pickle=False) as chunk:
+                self._vectors.update(zip((row.tobytes() for row in chunk["keys"]), chunk["vectors"]))
+
+    def _write_chunk(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        if self.directory is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(b"".join(keys)).hexdigest()[:16]
+        with atomic_file(self.directory / f"chunk-{name}.npz") as stream:
+            # Digests as rows of bytes: a fixed-width bytes array would drop their trailing zero bytes.
+            np.savez(stream, keys=np.frombuffer(b"".join(keys), "uint8").reshape(-1, 32), vectors=vectors)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), d) float32 vectors, in the order of `texts`."""
+        texts = list(texts)
+        keys = [_key(text) for text in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        if missing:
+            by_key = dict(zip(keys, texts))
+            todo = [by_key[k] for k in missing]
+            bar = tqdm(total=len(todo), desc=f"teacher {self.name}", unit="text", disable=not self.progress)
+            for start in range(0, len(todo), self.batch_size):
+                batch = todo[start:start + self.batch_size]
+                vectors = np.asarray(self.encode(batch), "float32")
+                if vectors.ndim != 2 or len(vectors) != len(batch):
+                    raise ValueError(f"The teacher {self.name!r} gave an array of shape {vectors.shape} for "
+                                     f"{len(batch)} texts; it must give (texts, dimensions).")
+                batch_keys = missing[start:start + self.batch_size]
+                self._write_chunk(batch_keys, vectors)
+                self._vectors.update(zip(batch_keys, vectors))
+                bar.update(len(batch))
+            bar.close()
+        if not texts:
+            return np.zeros((0, 0), "float32")
+        return np.stack([self._vectors[k] for k in keys]).astype("float32")

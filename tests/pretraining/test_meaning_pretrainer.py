@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cclm import Preprocessor
+from cclm.models.composed_model import ComposedModel
+from cclm.models.embedder import Embedder
+from cclm.pretraining.meaning_pretrainer import MeaningPretrainer
+from cclm.pretraining.static_distillation import one_edit_typos, words_of
+from cclm.pretraining.teacher import Teacher
+
+
+class BagOfWordsTeacher:
+    """A stand-in sentence encoder: the mean of a fixed random vector per word (what a static student can learn)."""
+
+    def __init__(self, dimensions=16):
+        self.dimensions, self.vectors, self.calls = dimensions, {}, 0
+
+    def vector(self, word):
+        if word not in self.vectors:
+            seed = int.from_bytes(word.encode(), "little") % 2**32
+            self.vectors[word] = np.random.default_rng(seed).normal(size=self.dimensions)
+        return self.vectors[word]
+
+    def __call__(self, texts):
+        self.calls += len(texts)
+        return np.stack([np.mean([self.vector(w) for w in words_of(t)] or [np.zeros(self.dimensions)], axis=0)
+                         for t in texts]).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def texts(docs_texts):
+    return [t for t in docs_texts if len(t) < 400][:400]
+
+
+@pytest.fixture(scope="module")
+def prep(texts):
+    return Preprocessor(sequence_length=256).fit(texts, progress=False)
+
+
+@pytest.fixture(scope="module")
+def fitted(prep, texts, tmp_path_factory):
+    encoder = BagOfWordsTeacher()
+    teacher = Teacher(encoder, "bag-of-words", cache_dir=tmp_path_factory.mktemp("teacher"), progress=False)
+    meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, sentences=300)
+    history = meaning.fit(texts, verbose=0)
+    return meaning, history, encoder, teacher
+
+
+def test_the_student_reproduces_the_teacher_on_held_out_sentences(fitted):
+    meaning, history, *_ = fitted
+    assert history.history["cosine"][0] > 0.8
+    assert history.history["cosine"][0] >= history.history["cosine_words_only"][0] - 0.02
+    assert "bag-of-words" in meaning.card["training"]["teacher"]
+
+
+def test_a_misspelt_word_lands_nearest_its_right_spelling(fitted, prep, texts):
+    meaning = fitted[0]
+    words = [w for w, _ in __import__("collections").Counter(w for t in texts for w in words_of(t)).most_common(300)
+             if len(w) >= 6][:60]
+    right = meaning.tower.text_vectors(prep.encode(words, 32)).numpy()
+    wrong = meaning.tower.text_vectors(prep.encode(one_edit_typos(words, seed=5), 32)).numpy()
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    wrong /= np.linalg.norm(wrong, axis=1, keepdims=True) + 1e-9
+    nearest = (wrong @ right.T).argmax(axis=1)
+    assert np.mean(nearest == np.arange(len(words))) > 0.4  # chance: 1 in 60
+
+
+def test_a_second_fit_reads_the_teachers_vectors_from_the_disk_cache(fitted, prep, texts):
+    _, _, encoder, teacher = fitted
+    calls = encoder.calls
+    again = Teacher(encoder, "bag-of-words", cache_dir=teacher.directory.parent, progress=False)
+    MeaningPretrainer(prep, again, tower_options={"buckets": 2**14, "output_dim": 16}, sentences=300).fit(texts, verbose=0)
+    assert encoder.calls == calls
+
+
+def test_it_saves_loads_and_composes_with_any_embedder_of_its_preprocessor(fitted, prep, tmp_path):
+    meaning = fitted[0]
+    loaded = MeaningPretrainer.load(meaning.save(tmp_path / "meaning"))
+    ids = prep.encode(["A text about functions and classes."])
+    assert np.allclose(loaded.model(ids), meaning.model(ids))
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=8, num_blocks=1, max_length=256)
+    composed = ComposedModel(embedder, [loaded], preprocessor=prep)
+    assert not any(isinstance(layer, Embedder) for layer in composed.id_model.layers)  # no tower reads it
+    vectors = composed.model(tf.constant(["A text about functions and classes."])).numpy()
+    assert np.allclose(vectors[0, 0], meaning.tower.text_vectors(ids).numpy()[0], atol=1e-5)
+    again = ComposedModel.load(composed.save(tmp_path / "composed"))
+    assert np.allclose(again.model(tf.constant(["A text about functions and classes."])), vectors, atol=1e-6)
+    from_directory = ComposedModel(embedder, [tmp_path / "meaning"], preprocessor=prep)
+    assert np.allclose(from_directory.id_model(ids), composed.id_model(ids))
+
+
+def test_without_a_teacher_it_says_how_to_give_one(prep):
+    with pytest.raises(ValueError, match="Teacher"):
+        MeaningPretrainer(prep).fit(["a text"])
+    with pytest.raises(TypeError, match="Teacher\\(model.encode"):
+        MeaningPretrainer(prep, teacher=lambda texts: texts)
+
+
+def test_precomputed_vectors_in_a_datasets_column_train_it_without_a_teacher(prep, texts):
+    import datasets
+
+    encoder = BagOfWordsTeacher()
+    rows = datasets.Dataset.from_dict({"text": texts[:200], "embedding": encoder(texts[:200]).tolist()})
+    meaning = MeaningPretrainer(prep, tower_options={"buckets": 2**14, "output_dim": 16}, vectors_column="embedding",
+                                sentences=200)
+    history = meaning.fit(rows, verbose=0)
+    assert history.history["cosine"][0] > 0.5
