@@ -30,11 +30,11 @@ import re
 import stat
 import warnings
 from pathlib import Path
-from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from cclm.errors import CatalogError  # noqa: F401  (re-exported)
+from cclm.shelf.names import check_name, check_version, version_problem  # noqa: F401  (check_name re-exported)
 
 CATALOG_FORMAT_VERSION = 1
 CATALOG_DIR = "catalog"
@@ -42,23 +42,6 @@ COMPONENTS_DIR = "components"
 ARCHIVE_SUFFIX = ".tar.gz"
 MAX_ENTRY_BYTES = 64 * 1024
 """A catalog entry file larger than this is not read (entries are a few hundred bytes)."""
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def check_name(value: Any, what: str) -> str:
-    """`value` if it is a valid identifier, item type or version, else a CatalogError.
-
-    Valid: 1 to 100 of letters, digits, `.`, `_` and `-`, starting with a
-    letter or digit, and no `..` (names become paths and git tags).
-    """
-    if not isinstance(value, str) or not _NAME.match(value) or ".." in value or value.endswith((".", ".lock")):
-        raise CatalogError(
-            f"{what}={value!r} is not valid: use 1-100 letters, digits, '.', '_' or '-', starting "
-            "with a letter or digit (e.g. 'docs-en' or '1.0.0')."
-        )
-    return value
-
 
 def version_key(version: str) -> tuple:
     """Sorts versions as PEP 440 does (`packaging.version`): "1.2.10" after "1.2.9", "1.0.0rc1" before "1.0.0".
@@ -119,7 +102,7 @@ class CatalogEntry:
     def __post_init__(self) -> None:
         check_name(self.identifier, "identifier")
         check_name(self.item_type, "item_type")
-        check_name(self.version, "version")
+        check_version(self.version)
         if not re.fullmatch(r"[0-9a-f]{64}", str(self.sha256)):
             raise CatalogError(f"sha256={self.sha256!r} is not a sha256 hex digest.")
         if not isinstance(self.size, int) or self.size < 0:
@@ -202,17 +185,23 @@ def read_entry(root: str | Path, path: Path) -> CatalogEntry:
     return entry
 
 
-def read_catalog(root: str | Path) -> list[CatalogEntry]:
+def read_catalog(root: str | Path, starter: bool = False) -> list[CatalogEntry]:
     """Every valid entry under `root/catalog`, sorted by item type, identifier and version.
 
     An invalid entry (not JSON, an unknown format, the wrong path, not a
-    regular file, too large) is skipped with a warning that names it, so one
-    bad file cannot take the shelf down for everyone.
+    regular file, too large, a version not in its canonical form, a
+    reserved `starter` identifier unless `starter` is true) is skipped with
+    a warning that names it, so one bad file cannot take the shelf down for
+    everyone, nor shadow a version publish wrote (`cclm.shelf.names`).
     """
     entries = []
     for path in sorted(Path(root, CATALOG_DIR).glob("*/*/*.json")):
         try:
-            entries.append(read_entry(root, path))
+            entry = read_entry(root, path)
+            problem = version_problem(entry.item_type, entry.identifier, entry.version, starter)
+            if problem:
+                raise CatalogError(f"{path}: {problem}")
+            entries.append(entry)
         except CatalogError as error:
             warnings.warn(f"Skipping an invalid catalog entry: {error}", stacklevel=2)
     return sorted(entries, key=lambda e: (e.item_type, e.identifier, version_key(e.version)))

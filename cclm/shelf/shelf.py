@@ -45,6 +45,7 @@ from cclm.shelf.cache import ShelfCache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
 from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
+from cclm.shelf.names import check_version
 from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
 from cclm.shelf.staging import component_directory, stage_version
 from cclm.shelf.starter import StarterShelf, is_starter_identifier
@@ -213,7 +214,7 @@ class Shelf:
         """
         check_name(identifier, "identifier")
         if version is not None:
-            check_name(version, "version")
+            check_version(version)  # the canonical form only: no second spelling of a version
         if is_starter_identifier(identifier):
             raise PublishError(
                 f"identifier={identifier!r} is reserved for the starter components that ship with cclm; "
@@ -289,7 +290,7 @@ class Shelf:
         if item_type is not None:
             check_name(item_type, "item_type")
         if version is not None:
-            check_name(version, "version")
+            check_version(version)
         cache = Path(cache_dir).expanduser() if cache_dir is not None else self.cache_dir
         if is_starter_identifier(identifier):
             directory = StarterShelf(self.starter.root, cache).fetch(identifier, item_type, version)

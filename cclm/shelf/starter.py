@@ -32,19 +32,16 @@ from cclm.components import file_sha256
 from cclm.errors import ChecksumMismatchError, ShelfLookupError
 from cclm.shelf.cache import ShelfCache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, version_key
+from cclm.shelf.names import RESERVED_PREFIX, is_reserved
 from cclm.shelf.locations import default_cache_dir
 from cclm.shelf.staging import stage_version
 
 STARTER_DIR = Path(__file__).resolve().parents[1] / "starter_shelf"
 """Where the package keeps its starter shelf."""
 
-STARTER_PREFIX = "starter"
+STARTER_PREFIX = RESERVED_PREFIX
 """Identifiers of starter components are "starter" or begin with "starter-"; user shelves cannot publish them."""
-
-
-def is_starter_identifier(identifier: str) -> bool:
-    """Whether `identifier` names a starter component (reserved: "starter", "starter-...")."""
-    return identifier == STARTER_PREFIX or identifier.startswith(STARTER_PREFIX + "-")
+is_starter_identifier = is_reserved  # the one rule (`cclm.shelf.names`), under the name callers know
 
 
 class StarterShelf:
@@ -74,7 +71,7 @@ class StarterShelf:
 
     def list(self, item_type: str | None = None) -> list[CatalogEntry]:
         """Every starter version (optionally of one item type), sorted by type, identifier and version."""
-        return [e for e in read_catalog(self.root) if item_type is None or e.item_type == item_type]
+        return [e for e in read_catalog(self.root, starter=True) if item_type is None or e.item_type == item_type]
 
     def holds(self, identifier: str, item_type: str | None = None) -> bool:
         """Whether a starter version of `identifier` (of `item_type`, when given) ships here."""

@@ -56,16 +56,21 @@ def test_read_catalog_sorts_and_skips_what_is_not_a_valid_entry(tmp_path):
         _write(tmp_path, _entry(version=version))
     folder = tmp_path / "catalog" / "embedder" / "docs-en"
     # What one push could add (a host without the hook): each would once have failed every read.
-    _write(tmp_path, _entry(version="1.0.2"), path="catalog/embedder/docs-en/3.0.json")  # the wrong path
-    _write(tmp_path, _entry(version="4.0"), text="not json")
-    _write(tmp_path, _entry(version="5.0"), text=_entry(version="5.0").to_json().replace('"format_version": 1', '"format_version": 9'))
-    (folder / "6.0.json").mkdir()
-    os.symlink("/dev/zero", folder / "7.0.json")
-    _write(tmp_path, _entry(version="8.0"), text=" " * 100_000)
+    _write(tmp_path, _entry(version="1.0.2"), path="catalog/embedder/docs-en/3.0.0.json")  # the wrong path
+    _write(tmp_path, _entry(version="4.0.0"), text="not json")
+    _write(tmp_path, _entry(version="5.0.0"), text=_entry(version="5.0.0").to_json().replace('"format_version": 1', '"format_version": 9'))
+    (folder / "6.0.0.json").mkdir()
+    os.symlink("/dev/zero", folder / "7.0.0.json")
+    _write(tmp_path, _entry(version="8.0.0"), text=" " * 100_000)
+    # A second spelling of a version, and a reserved starter name: publish never writes them.
+    _write(tmp_path, _entry(version="1.0.10"), path="catalog/embedder/docs-en/v1.0.10.json",
+           text=_entry(version="1.0.10").to_json().replace('"1.0.10"', '"v1.0.10"'))
+    _write(tmp_path, _entry(identifier="starter-embedder"))
     with pytest.warns(UserWarning) as caught:
         entries = read_catalog(tmp_path)
     assert [e.version for e in entries] == ["1.0.2", "1.0.10"]
     messages = "\n".join(str(w.message) for w in caught)
-    for reason in ("belongs at", "not valid JSON", "catalog format 9", "6.0.json is not a regular file",
-                   "7.0.json is not a regular file", "more than an entry may be"):
+    for reason in ("belongs at", "not valid JSON", "catalog format 9", "6.0.0.json is not a regular file",
+                   "7.0.0.json is not a regular file", "more than an entry may be", "'v1.0.10' is not a shelf version",
+                   "'starter-embedder' is reserved"):
         assert reason in messages

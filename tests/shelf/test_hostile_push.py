@@ -7,16 +7,18 @@ bare repository with its pre-receive hook moved aside, as GitHub or GitLab would
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
+import warnings
 from pathlib import Path
 
 import pytest
 
 from cclm import Preprocessor
-from cclm.shelf.archive import UnsafeArchiveError, file_sha256
-from cclm.shelf.catalog import CatalogEntry
+from cclm.shelf.archive import UnsafeArchiveError, file_sha256, pack
+from cclm.shelf.catalog import CatalogEntry, CatalogError
 from cclm.shelf.shelf import ChecksumMismatchError, PublishError, Shelf
 
 pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
@@ -110,19 +112,22 @@ def _zero_bomb(path, size=96 * 1024**2):
 
 
 def _add_version(shelf, work, archive, name="bomb", version="1.0.0"):
-    """Commits `archive` as a version in a clone of the shelf, as publish would lay it out (through git-lfs)."""
-    _git("clone", "-q", shelf.remote, str(work))
-    _git("lfs", "install", "--local", cwd=work)
+    """Commits `archive` as a version in a clone of the shelf, laid out as publish would (through git-lfs)."""
+    if not work.exists():
+        _git("clone", "-q", shelf.remote, str(work))
+        _git("lfs", "install", "--local", cwd=work)
     target = work / "components" / "preprocessor" / name / f"{version}.tar.gz"
-    target.parent.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(archive, target)
-    entry = CatalogEntry(identifier=name, item_type="preprocessor", version=version, sha256=file_sha256(target),
-                         size=target.stat().st_size, created="2026-01-01T00:00:00+00:00", library_version="0")
-    (work / entry.entry_path).parent.mkdir(parents=True)
-    (work / entry.entry_path).write_text(entry.to_json())
+    entry = dict(format_version=1, identifier=name, item_type="preprocessor", version=version,
+                 sha256=file_sha256(target), size=target.stat().st_size, created="2026-01-01T00:00:00+00:00",
+                 library_version="0", description=f"pushed as {version}", name="")
+    path = work / "catalog" / "preprocessor" / name / f"{version}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entry))
     _git("add", "-A", cwd=work)
-    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "add", cwd=work)
-    return entry
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", f"add {name} {version}", cwd=work)
+    return CatalogEntry(**{k: v for k, v in entry.items() if k != "format_version"}) if version == "1.0.0" else None
 
 
 def test_a_zero_bomb_is_refused_at_publish_in_the_hook_and_at_fetch(shelf, tmp_path):
@@ -165,3 +170,42 @@ def test_the_unpacked_size_limit_is_the_shelf_s_to_set(shelf, tmp_path, monkeypa
     _git("--git-dir", shelf.remote, "config", "cclm.maxUnpackedBytes", "1000")  # the hook's limit
     with pytest.raises(PublishError, match="more than the cap of 1,000"):
         shelf.publish(_prep("next"), "docs")
+
+
+ALIASES = ["1.0", "01.0.0", "v1.0.0", "1.0.0.0", "1.0.00"]
+RESERVED = ["starter", "starter-embedder"]
+
+
+def test_the_hook_refuses_version_aliases_and_reserved_names_publish_never_writes(shelf, tmp_path):
+    shelf.publish(_prep(), "docs")
+    archive = pack(_prep("pushed").save(tmp_path / "pushed"), tmp_path / "pushed.tar.gz").path
+    for index, (name, version) in enumerate([("docs", v) for v in ALIASES] + [(n, "1.0.0") for n in RESERVED]):
+        work = tmp_path / f"work-{index}"
+        _add_version(shelf, work, archive, name, version)
+        refused = _push(work, "main")
+        assert refused.returncode != 0 and (f"version={version!r} is not a shelf version" in refused.stderr
+                                            or "is reserved for the starter components" in refused.stderr), refused.stderr
+    tag = _push(tmp_path / "work-0", "HEAD~1:refs/tags/preprocessor/docs/v1.0.0")
+    assert tag.returncode != 0 and "not a shelf version" in tag.stderr
+
+
+def test_readers_skip_aliases_and_reserved_names_pushed_around_the_hook(shelf, tmp_path):
+    own = shelf.publish(_prep(), "docs")
+    archive = pack(_prep("pushed").save(tmp_path / "pushed"), tmp_path / "pushed.tar.gz").path
+    work = tmp_path / "work"
+    for version in ALIASES:
+        _add_version(shelf, work, archive, "docs", version)
+    for name in RESERVED:
+        _add_version(shelf, work, archive, name, "1.0.0")
+    _without_hook(shelf, work)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [(e.identifier, e.version) for e in shelf.list()] == [("docs", "1.0.0")]  # no row that cannot be fetched
+        assert shelf.fetch("docs").name == own.sha256  # not the pusher's v1.0.0
+        assert shelf.publish(_prep("next"), "docs").version == "1.0.1"  # not 01.0.1
+    skipped = "\n".join(str(w.message) for w in caught)
+    assert "'v1.0.0' is not a shelf version" in skipped and "is reserved for the starter components" in skipped
+    assert shelf.starter.list()[0].identifier.startswith("starter")  # the real starter shelf still reads
+    for version in ALIASES:
+        with pytest.raises(CatalogError, match="is not a shelf version"):
+            shelf.publish(_prep("alias"), "docs", version=version)

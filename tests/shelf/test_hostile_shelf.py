@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cclm import Preprocessor
+from cclm.shelf.catalog import CatalogError
 from cclm.shelf.shelf import ChecksumMismatchError, Shelf, ShelfUnreachableError, VersionExistsError
 
 pytestmark = pytest.mark.skipif(shutil.which("git-lfs") is None, reason="needs git-lfs (scripts/setup.sh installs it)")
@@ -69,8 +70,10 @@ def test_invalid_catalog_files_are_skipped_not_fatal(shelf, tmp_path):
 
 def test_one_version_cannot_be_published_under_two_spellings(shelf):
     shelf.publish(_prep(), "docs", version="1.0.0")
-    with pytest.raises(VersionExistsError, match=r"01\.0\.0 \(the same version as 1\.0\.0\) is already published"):
+    with pytest.raises(CatalogError, match=r"version='01\.0\.0' is not a shelf version.*e\.g\. '1\.0\.0'"):
         shelf.publish(_prep("other"), "docs", version="01.0.0")
+    with pytest.raises(VersionExistsError, match=r"1\.0\.0 is already published"):
+        shelf.publish(_prep("other"), "docs", version="1.0.0")
 
 
 def test_published_and_fetched_files_follow_the_umask(shelf, tmp_path):

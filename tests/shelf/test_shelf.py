@@ -93,16 +93,16 @@ def test_unknown_identifiers_and_versions_list_what_exists(shelf):
     shelf.publish(_prep(), "docs")
     with pytest.raises(ShelfLookupError, match=r"'nothing' is not on the shelf.*preprocessor/docs"):
         shelf.fetch("nothing")
-    with pytest.raises(ShelfLookupError, match=r"no version '9.9'.*\['1.0.0'\]"):
-        shelf.fetch("docs", version="9.9")
+    with pytest.raises(ShelfLookupError, match=r"no version '9.9.9'.*\['1.0.0'\]"):
+        shelf.fetch("docs", version="9.9.9")
     with pytest.raises(ValueError, match="not valid"):
         shelf.fetch("../etc")
 
 
 def test_republishing_a_version_is_refused_by_the_library_and_by_the_hook(shelf, tmp_path):
-    entry = shelf.publish(_prep(), "docs", version="2.0")
-    with pytest.raises(VersionExistsError, match=r"already published.*version='2.1'"):
-        shelf.publish(_prep("other"), "docs", version="2.0")
+    entry = shelf.publish(_prep(), "docs", version="2.0.0")
+    with pytest.raises(VersionExistsError, match=r"already published.*version='2.0.1'"):
+        shelf.publish(_prep("other"), "docs", version="2.0.0")
     # Around the library: change the published entry with plain git and push.
     work = tmp_path / "work"
     _git("clone", "-q", shelf.remote, str(work), cwd=tmp_path)
