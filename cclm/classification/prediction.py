@@ -104,6 +104,10 @@ class ClassifierPrediction:
         factor = self.preprocessor.downsample_factor
         return min(width, max(-(-used // factor) * factor, factor))
 
+    def _serving_options(self) -> dict[str, int]:
+        """The export runs length-sorted batches of ids cut after each call's longest text: its model trims or pads the rest."""
+        return {"batch_size": 256, "trim_to": self.preprocessor.downsample_factor}
+
     def _pooled(self, ids: np.ndarray, verbose: str | int) -> np.ndarray:
         """Each text's pooled features (views averaged), from the ids of its start."""
         return run_bucketed(self._compiled(self._features), ids, 256, self._batch_length,

@@ -60,6 +60,19 @@ def in_sorted_batches(model: keras.Model, ids: tf.Tensor, batch_size: int) -> tf
     return tf.gather(results.concat(), tf.argsort(order))
 
 
+def encode_to_longest(encoder: keras.layers.Layer, texts: tf.Tensor, multiple: int) -> tf.Tensor:
+    """`encoder(texts)` (a `CharacterEncoder`) cut after the batch's longest text, rounded up to `multiple`.
+
+    The same ids as the encoder's, without the padding no text of the batch
+    reaches: a batch of short texts never holds the encoder's whole length.
+    """
+    capacity = encoder.sequence_length - int(encoder.add_cls)
+    ids = tf.ragged.map_flat_values(encoder.lookup, encoder.code_points(texts, capacity)).to_tensor(default_value=0)
+    ids = encoder.with_cls(ids)  # 0 above: the padding id
+    width = tf.shape(ids)[1]
+    return tf.pad(ids, [[0, 0], [0, tf.maximum((width + multiple - 1) // multiple * multiple, multiple) - width]])
+
+
 def export_for_serving(
     path: str | os.PathLike,
     encoder: keras.layers.Layer,
@@ -67,13 +80,17 @@ def export_for_serving(
     outputs: Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]],
     overwrite: bool = True,
     batch_size: int | None = None,
+    trim_to: int | None = None,
 ) -> Path:
     """Writes a SavedModel at `path` serving `outputs(ids, model(ids))` with `ids = encoder(texts)`; returns its path.
 
     Written to a temporary directory beside `path` and renamed into place,
     so a failure leaves no half-written export and an existing one as it was.
     With `batch_size`, the model runs on length-sorted batches of that many
-    texts (`in_sorted_batches`; a model with one output row per text).
+    texts (`in_sorted_batches`; a model with one output row per text). With
+    `trim_to`, the ids end after the call's longest text, rounded up to a
+    multiple of it (`encode_to_longest`; a model whose outputs do not
+    depend on the padding that follows a text).
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
@@ -87,7 +104,7 @@ def export_for_serving(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
-        ids = encoder(texts)
+        ids = encoder(texts) if trim_to is None else encode_to_longest(encoder, texts, trim_to)
         if batch_size is None:
             return outputs(ids, model(ids, training=False))
         return outputs(ids, in_sorted_batches(model, ids, batch_size))
@@ -125,9 +142,11 @@ class Exportable:
         >>> served = tf.saved_model.load(str(classifier.export("exported")))  # doctest: +SKIP
         >>> served.serve(tf.constant(["some text"]))["labels"]  # doctest: +SKIP
         """
-        return export_for_serving(path, *self._serving(), overwrite=overwrite, batch_size=self._serving_batch_size)
+        return export_for_serving(path, *self._serving(), overwrite=overwrite, **self._serving_options())
 
-    _serving_batch_size: int | None = None  # texts per length-sorted batch in the export (None: the whole call)
+    def _serving_options(self) -> dict[str, Any]:
+        """`export_for_serving`'s `batch_size` and `trim_to` for this component (none by default)."""
+        return {}
 
     def _serving(self) -> tuple[keras.layers.Layer, keras.Model, Callable[[Any, Any], dict[str, Any]]]:
         """(text encoder, model on its ids, outputs(ids, model output) -> dict of tensors)."""

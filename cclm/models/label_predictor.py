@@ -45,7 +45,6 @@ class LabelPredictor(ModelLike, Exportable):
 
     labels: list[Label]
     preprocessor: Any
-    _serving_batch_size = 256  # the export runs length-sorted batches of this many texts
 
     def _logits_model(self) -> keras.Model:
         """The Keras model ids -> logits; raises ValueError while there is none."""
@@ -101,6 +100,9 @@ class LabelPredictor(ModelLike, Exportable):
             return {"labels": tf.gather(names, tf.argmax(probabilities, axis=-1)), "probabilities": probabilities}
 
         return self.preprocessor.as_layer(self._text_length()), model, outputs
+
+    def _serving_options(self) -> dict[str, Any]:
+        return {"batch_size": 256}  # the export runs length-sorted batches of this many texts
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Every label's probability: (texts, labels) for a list of texts, (labels,) for one string.

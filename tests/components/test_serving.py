@@ -81,3 +81,17 @@ def test_in_sorted_batches_gives_every_text_its_own_row_in_order():
     batched = tf.function(lambda ids: in_sorted_batches(model, ids, batch_size=2))
     np.testing.assert_array_equal(batched(tf.constant(batch)), np.asarray(model(batch)))
     assert tuple(batched(tf.zeros((0, 4), tf.int32)).shape) == (0, 2)
+
+
+def test_encode_to_longest_gives_the_encoders_ids_up_to_the_batchs_longest_text():
+    import tensorflow as tf
+
+    from cclm.components.serving import encode_to_longest
+
+    prep = Preprocessor(sequence_length=64, downsample_factor=4, add_cls=True).fit(["hello world"], progress=False)
+    encoder = prep.as_layer()
+    texts = tf.constant(["hello", "hello world, again", ""])
+    ids = np.asarray(encode_to_longest(encoder, texts, 4))
+    assert ids.shape == (3, 20)  # cls + 18 characters, rounded up to 4
+    np.testing.assert_array_equal(ids, np.asarray(encoder(texts))[:, :20])
+    assert np.asarray(encode_to_longest(encoder, tf.constant(["", ""]), 4)).shape == (2, 4)
