@@ -46,7 +46,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(printable(problem))
     print(f"{len(problems)} problem(s) on the starter shelf and the shelf {shelf.remote}." if problems else
           f"Every starter archive matches its sha256; every version on the shelf {shelf.remote} is as its tag "
-          "recorded it, and every catalog file is valid.")
+          "recorded it, every catalog file is valid, and every cached copy is exactly its archive.")
     return 1 if problems else 0
 
 
@@ -123,8 +123,8 @@ def add_shelf_commands(commands: Any) -> None:
     listing.add_argument("--type", help="only this component kind")
     listing.add_argument("--json", action="store_true", help="print the catalog entries as JSON")
 
-    command("verify", "check the starter archives, every version against its tag, and every catalog file "
-            "(exit code 1 on a problem)",
+    command("verify", "check the starter archives, every version against its tag, every catalog file and "
+            "every cached copy against its archive (exit code 1 on a problem)",
             _verify)
 
     info = command("info", "show the catalog entry of one version", _info)

@@ -28,9 +28,9 @@ import warnings
 from pathlib import Path
 
 from cclm.components.files import atomic_file, file_sha256
-from cclm.errors import ChecksumMismatchError, UnsafeArchiveError
+from cclm.errors import CatalogError, ChecksumMismatchError, UnsafeArchiveError
 from cclm.shelf.archive import unpack
-from cclm.shelf.catalog import CatalogEntry
+from cclm.shelf.catalog import CatalogEntry, read_entry
 from cclm.shelf.git import locked
 
 
@@ -41,11 +41,21 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def file_record(directory: Path) -> dict[str, list]:
-    """[sha256, size] of every file below `directory`, by relative path."""
-    return {
-        p.relative_to(directory).as_posix(): [file_sha256(p), p.stat().st_size]
-        for p in sorted(directory.rglob("*")) if p.is_file()
-    }
+    """[sha256, size] of every file below `directory`, by relative path; ["link", target] for a link.
+
+    Links are recorded, never followed: unpacking writes none, so a cached
+    file swapped for a link (to a copy, or to anything) never matches a record.
+    """
+    record: dict[str, list] = {}
+    for root, directories, files in os.walk(directory):
+        for name in sorted(directories + files):
+            path = Path(root, name)
+            relative = path.relative_to(directory).as_posix()
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                record[relative] = ["link", os.readlink(path) if path.is_symlink() else "special"]
+            elif path.is_file():
+                record[relative] = [file_sha256(path), path.stat().st_size]
+    return dict(sorted(record.items()))
 
 
 class ShelfCache:
@@ -74,9 +84,11 @@ class ShelfCache:
     def _remembered(self, item_type: str, identifier: str, version: str) -> CatalogEntry | None:
         path = self.ref_path(item_type, identifier, version)
         try:
-            return CatalogEntry.from_json(path.read_text(encoding="utf-8"), str(path))
+            entry = CatalogEntry.from_json(path.read_text(encoding="utf-8"), str(path))
         except (OSError, ValueError):
             return None
+        # A record moved to another version's path must not stand in for that version.
+        return entry if (entry.item_type, entry.identifier, entry.version) == (item_type, identifier, version) else None
 
     def object_dir(self, sha256: str) -> Path:
         """Where the archive with this sha256 is unpacked."""
@@ -103,11 +115,36 @@ class ShelfCache:
         entry = self._remembered(types[0], identifier, version)
         if entry is None:
             return None
+        problem = self.record_problem(entry)
+        if problem:
+            warnings.warn(f"{problem}; asking the shelf.", stacklevel=4)
+            return None
         directory = self.object_dir(entry.sha256)
         if self.verified(directory):
             return directory
         if directory.exists():
             warnings.warn(f"The cached copy of {entry.tag} at {directory} is damaged; fetching it again.", stacklevel=4)
+        return None
+
+    def record_problem(self, entry: CatalogEntry) -> str | None:
+        """Why the remembered `entry` cannot be trusted, or None.
+
+        It must sit at its own version's path, and agree with the catalog entry
+        of that version in this shelf's clone (when the clone has one: read as
+        a file, no git), so a record re-pointed at another version's object is
+        never served.
+        """
+        path = self.ref_path(entry.item_type, entry.identifier, entry.version)
+        if not path.is_file():
+            return f"This cache has no record of {entry.tag} at {path}"
+        clone = self.root / "repos" / self.key
+        try:
+            listed = read_entry(clone, clone / entry.entry_path) if (clone / entry.entry_path).is_file() else None
+        except CatalogError:
+            listed = None
+        if listed is not None and (listed.sha256, listed.size) != (entry.sha256, entry.size):
+            return (f"This cache's record of {entry.tag} ({path}) gives sha256 {entry.sha256}, but the shelf's "
+                    f"catalog gives {listed.sha256}: the record was changed")
         return None
 
     def remember(self, entry: CatalogEntry) -> None:

@@ -52,6 +52,20 @@ def is_local(remote: str) -> bool:
     return sys.platform == "win32" and len(head) == 1 and head.isalpha()
 
 
+def check_remote(remote: str) -> str:
+    """`remote`, unless git would run a command for it: the `ext::` and `fd::` remote helpers, or an option.
+
+    Raises:
+        ShelfError: naming the remote and the kinds of remote that work.
+    """
+    if remote.startswith("-") or re.match(r"^(ext|fd)::", remote, re.IGNORECASE):
+        raise ShelfError(
+            f"The shelf remote {remote!r} would make git run a command or take an option; use a local path "
+            "or an ssh or https URL (check --remote and $CCLM_SHELF)."
+        )
+    return remote
+
+
 def remote_url(remote: str) -> str:
     # file:// so that shallow clones of local repositories stay shallow.
     return Path(remote).expanduser().absolute().as_uri() if is_local(remote) else remote
@@ -319,7 +333,7 @@ def _clone(git: Any, url: str, clone: Path, label: str) -> None:
     try:
         try:
             repo = git.Repo.clone_from(url, staging, depth=1, branch=BRANCH, no_tags=True, env=git_env())
-        except git.GitCommandError as error:
+        except (git.GitCommandError, git.exc.UnsafeProtocolError, git.exc.UnsafeOptionError) as error:
             raise _unreachable(label, error) from None
         repo.git.lfs("install", "--local", "--skip-smudge")
         pin_lfs_endpoint(repo, url)

@@ -29,26 +29,48 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cclm.components import file_sha256, read_manifest
+from cclm.components import read_manifest
 from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingContentError, PublishError, ShelfError, ShelfLookupError, ShelfUnreachableError, VersionExistsError  # noqa: F401  (re-exported)
 from cclm.shelf.archive_limits import default_max_bytes
 from cclm.shelf.cache import ShelfCache
+from cclm.shelf.cache_check import verify_cache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
-from cclm.shelf.git import check_lfs, commit_and_push, create_repository, git_env, git_error, git_module, is_local, locked, parse_lfs_pointer, remote_tag_versions, remote_url, updated_clone
+from cclm.shelf.download import downloaded_archive
+from cclm.shelf.git import check_lfs, check_remote, commit_and_push, create_repository, is_local, locked, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
 from cclm.shelf.names import check_version
-from cclm.shelf.provenance import check_against_cache, check_against_tag, lfs_failure, verify_shelf
+from cclm.shelf.provenance import check_against_cache, check_against_tag, verify_shelf
 from cclm.shelf.staging import component_directory, stage_version
 from cclm.shelf.starter import StarterShelf, is_starter_identifier
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+
+
+@contextlib.contextmanager
+def _space_errors_as_publish_errors(identifier: str, cache_dir: Path) -> Iterator[None]:
+    """A full disk, a quota or a file-size limit while publishing: one line that says what to do, not `OSError`."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _NO_SPACE:
+            raise
+        raise PublishError(
+            f"Publishing {identifier} failed, and nothing was published: a file could not be written under "
+            f"{error.filename or cache_dir} ({error.strerror}). Free some space there, or publish with another "
+            "cache_dir (--cache-dir, $CCLM_CACHE)."
+        ) from None
 
 
 class Shelf:
@@ -78,7 +100,7 @@ class Shelf:
         max_unpacked_bytes: int | None = None,
     ):
         self.max_unpacked_bytes = default_max_bytes() if max_unpacked_bytes is None else int(max_unpacked_bytes)
-        self.remote = str(remote) if remote is not None else default_remote()
+        self.remote = check_remote(str(remote) if remote is not None else default_remote())
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         # The default shelf, and a local $CCLM_SHELF, are created on first use (no server needed).
         self._create_default = remote is None and is_local(self.remote)
@@ -136,9 +158,16 @@ class Shelf:
         return [entry for entry in entries if item_type is None or entry.item_type == item_type]
 
     def verify(self) -> list[str]:
-        """Every problem on the shelf: invalid catalog files, versions that differ from what their tags recorded."""
+        """Every problem on the shelf and in this cache's copies of it.
+
+        Invalid catalog files, versions that differ from what their tags
+        recorded, cache records that differ from the catalog, and cached files
+        that differ from their archive (downloaded again to compare).
+        """
         with locked(self._lock_path()):
-            return verify_shelf(self._repo())
+            repo = self._repo()
+            local = self.remote if is_local(self.remote) else None
+            return verify_shelf(repo) + verify_cache(repo, self._cache(self.cache_dir), local)
 
     def versions(self, identifier: str, item_type: str | None = None) -> list[str]:
         """The published versions of `identifier`, oldest first."""
@@ -220,31 +249,32 @@ class Shelf:
                 f"identifier={identifier!r} is reserved for the starter components that ship with cclm; "
                 f"publish under another name, e.g. 'my-{identifier}'."
             )
-        with tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch:
-            directory = component_directory(component, Path(scratch))
-            manifest = read_manifest(directory)
-            kind = manifest["kind"]
-            if item_type is not None and item_type != kind:
-                raise ValueError(
-                    f"item_type={item_type!r}, but the component is a {kind!r}; leave item_type out "
-                    "or pass the component meant for it."
-                )
-            with locked(self._lock_path()):
-                tagged: list[str] = []  # versions with a tag but no catalog entry: looked up only when a push fails
-                for attempt in range(2):
-                    repo = self._repo()
-                    entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
-                                          description, tagged, self.max_unpacked_bytes)
-                    try:
-                        commit_and_push(repo, entry)
-                        break
-                    except PublishError:
-                        # A tag pushed ahead of the publisher (squatted, or a concurrent publish) takes its
-                        # version: ask the remote once, then retry with the versions it has taken.
-                        taken = remote_tag_versions(repo, kind, identifier)
-                        if attempt or not any(same_version(entry.version, v) for v in taken):
-                            raise
-                        tagged = taken
+        with _space_errors_as_publish_errors(identifier, self.cache_dir):
+            with tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch:
+                directory = component_directory(component, Path(scratch))
+                manifest = read_manifest(directory)
+                kind = manifest["kind"]
+                if item_type is not None and item_type != kind:
+                    raise ValueError(
+                        f"item_type={item_type!r}, but the component is a {kind!r}; leave item_type out "
+                        "or pass the component meant for it."
+                    )
+                with locked(self._lock_path()):
+                    tagged: list[str] = []  # versions with a tag but no catalog entry: looked up only when a push fails
+                    for attempt in range(2):
+                        repo = self._repo()
+                        entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
+                                              description, tagged, self.max_unpacked_bytes)
+                        try:
+                            commit_and_push(repo, entry)
+                            break
+                        except PublishError:
+                            # A tag pushed ahead of the publisher (squatted, or a concurrent publish) takes its
+                            # version: ask the remote once, then retry with the versions it has taken.
+                            taken = remote_tag_versions(repo, kind, identifier)
+                            if attempt or not any(same_version(entry.version, v) for v in taken):
+                                raise
+                            tagged = taken
         return entry
 
     # -------------------------------------------------------------- fetch
@@ -323,7 +353,6 @@ class Shelf:
             raise
 
     def _download(self, cache: Path, identifier: str, item_type: str | None, version: str | None) -> Path:
-        git = git_module()
         with locked(self._lock_path()):
             # The version's tag comes with the branch in one fetch when its name is known up front.
             repo = self._repo(f"{item_type}/{identifier}/{version}" if item_type and version else None)
@@ -335,41 +364,8 @@ class Shelf:
             if ShelfCache.verified(directory):
                 self._cache(cache).remember(entry)
                 return directory
-            pointer = parse_lfs_pointer(repo.git.show(f"HEAD:{entry.archive_path}") + "\n")
-            if pointer is None:
-                raise ChecksumMismatchError(
-                    f"{entry.archive_path} on the shelf is not a git-lfs pointer; the archive was committed "
-                    "without git-lfs. Publish it again with Shelf.publish."
-                )
-            if pointer != (entry.sha256, entry.size):
-                raise ChecksumMismatchError(
-                    f"The catalog says {entry.tag} is sha256 {entry.sha256[:12]} ({entry.size:,} bytes), but its "
-                    f"LFS pointer says {pointer[0][:12]} ({pointer[1]:,} bytes). The shelf is inconsistent."
-                )
-            stored = Path(repo.git_dir, "lfs", "objects", entry.sha256[:2], entry.sha256[2:4], entry.sha256)
-            try:
-                with repo.git.custom_environment(**git_env()):
-                    repo.git.lfs("fetch", "origin", "HEAD", f"--include={entry.archive_path}", "--exclude=")
-            except git.GitCommandError as error:
-                stored.unlink(missing_ok=True)
-                shutil.rmtree(Path(repo.git_dir, "lfs", "tmp"), ignore_errors=True)
-                raise lfs_failure(entry, git_error(error), self.remote if is_local(self.remote) else None) from None
-            try:
-                if not stored.is_file():
-                    raise MissingContentError(
-                        f"git-lfs reported success but gave no content for {entry.tag} (only its pointer). "
-                        "Check that the shelf remote has LFS enabled and holds the object."
-                    )
-                actual = (file_sha256(stored), stored.stat().st_size)
-                if actual != pointer:
-                    raise ChecksumMismatchError(
-                        f"The archive of {entry.tag} has sha256 {actual[0][:12]} ({actual[1]:,} bytes); its "
-                        f"LFS pointer says {pointer[0][:12]} ({pointer[1]:,} bytes). The bad copy was deleted; "
-                        "the shelf's LFS storage may be damaged."
-                    )
+            with downloaded_archive(repo, entry, self.remote if is_local(self.remote) else None) as stored:
                 ShelfCache.install(stored, directory, self.max_unpacked_bytes)
-            finally:
-                stored.unlink(missing_ok=True)
             self._cache(cache).remember(entry)
         return directory
 

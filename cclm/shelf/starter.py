@@ -97,7 +97,13 @@ class StarterShelf:
         return (self.root / self.info(identifier, item_type, version).card_path).read_text(encoding="utf-8")
 
     def verify(self) -> list[str]:
-        """Every problem with the starter shelf: an archive missing, or not the bytes its catalog entry records."""
+        """Every problem with the starter shelf.
+
+        An archive missing or not the bytes its catalog entry records, or a
+        cached copy that is not exactly its archive's files.
+        """
+        from cclm.shelf.cache_check import verify_starter_cache  # it needs git plumbing; listing does not
+
         problems = []
         for entry in self.list():
             archive = self.root / entry.archive_path
@@ -106,7 +112,7 @@ class StarterShelf:
             elif (file_sha256(archive), archive.stat().st_size) != (entry.sha256, entry.size):
                 problems.append(f"starter {entry.tag}: {archive} is not the archive its catalog entry records "
                                 f"(sha256 {entry.sha256[:12]}, {entry.size:,} bytes).")
-        return problems
+        return problems or verify_starter_cache(self.list(), self.root, self.cache_dir)
 
     def _matching(self, identifier: str, item_type: str | None) -> list[CatalogEntry]:
         check_name(identifier, "identifier")
@@ -152,8 +158,9 @@ class StarterShelf:
         return load_component(self.fetch(identifier, item_type, version))
 
 
-def write_starter_shelf(root: str | os.PathLike, components: list[tuple[str, Path, dict]], version: str) -> list[CatalogEntry]:
-    """Writes a starter shelf at `root` from saved components: `(identifier, directory, manifest)` each.
+def write_starter_shelf(root: str | os.PathLike, components: list[tuple], version: str) -> list[CatalogEntry]:
+    """Writes a starter shelf at `root` from saved components: `(identifier, directory, manifest)` each, at
+    `version`, or `(identifier, directory, manifest, its own version)`.
 
     The shelf is built beside `root` and renamed into place, so a failure
     leaves the previous one as it was.
@@ -164,10 +171,11 @@ def write_starter_shelf(root: str | os.PathLike, components: list[tuple[str, Pat
     staging.mkdir(parents=True)
     try:
         entries = []
-        for identifier, directory, manifest in components:
+        for identifier, directory, manifest, *own in components:
             if not is_starter_identifier(identifier):
                 raise ValueError(f"identifier={identifier!r}; starter identifiers are 'starter' or begin with 'starter-'.")
-            entries.append(stage_version(staging, Path(directory), manifest, identifier, version, None))
+            entries.append(stage_version(staging, Path(directory), manifest, identifier, own[0] if own else version,
+                                         None))
         old = root.with_name(f".{root.name}.{os.getpid()}.old")
         if root.exists():
             os.rename(root, old)
