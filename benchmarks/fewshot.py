@@ -13,6 +13,9 @@ Three tasks, from text that ships with a Debian machine and Python:
 - **topic**: which package of Python's standard library (`email`,
   `asyncio`, `tkinter`, `idlelib`, ...: the 8 with the most) an English
   paragraph of a docstring documents. Splits are disjoint by docstring.
+- **package**: which of 12 Debian archive sections (games, science, sound,
+  mail, ...) a package's one-line English description belongs to, from the
+  package lists `apt-get update` keeps. Splits are disjoint by source package.
 
 Each task gets train (the labelled pool), dev and test splits. The
 unlabelled pretraining corpus is the train pool with its labels dropped;
@@ -20,6 +23,9 @@ the script checks that no dev or test text is in it and prints the count.
 
 Peers, on the very same examples in the same run (`peers.py`):
 - TF-IDF over character 1-4-grams + logistic regression, C chosen on dev;
+- a sentence encoder (all-MiniLM-L6-v2, `teachers.py`) + logistic
+  regression, C chosen on dev, where `bash scripts/setup.sh teacher`
+  installed it (`--teacher none` leaves it out);
 - the same cclm architecture from random initialization trained end to
   end with its head (`TextClassifier(train_composition=True)`, epochs
   chosen on dev by early stopping; few-shot only): training from scratch;
@@ -49,7 +55,7 @@ their corpora), beside random initialization of their architecture.
 languages the tables were not made on (e.g. `--languages de nl af fr oc
 ro ru uk be bg pl sl`).
 
-Run: python benchmarks/fewshot.py [--tasks language code topic] [--pretrain-steps 1000] [--starter] [--quick];
+Run: python benchmarks/fewshot.py [--tasks language code topic package] [--pretrain-steps 1000] [--starter] [--quick];
 step counts take one value per task too: `--contrastive-steps 800 200` (language, code).
 """
 
@@ -73,11 +79,13 @@ from cclm.pipelines import Augmentor  # noqa: E402
 from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
-from peers import accuracies, end_to_end, tfidf  # noqa: E402
+import teachers  # noqa: E402
+from peers import accuracies, end_to_end, teacher_lr, tfidf  # noqa: E402
 from real_text_tasks import (LANGUAGES, SPLITS, Task, capped, code_task, docstring_paragraphs,  # noqa: E402, F401
-                             language_task, topic_task)
+                             language_task, package_task, topic_task)
 
 TFIDF = "TF-IDF char 1-4 + LR (C on dev)"
+TEACHER = "MiniLM-L6 sentence encoder + LR (C on dev)"
 SCRATCH = "cclm random init, trained end to end"
 
 
@@ -131,10 +139,10 @@ def compose_with_mlm(task: Task, args: argparse.Namespace, seed: int, base: Comp
     return ComposedModel(base.embedder, [*base.towers, mlm], preprocessor=preprocessor, name="both"), seconds
 
 
-def neural(composed: ComposedModel, train, evaluations, seed: int) -> tuple[list[float], float]:
-    """A default `TextClassifier` on the frozen composition; accuracies on `evaluations` and fit seconds."""
+def neural(composed: ComposedModel, train, evaluations, seed: int, **options) -> tuple[list[float], float]:
+    """A `TextClassifier` (default, or with `options`) on the frozen composition; accuracies and fit seconds."""
     keras.utils.set_random_seed(seed)
-    classifier = TextClassifier(composed, seed=seed)
+    classifier = TextClassifier(composed, seed=seed, **options)
     started = time.perf_counter()
     classifier.fit(train, verbose=0)
     seconds = time.perf_counter() - started
@@ -164,24 +172,30 @@ def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespa
         settings.append(("all labels", (task.texts["train"], task.labels["train"])))
     results = defaultdict(lambda: defaultdict(list))  # model -> setting kind -> [[clean, noisy, dev], ...]
     seconds = defaultdict(list)
+    teacher = teacher_for(args)
     for setting, train in settings:
         kind = "all" if setting == "all labels" else "few"
         scores, spent = tfidf(train, [*evaluations, dev], dev)
         results[TFIDF][kind].append(scores)
         seconds["tfidf", kind].append(spent)
+        if teacher is not None:
+            scores, spent = teacher_lr(teacher, train, [*evaluations, dev], dev)
+            results[TEACHER][kind].append(scores)
+            seconds[TEACHER, kind].append(spent)
         if scratch is not None and kind == "few":
             scores, spent = end_to_end(scratch(), train, evaluations, dev, args.seed, epochs=args.scratch_epochs)
             results[SCRATCH][kind].append(scores)
             seconds[SCRATCH, kind].append(spent)
-        for name, composed in models.items():
-            scores, spent = neural(composed, train, evaluations, args.seed)
+        for name, model in models.items():
+            composed, options = model if isinstance(model, tuple) else (model, {})
+            scores, spent = neural(composed, train, evaluations, args.seed, **options)
             results[name][kind].append(scores)
             seconds[name, kind].append(spent)
         latest = {name: values[kind][-1][0] for name, values in results.items() if values[kind]}
         print(f"  {setting}: " + "; ".join(f"{name} {value:.3f}" for name, value in latest.items()), flush=True)
     for kind in ("few", "all"):
         if seconds["tfidf", kind]:
-            spent = {name: np.mean(seconds[name, kind]) for name in [*models, SCRATCH] if seconds[name, kind]}
+            spent = {name: np.mean(seconds[name, kind]) for name in [TEACHER, *models, SCRATCH] if seconds[name, kind]}
             tfidf_seconds = np.mean(seconds["tfidf", kind])
             print(f"  fit seconds ({kind}): TF-IDF (C tuned) {tfidf_seconds:.1f}; " + "; ".join(
                 f"{name} {value:.1f} ({value / tfidf_seconds:.1f}x)" for name, value in spent.items()))
@@ -202,20 +216,46 @@ def random_composition(preprocessor: Preprocessor, args: argparse.Namespace, emb
     return ComposedModel(embedder, [tower], preprocessor=preprocessor, name="random")
 
 
+def teacher_for(args: argparse.Namespace):
+    """The sentence-encoder peer (`teachers.minilm`), or None with `--teacher none` or where it is not installed."""
+    if args.teacher == "none" or args.quick:
+        return None
+    if not teachers.available():
+        if args.teacher == "minilm":
+            sys.exit(f"--teacher minilm: not installed; run `{teachers.INSTALL}`.")
+        print(f"  (the sentence-encoder peer is left out: `{teachers.INSTALL}` installs it)")
+        return None
+    return teachers.minilm(args.teacher_cache, progress=False)
+
+
+def meaning_models(preprocessor: Preprocessor, embedder: Embedder, meaning, towers: list) -> dict:
+    """The meaning tower's features alone (`ngrams=0`), and the README's composition with it, default head."""
+    alone = ComposedModel(embedder, [meaning], preprocessor=preprocessor, name="meaning")
+    return {"cclm meaning tower's features alone": (alone, {"ngrams": 0}),
+            "cclm starter composition with meaning (README)": ComposedModel(
+                embedder, [*towers, meaning], preprocessor=preprocessor, name="starter-meaning")}
+
+
 def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
     """Compositions of the starter shelf's components (`--starter`), and random init of their architecture."""
+    from cclm.pretraining import MeaningPretrainer
     from cclm.shelf.starter import StarterShelf
 
     shelf = StarterShelf(args.starter) if args.starter != "package" else StarterShelf()
     preprocessor = shelf.load("starter", "preprocessor")
     embedder = shelf.load("starter-embedder", "embedder")
     towers = {name: shelf.load(name) for name in ("starter-contrastive", "starter-multilingual")}
+    extra = {}
+    if args.meaning or "starter-meaning" in [row[1] for row in shelf.list()]:
+        meaning = MeaningPretrainer.load(args.meaning) if args.meaning else shelf.load("starter-meaning")
+        extra = meaning_models(preprocessor, embedder, meaning, list(towers.values()))
     return {
         "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, architecture(embedder)),
         "cclm starter: contrastive, frozen": ComposedModel(embedder, [towers["starter-contrastive"]],
                                                            preprocessor=preprocessor, name="contrastive"),
         "cclm starter: contrastive + multilingual, frozen": ComposedModel(
             embedder, list(towers.values()), preprocessor=preprocessor, name="contrastive-multilingual"),
+        **extra,
     }
 
 
@@ -288,8 +328,9 @@ def table(outcomes: dict[str, dict], args: argparse.Namespace) -> str:
 def parser() -> argparse.ArgumentParser:
     """The benchmark's command line (scripts/train_starter.py measures the starter shelf with it)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["language", "code"], choices=["language", "code", "topic"],
-                        help="tasks to run (default: language and code, the published tables; topic: a third)")
+    parser.add_argument("--tasks", nargs="+", default=["language", "code"],
+                        choices=["language", "code", "topic", "package"],
+                        help="tasks to run (default: language and code; topic and package: English meaning)")
     parser.add_argument("--locale-root", default="/usr/share/locale")
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGES),
                         help="the language task's locales (default: the 12 the published tables use)")
@@ -316,6 +357,11 @@ def parser() -> argparse.ArgumentParser:
                         help="JSON: Embedder keywords (default: the hashed n-grams the published tables used)")
     parser.add_argument("--mlm-options", type=json.loads, default={}, help="JSON: MaskedLanguagePretrainer keywords")
     parser.add_argument("--quick", action="store_true", help="tiny splits and pretraining: checks the script")
+    parser.add_argument("--teacher", choices=["auto", "minilm", "none"], default="auto",
+                        help="the sentence-encoder peer: auto (where installed), minilm (required) or none")
+    parser.add_argument("--teacher-cache", default=str(teachers.DEFAULT_CACHE),
+                        help="where the teacher's vectors are cached")
+    parser.add_argument("--meaning", help="with --starter: a saved MeaningPretrainer to measure as starter-meaning")
     parser.add_argument("--starter", nargs="?", const="package",
                         help="measure the starter shelf's components (no pretraining): the package's, or the "
                              "starter shelf directory given")
@@ -336,7 +382,8 @@ def load_task(name: str, args: argparse.Namespace) -> Task:
     sizes = {"train": args.pool, "dev": args.dev, "test": args.test}
     readers = {"language": lambda: language_task(args.locale_root, sizes, args.seed, tuple(args.languages)),
                "code": lambda: code_task(args.source_root, sizes, args.seed),
-               "topic": lambda: topic_task(args.stdlib_root, sizes, args.seed)}
+               "topic": lambda: topic_task(args.stdlib_root, sizes, args.seed),
+               "package": lambda: package_task(sizes, args.seed)}
     task = readers[name]()
     if args.quick:
         task.length = 32  # --quick checks the script; its figures mean nothing

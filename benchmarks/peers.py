@@ -2,6 +2,8 @@
 
 - `tfidf`: TF-IDF over character 1-4-grams + logistic regression, C chosen
   on dev: what a user would otherwise reach for.
+- `teacher_lr`: a sentence encoder's vectors (`benchmarks/teachers.py`) +
+  logistic regression, C chosen on dev: what a pretrained subword model gives.
 - `end_to_end`: a `TextClassifier` trained end to end by gradient
   (`train_composition=True`) on a composition from random initialization,
   the number of epochs chosen on dev by early stopping: what a user gets
@@ -56,6 +58,27 @@ def tfidf(train, evaluations, dev):
     seconds = time.perf_counter() - started
     model = best[1]
     return [accuracy(model.predict(vectorizer.transform(t)), l) for t, l in evaluations], seconds
+
+
+def teacher_lr(teacher, train, evaluations, dev):
+    """A sentence encoder's vectors + LR with C chosen on dev; accuracies on `evaluations`, and fit seconds.
+
+    The teacher's vectors are cached on disk (`cclm.pretraining.Teacher`), so the seconds count the
+    fit and the encoding of texts not seen before.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    features = teacher(train[0])
+    dev_features = teacher(dev[0])
+    best = None
+    for c in (0.1, 1.0, 10.0, 100.0):
+        model = LogisticRegression(C=c, max_iter=3000).fit(features, train[1])
+        score = accuracy(model.predict(dev_features), dev[1])
+        if best is None or score > best[0]:
+            best = (score, model)
+    seconds = time.perf_counter() - started
+    return [accuracy(best[1].predict(teacher(t)), l) for t, l in evaluations], seconds
 
 
 def end_to_end(

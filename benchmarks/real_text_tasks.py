@@ -6,6 +6,9 @@
   installed source file is in; splits disjoint by file.
 - `topic_task`: which package of Python's standard library an English
   paragraph of a docstring documents; splits disjoint by docstring.
+- `package_task`: which Debian archive section (games, science, sound, ...)
+  a package's one-line English description belongs to, from the package
+  lists `apt-get update` keeps on the machine; splits disjoint by source package.
 
 scripts/train_starter.py reads the same splits to keep every dev and test
 text out of the starter shelf's corpora.
@@ -18,6 +21,8 @@ import gettext
 import hashlib
 import os
 import pathlib
+import shutil
+import subprocess
 import sysconfig
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ CODE_EXTENSIONS = {
     "go": (".go",), "rust": (".rs",), "java": (".java",), "emacs lisp": (".el",), "m4": (".m4",),
 }
 SPLITS = ("train", "dev", "test")
+SECTIONS = ("admin", "database", "editors", "games", "graphics", "mail", "math", "net", "science", "sound", "text", "web")
 
 
 @dataclass
@@ -190,3 +196,39 @@ def topic_task(root: str | None, sizes: dict[str, int], seed: int, classes: int 
             if len(owners[text]) == 1:
                 rows[split_of(key.removeprefix(root), seed, train_tenths=4)].append((text, package))
     return Task("topic", 256, *disjoint(rows, sizes, seed))
+
+
+def package_records() -> list[dict[str, str]]:
+    """Every package record of the machine's package lists (`apt-cache dumpavail`): field -> first line."""
+    if shutil.which("apt-cache") is None:
+        raise RuntimeError("The package task reads Debian's package lists: apt-cache is missing (not Debian?).")
+    dump = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=False).stdout
+    records = []
+    for block in dump.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and line[:1] not in " \t")
+        if "Package" in fields:
+            records.append(fields)
+    if not records:
+        raise RuntimeError("The package lists are empty: run `apt-get update` (as root) once, then retry.")
+    return records
+
+
+def package_task(sizes: dict[str, int], seed: int, sections: tuple[str, ...] = SECTIONS) -> Task:
+    """Debian packages' one-line descriptions, labelled by their archive section; splits disjoint by source package.
+
+    "contrib/games" counts as "games". A description found in two sections is dropped.
+    """
+    owners = defaultdict(set)
+    rows = []
+    for record in package_records():
+        section = record.get("Section", "").rsplit("/", 1)[-1]
+        text = " ".join(record.get("Description", "").split())
+        if section in sections and len(text.split()) >= 3:
+            source = record.get("Source", record["Package"]).split(" ")[0]
+            rows.append((text, section, source))
+            owners[text].add(section)
+    by_split = defaultdict(list)
+    for text, section, source in rows:
+        if len(owners[text]) == 1:
+            by_split[split_of(source, seed, train_tenths=4)].append((text, section))
+    return Task("package", 128, *disjoint(by_split, sizes, seed))

@@ -1,6 +1,7 @@
 """The few-shot benchmark runs on this machine's real text and prints its table (figures are never asserted)."""
 
 import pathlib
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -72,3 +73,19 @@ def test_languages_chooses_the_locales_of_the_language_task():
     task = fewshot.load_task("language", args)
     assert task.classes == ["de", "fr"] and fewshot.parser().parse_args([]).languages == list(fewshot.LANGUAGES)
     assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
+
+
+@pytest.mark.skipif(shutil.which("apt-cache") is None, reason="no Debian package lists here")
+def test_the_package_task_labels_descriptions_with_their_section_by_source_package():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from real_text_tasks import SECTIONS, package_task
+
+        task = package_task({"train": 40, "dev": 10, "test": 20}, 0)
+    except RuntimeError as error:  # no package lists yet (apt-get update never ran)
+        pytest.skip(str(error))
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert set(task.labels["test"]) <= set(SECTIONS) and len(set(task.labels["test"])) >= 8
+    assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
+    assert all(len(text.split()) >= 3 for split in task.texts.values() for text in split)
