@@ -55,7 +55,7 @@ class ClassifierPrediction:
     def head_reads(self) -> str:
         """What the head's logits read: `READS_COMPOSITION`, or `READS_NGRAMS` when it gave the composition weight 0."""
         self._require_built()
-        if self.ngram_logits is None or np.any(keras.ops.convert_to_numpy(self.head.logits.kernel)):
+        if self.ngram_logits is None or np.any(self.head.logits.kernel.value.numpy()):  # read on every call: cheap
             return READS_COMPOSITION
         return READS_NGRAMS
 
