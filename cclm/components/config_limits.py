@@ -14,7 +14,7 @@ Example:
 >>> check_config_sizes({"num_blocks": 1_000_000}, "demo")
 Traceback (most recent call last):
 ...
-cclm.errors.ComponentError: demo: its manifest's config sets num_blocks=1000000; this library builds at most 256. The manifest is damaged or hostile: fetch or save the component again.
+cclm.errors.ComponentError: demo: its manifest's config sets num_blocks=1000000; use a positive int of at most 256. The manifest is damaged or hostile: fetch or save the component again.
 """
 
 from __future__ import annotations
@@ -62,6 +62,6 @@ def check_config_sizes(config: Any, where: object, key: str = "config") -> None:
         # A float is a rate or an epsilon (layer_norm_epsilon) unless it is past the limit or not finite.
         if not math.isfinite(config) or config > limit:
             raise ComponentError(
-                f"{where}: its manifest's config sets {key}={config!r}; this library builds at most {limit:,}. "
+                f"{where}: its manifest's config sets {key}={config!r}; use a positive int of at most {limit:,}. "
                 "The manifest is damaged or hostile: fetch or save the component again."
             )

@@ -46,8 +46,8 @@ def test_every_size_field_of_every_kind_is_refused_past_its_limit_before_buildin
                 holder = holder[part]
             holder[field[-1]] = size_limit(field[-1]) + 1
             (copy / "manifest.json").write_text(json.dumps(edited))
-            with pytest.raises(ComponentError, match=f"sets {field[-1]}={size_limit(field[-1]) + 1}; this library "
-                                                     f"builds at most {size_limit(field[-1]):,}"):
+            with pytest.raises(ComponentError, match=f"sets {field[-1]}={size_limit(field[-1]) + 1}; use a positive "
+                                                     f"int of at most {size_limit(field[-1]):,}"):
                 load_component(copy)
     assert {"embedder", "preprocessor", "masked_language_pretrainer"} <= kinds
     assert time.monotonic() - started < 60  # refused from the manifest, not after building layers
@@ -59,6 +59,6 @@ def test_a_million_blocks_is_refused_at_once(starters, tmp_path):
     manifest["config"]["num_blocks"] = 1_000_000
     (copy / "manifest.json").write_text(json.dumps(manifest))
     started = time.monotonic()
-    with pytest.raises(ComponentError, match="num_blocks=1000000; this library builds at most 256"):
+    with pytest.raises(ComponentError, match="num_blocks=1000000; use a positive int of at most 256"):
         load_component(copy)
     assert time.monotonic() - started < 5
