@@ -132,14 +132,44 @@ def write_directory(
     return target
 
 
+def _weight_shapes(path: Path) -> dict[str, tuple]:
+    """The shape of every variable in a Keras `.weights.h5` file, by its path (optimizer and metric state left out)."""
+    import h5py
+
+    shapes: dict[str, tuple] = {}
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset) and name.split("/", 1)[0] not in ("optimizer", "metrics"):
+            shapes[name] = tuple(item.shape)
+
+    with h5py.File(path, "r") as weights:
+        weights.visititems(visit)
+    return shapes
+
+
 def load_weights_checked(model: Any, path: Path) -> None:
-    """`model.load_weights(path)` (a Keras model), with a clear error for missing or damaged files."""
+    """`model.load_weights(path)` (a Keras model), with a clear error for missing or damaged files.
+
+    Keras loads a file holding more layers than the model (weights of a
+    2-block embedder under a 1-block manifest) without a word, so the file's
+    variables are compared with those the model built from the manifest saves.
+    """
     if not path.is_file():
         raise ComponentError(f"{path} is missing; the component directory is incomplete.")
     try:
         model.load_weights(path)
+        with tempfile.TemporaryDirectory(prefix="cclm-weights-") as scratch:
+            model.save_weights(Path(scratch, path.name))
+            expected, found = _weight_shapes(Path(scratch, path.name)), _weight_shapes(path)
     except (OSError, ValueError, KeyError) as error:
         raise ComponentError(
             f"{path} could not be read as Keras weights ({type(error).__name__}: {error}). "
             "The file is damaged or truncated; save or fetch the component again."
         ) from None
+    if found != expected:
+        differ = sorted(name for name in found.keys() | expected.keys() if found.get(name) != expected.get(name))
+        raise ComponentError(
+            f"{path} does not fit the model its manifest describes: {len(found)} variables, the model has "
+            f"{len(expected)}; they differ at {', '.join(differ[:3])}{' and more' if len(differ) > 3 else ''}. "
+            "The manifest and weights do not belong together; save or fetch the component again."
+        )

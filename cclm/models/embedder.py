@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,10 @@ class Embedder(keras.Model, Component):
         with built_from(directory):
             embedder = cls.from_config(manifest["config"])
         load_weights_checked(embedder, directory / WEIGHTS_NAME)
-        if manifest.get("fingerprint") not in (None, embedder.fingerprint):
+        if manifest.get("fingerprint") is None:  # every save writes one: it was removed, or never checked
+            warnings.warn(f"{directory}: its manifest has no fingerprint, so nothing checks that these weights "
+                          "are the ones it was saved with, nor towers against them; save it again.", stacklevel=3)
+        elif manifest["fingerprint"] != embedder.fingerprint:
             raise ComponentError(
                 f"{directory}: the weights do not match the manifest's fingerprint; the "
                 "component was modified or damaged. Save or fetch it again."
