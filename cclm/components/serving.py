@@ -93,11 +93,16 @@ def export_for_serving(
     depend on the padding that follows a text).
 
     Raises:
-        FileExistsError: `path` exists and `overwrite` is False.
+        FileExistsError: `path` exists and `overwrite` is False, or it is not
+            an earlier export (a file, or a directory without `saved_model.pb`).
     """
     path = Path(path).expanduser().absolute()
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it, or choose another path.")
+    # overwrite replaces an earlier export only (as `save` replaces only a component): never a user's folder.
+    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / "saved_model.pb").is_file())):
+        raise FileExistsError(f"{path} exists and is not an earlier export (it has no saved_model.pb); refusing to "
+                              "replace it. Choose a new or empty directory.")
     if path.suffix in {".keras", ".h5"}:
         raise ValueError(f"{path.name!r} names a Keras file, but an export is a SavedModel directory; "
                          "give a directory name such as 'exported'.")
@@ -119,8 +124,13 @@ def export_for_serving(
     try:
         archive.write_out(str(staging / "model"), verbose=False)
         if path.exists():
-            shutil.rmtree(path)
-        os.rename(staging / "model", path)
+            os.rename(path, staging / "old")  # kept until the new export is in place
+        try:
+            os.rename(staging / "model", path)
+        except BaseException:
+            if (staging / "old").exists():
+                os.rename(staging / "old", path)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path

@@ -95,3 +95,27 @@ def test_encode_to_longest_gives_the_encoders_ids_up_to_the_batchs_longest_text(
     assert ids.shape == (3, 20)  # cls + 18 characters, rounded up to 4
     np.testing.assert_array_equal(ids, np.asarray(encoder(texts))[:, :20])
     assert np.asarray(encode_to_longest(encoder, tf.constant(["", ""]), 4)).shape == (2, 4)
+
+
+def test_export_overwrites_only_an_earlier_export(tmp_path):
+    from cclm.components.serving import export_for_serving
+    from cclm.preprocessing.character_encoder import CharacterEncoder
+
+    encoder = CharacterEncoder(characters=["a", "b"], sequence_length=4)
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(7, 2)])
+
+    def export(path):
+        return export_for_serving(path, encoder, model, lambda ids, out: {"vectors": out})
+
+    notes = tmp_path / "mine" / "notes.txt"
+    notes.parent.mkdir()
+    notes.write_text("keep me")
+    with pytest.raises(FileExistsError, match="is not an earlier export"):
+        export(notes.parent)
+    assert notes.read_text() == "keep me"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is not an earlier export"):
+        export(tmp_path / "file")
+    first = export(tmp_path / "exported")
+    assert export(first) == first and (first / "saved_model.pb").is_file()  # an earlier export is replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported", "file", "mine"]  # nothing left beside it
