@@ -6,11 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from cclm.layers.word_ngrams import WordNgramBag
 from cclm.models.freezing import set_trainable
+
+
+TABLE_DTYPES = ("float32", "float16", "int8")
 
 
 @keras.saving.register_keras_serializable(package="cclm")
@@ -33,8 +37,9 @@ class MeaningTower(keras.Model):
         buckets: rows of the table.
         output_dim: the width of the vectors.
         min_n, max_n: the n-grams' lengths, boundary marks included.
-        table_dtype: how the table is stored ("float16" halves the size of
-            "float32"; vectors are computed in float32 either way).
+        table_dtype: how the table is stored: "float32", "float16" (half the
+            size) or "int8" (a quarter: each row scaled to [-127, 127], its
+            scale kept beside it); vectors are computed in float32 either way.
 
     Example:
     >>> import numpy as np
@@ -56,11 +61,17 @@ class MeaningTower(keras.Model):
         super().__init__(**kwargs)
         if output_dim < 1:
             raise ValueError(f"output_dim={output_dim}; use an int >= 1.")
+        if table_dtype not in TABLE_DTYPES:
+            raise ValueError(f"table_dtype={table_dtype!r}; use one of {TABLE_DTYPES}.")
         self.bag = WordNgramBag(codes, buckets, min_n, max_n, name="word_ngrams")
         self.output_dim = int(output_dim)
         self.table_dtype = table_dtype
         self.table = self.add_weight(shape=(self.bag.buckets, self.output_dim), initializer="zeros",
                                      dtype=table_dtype, trainable=False, name="table")
+        self.row_scale = None
+        if table_dtype == "int8":  # each row's scale: its largest magnitude / 127
+            self.row_scale = self.add_weight(shape=(self.bag.buckets,), initializer="ones", dtype="float32",
+                                             trainable=False, name="row_scale")
         set_trainable(self, trainable)
         self.supports_masking = True
         self.built = True  # every weight exists: the table is its only one
@@ -82,8 +93,12 @@ class MeaningTower(keras.Model):
         """(batch, length) ids -> (batch, output_dim): each text's vector."""
         rows, weights = self.bag(ids)
         present = tf.where(weights > 0)
-        vectors = tf.cast(tf.gather(self.table, tf.gather_nd(rows, present)), "float32")
-        vectors = vectors * tf.gather_nd(weights, present)[:, None]
+        used = tf.gather_nd(rows, present)
+        vectors = tf.cast(tf.gather(self.table, used), "float32")
+        scale = tf.gather_nd(weights, present)
+        if self.row_scale is not None:
+            scale = scale * tf.gather(self.row_scale, used)
+        vectors = vectors * scale[:, None]
         return tf.math.unsorted_segment_sum(vectors, present[:, 0], tf.shape(rows)[0])
 
     def call(self, ids: Any) -> Any:
@@ -98,9 +113,16 @@ class MeaningTower(keras.Model):
 
     def set_table(self, table: Any) -> None:
         """Sets the table (buckets, output_dim), stored as `table_dtype`."""
-        if tuple(table.shape) != tuple(self.table.shape):
-            raise ValueError(f"A table of shape {tuple(table.shape)}; this tower's is {tuple(self.table.shape)}.")
-        self.table.assign(ops.cast(table, self.table_dtype))
+        table = np.asarray(table, "float32")
+        if table.shape != tuple(self.table.shape):
+            raise ValueError(f"A table of shape {table.shape}; this tower's is {tuple(self.table.shape)}.")
+        if self.row_scale is None:
+            self.table.assign(table.astype(self.table_dtype))
+            return
+        scale = np.abs(table).max(axis=1) / 127.0
+        scale[scale == 0] = 1.0
+        self.table.assign(np.clip(np.round(table / scale[:, None]), -127, 127).astype("int8"))
+        self.row_scale.assign(scale.astype("float32"))
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, plain JSON values."""

@@ -23,7 +23,7 @@ from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.pretraining import static_distillation as solver
 from cclm.pretraining.teacher import Teacher
 
-DEFAULT_MEANING_OPTIONS = {"buckets": 2**17, "output_dim": 128, "min_n": 3, "max_n": 5}
+DEFAULT_MEANING_OPTIONS = {"buckets": 2**17, "output_dim": 256, "min_n": 3, "max_n": 5, "table_dtype": "int8"}
 _WORD_LENGTH = 64  # ids read of a single word
 _HELD_OUT = 0.05  # the share of sentences kept out of the fit, to measure it
 
@@ -93,7 +93,7 @@ class MeaningPretrainer(ModelLike, Component):
     def __init__(
         self, preprocessor: Preprocessor, teacher: Teacher | None = None, tower: MeaningTower | None = None,
         tower_options: dict[str, Any] | None = None, vocabulary_size: int = 40_000, min_count: int = 2,
-        sif_coefficient: float = 1e-3, typo_rate: float = 0.3, sentences: int = 20_000, strength: float = 0.1,
+        sif_coefficient: float = 1e-3, typo_rate: float = 1.0, sentences: int = 20_000, strength: float = 0.3,
         sentence_strength: float = 1.0, text_column: str = "text", vectors_column: str | None = None,
         seed: int = 0, name: str = "meaning",
     ):

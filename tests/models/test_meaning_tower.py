@@ -1,0 +1,56 @@
+import keras
+import numpy as np
+import pytest
+
+from cclm import Preprocessor
+from cclm.layers.word_ngrams import word_codes
+from cclm.models.meaning_tower import MeaningTower
+
+
+@pytest.fixture(scope="module")
+def prep():
+    return Preprocessor(sequence_length=32).fit(["The cat sat on the mat, the dog ran."], progress=False)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return np.random.default_rng(0).normal(size=(512, 8)).astype("float32")
+
+
+def tower(prep, table, dtype):
+    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8, table_dtype=dtype, name=f"meaning_{dtype}")
+    made.set_table(table)
+    return made
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float16", 2e-3), ("int8", 2e-2)])
+def test_compact_tables_give_the_vectors_of_the_full_one(prep, table, dtype, tolerance):
+    ids = prep.encode(["the cat sat", "a dog ran on the mat"])
+    full = tower(prep, table, "float32").text_vectors(ids).numpy()
+    compact = tower(prep, table, dtype).text_vectors(ids).numpy()
+    assert np.allclose(compact, full, atol=tolerance * np.abs(full).max())
+
+
+def test_every_position_of_a_text_holds_its_vector_and_padding_holds_zeros(prep, table):
+    made = tower(prep, table, "float32")
+    ids = prep.encode(["the cat"])
+    vectors = made(ids).numpy()[0]
+    real = ids[0] != 0
+    assert np.allclose(vectors[real], made.text_vectors(ids).numpy()[0]) and not vectors[~real].any()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_a_keras_file_round_trips_the_tower(prep, table, dtype, tmp_path):
+    ids = keras.Input(shape=(None,), dtype="int32")
+    model = keras.Model(ids, tower(prep, table, dtype)(ids))
+    model.save(tmp_path / "meaning.keras")
+    loaded = keras.saving.load_model(tmp_path / "meaning.keras")
+    sample = prep.encode(["the dog sat on the cat"])
+    assert np.array_equal(loaded(sample).numpy(), model(sample).numpy())
+
+
+def test_a_table_of_the_wrong_shape_or_dtype_is_refused(prep, table):
+    with pytest.raises(ValueError, match="table of shape"):
+        tower(prep, table, "float32").set_table(table[:10])
+    with pytest.raises(ValueError, match="table_dtype='bfloat8'"):
+        MeaningTower(word_codes(prep), table_dtype="bfloat8")
