@@ -47,10 +47,11 @@ from cclm.shelf.cache import ShelfCache
 from cclm.shelf.cache_check import verify_cache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
 from cclm.shelf.download import downloaded_archive
-from cclm.shelf.git import check_lfs, check_remote, commit_and_push, create_repository, is_local, locked, remote_tag_versions, remote_url, updated_clone
+from cclm.shelf.git import check_lfs, check_remote, commit_and_push, is_local, locked, remote_tag_versions, remote_url, updated_clone
 from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
 from cclm.shelf.names import check_version
 from cclm.shelf.provenance import check_against_cache, check_against_tag, verify_shelf
+from cclm.shelf.repository import create_repository
 from cclm.shelf.staging import component_directory, stage_version
 from cclm.shelf.starter import StarterShelf, is_starter_identifier
 

@@ -32,8 +32,8 @@ from cclm.components import file_sha256
 from cclm.errors import ChecksumMismatchError, ShelfLookupError
 from cclm.shelf.cache import ShelfCache
 from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, version_key
-from cclm.shelf.names import RESERVED_PREFIX, is_reserved
 from cclm.shelf.locations import default_cache_dir
+from cclm.shelf.names import RESERVED_PREFIX, is_reserved
 from cclm.shelf.staging import stage_version
 
 STARTER_DIR = Path(__file__).resolve().parents[1] / "starter_shelf"
