@@ -20,6 +20,7 @@ among its bases):
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import keras
 import numpy as np
 
