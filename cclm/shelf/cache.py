@@ -98,7 +98,7 @@ class ShelfCache:
     def verified(directory: Path) -> bool:
         """Whether an unpacked cache entry still has exactly the files it was unpacked with."""
         record = directory.with_name(directory.name + ".files")
-        if not (directory.is_dir() and record.is_file()):
+        if directory.is_symlink() or not (directory.is_dir() and record.is_file()):  # a linked copy is not ours
             return False
         try:
             return json.loads(record.read_text(encoding="utf-8")) == file_record(directory)
@@ -122,7 +122,7 @@ class ShelfCache:
         directory = self.object_dir(entry.sha256)
         if self.verified(directory):
             return directory
-        if directory.exists():
+        if directory.exists() or directory.is_symlink():
             warnings.warn(f"The cached copy of {entry.tag} at {directory} is damaged; fetching it again.", stacklevel=4)
         return None
 
@@ -188,7 +188,9 @@ class ShelfCache:
             raise ChecksumMismatchError(f"Refusing the archive: {error}") from None
         try:
             write_text_atomically(directory.with_name(directory.name + ".files"), json.dumps(file_record(staging), indent=1))
-            if directory.exists():
+            if directory.is_symlink():
+                directory.unlink()  # a link put in the cache's place: removed, never followed
+            elif directory.exists():
                 # A damaged earlier copy: move it aside, then replace it.
                 old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
                 os.rename(directory, old)

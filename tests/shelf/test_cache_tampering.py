@@ -60,6 +60,16 @@ def test_a_cached_file_swapped_for_a_link_is_refused_and_replaced(two_versions, 
     assert Preprocessor.load(fetched).characters == _prep("the first text").characters
 
 
+def test_a_cached_directory_swapped_for_a_link_is_refused_and_replaced(two_versions, tmp_path):
+    shelf, old, _ = two_versions
+    directory = shelf.cache_dir / "objects" / old.sha256
+    shutil.move(directory, tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", directory)  # the same files, but not in the cache
+    with pytest.warns(UserWarning, match="damaged"):
+        fetched = shelf.fetch("docs", version=old.version)
+    assert fetched == directory and not directory.is_symlink() and (directory / "manifest.json").is_file()
+
+
 def test_verify_catches_edited_files_under_a_rewritten_record(two_versions, tmp_path):
     shelf, old, new = two_versions
     directory = shelf.cache_dir / "objects" / new.sha256
