@@ -1,4 +1,4 @@
-"""Bounds on every size-like number in a manifest's config, checked before any class or layer is built.
+"""Bounds on a manifest and every size-like number in its config, checked before any class or layer is built.
 
 A component's config is plain JSON passed to a constructor, so a pushed or
 damaged manifest could ask for a million residual blocks or a table of 2^40
@@ -20,6 +20,7 @@ cclm.errors.ComponentError: demo: its manifest's config sets num_blocks=1000000;
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from cclm.errors import ComponentError
@@ -35,6 +36,20 @@ SIZE_LIMITS = (
     (("bucket", "size", "sampled", "span", "labels", "classes"), 2**24),  # table rows and counts
 )
 """How large a number under a size-like key may be; keys matching no words are not sizes (seed, rates)."""
+MAX_MANIFEST_BYTES = 16 * 1024**2
+"""A manifest is a few kilobytes (a classifier's labels and training history, tens): parsing is refused above this."""
+
+
+def check_manifest_size(path: Path) -> None:
+    """Refuses a `manifest.json` over `MAX_MANIFEST_BYTES` before it is parsed.
+
+    Raises:
+        ComponentError: naming the file, its size and the limit.
+    """
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise ComponentError(f"{path} is {size:,} bytes, more than a manifest may be ({MAX_MANIFEST_BYTES:,}); "
+                             "the component is damaged or hostile: fetch or save it again.")
 
 
 def size_limit(key: str) -> int | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from cclm.components.config_limits import check_config_sizes
+from cclm.components.config_limits import check_config_sizes, check_manifest_size
 from cclm.components.files import FORMAT_VERSION, MANIFEST_NAME
 from cclm.errors import ComponentError
 from cclm.version import __version__
@@ -152,6 +152,7 @@ def read_manifest(directory: str | os.PathLike, kind: str | None = None) -> dict
             f"{path} is not a cclm component: it has no {MANIFEST_NAME}. "
             "Save components with .save(directory)."
         )
+    check_manifest_size(manifest_path)  # before parsing: JSON takes many times its size in memory
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -62,3 +62,12 @@ def test_a_million_blocks_is_refused_at_once(starters, tmp_path):
     with pytest.raises(ComponentError, match="num_blocks=1000000; use a positive int of at most 256"):
         load_component(copy)
     assert time.monotonic() - started < 5
+
+
+def test_a_huge_manifest_is_refused_before_it_is_parsed(starters, tmp_path):
+    copy = shutil.copytree(starters["starter"], tmp_path / "preprocessor")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["card"]["padding"] = [0] * 10_000_000  # 30 MB of JSON; a few hundred MB once parsed
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ComponentError, match="more than a manifest may be"):
+        load_component(copy)
