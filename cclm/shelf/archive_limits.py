@@ -59,6 +59,8 @@ MAX_HEADER_BYTES = 64 * 1024
 """One header record (a PAX record block, a GNU long name), at most (a path is at most 4,096 bytes)."""
 MAX_HEADER_TOTAL = 8 * 1024**2
 """Every header read of one archive together, at most: what `tarfile` holds while listing it."""
+MAX_MEMBER_HEADERS = 4 * MAX_HEADER_BYTES
+"""The header reads of one member (its PAX record, long name and link, a sparse map's blocks), at most."""
 MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 4096
 UNPACKED_BYTES_ENV = "CCLM_MAX_UNPACKED_BYTES"
 
@@ -131,7 +133,11 @@ class HeaderReads:
 
     def __init__(self, stream: gzip.GzipFile, where: object):
         self.stream, self.where = stream, where
-        self.bounded, self.total = True, 0
+        self.bounded, self.total, self.member = True, 0, 0  # `member`: since `next_member()`
+
+    def next_member(self) -> None:
+        """Starts counting the header reads of the next member (a sparse map's blocks are 512 bytes each)."""
+        self.member = 0
 
     def read(self, size: int = -1) -> bytes:
         if self.bounded:
@@ -140,7 +146,11 @@ class HeaderReads:
                 raise UnsafeArchiveError(
                     f"{self.where} has a header record of {shown}, more than the {MAX_HEADER_BYTES:,} allowed."
                 )
-            self.total += size
+            self.total, self.member = self.total + size, self.member + size
+            if self.member > MAX_MEMBER_HEADERS:
+                raise UnsafeArchiveError(
+                    f"{self.where} has more than {MAX_MEMBER_HEADERS:,} bytes of tar headers for one member."
+                )
             if self.total > MAX_HEADER_TOTAL:
                 raise UnsafeArchiveError(
                     f"{self.where} has more than {MAX_HEADER_TOTAL:,} bytes of tar headers, more than a component needs."
@@ -188,6 +198,7 @@ def checked_members(
         yield member
         if not keep:
             tar.members.clear()
+        reads.next_member()
         member = tar.next()
 
 

@@ -230,3 +230,17 @@ def test_header_records_pack_never_writes_are_refused(tmp_path, kind, records, m
                            _header("manifest.json", size=512), _padded(b"1\n0\n0\n"))  # a sparse map
     with pytest.raises(UnsafeArchiveError, match=message):
         unpack(archive, tmp_path / "target")
+
+
+def test_a_long_gnu_sparse_map_is_bounded_per_member(tmp_path):
+    # Each 512-byte extension block of a GNU sparse header ("S") is its own read, and tarfile keeps
+    # 21 pairs from each: 8 MiB of them would be hundreds of thousands of tuples before any check.
+    header = bytearray(_header("sparse", tarfile.GNUTYPE_SPARSE, 0))
+    header[482] = 1  # "isextended": another sparse block follows
+    header[148:156] = b" " * 8
+    header[148:155] = f"{sum(header):06o}\0".encode()
+    extension = bytes(504) + b"\x01" + bytes(7)  # no pairs, and "isextended" again
+    archive = _raw_archive(tmp_path / "sparse.tar.gz", bytes(header), extension * 16_000, bytes(512),
+                           _header("manifest.json"))
+    peak = _peak_while_refused(archive, tmp_path / "target", "bytes of tar headers for one member")
+    assert peak < 16 * 1024**2
