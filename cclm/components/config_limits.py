@@ -28,10 +28,10 @@ from cclm.errors import ComponentError
 SIZE_LIMITS = (
     # (words any of which in a key's name make it this kind of size, the limit): the first match wins.
     (("block", "layer", "head", "views", "depth"), 256),  # repeated layers: each costs build time
-    (("kernel", "factor", "stride", "pool"), 4096),  # window widths and downsampling
-    (("max_ngram", "ngrams"), 64),  # n-gram orders
+    (("kernel", "factor", "stride", "pool", "multiple"), 4096),  # window widths, downsampling, padding steps
+    (("max_ngram", "ngrams", "max_n", "min_n"), 64),  # n-gram orders: each one is a pass over the text
     (("vocab",), 2**21),  # ids: Unicode has 1,114,112 code points
-    (("length", "window"), 2**20),  # positions
+    (("length", "window", "margin"), 2**20),  # positions
     (("dim", "units", "filters", "width"), 2**16),  # vector widths
     (("bucket", "size", "sampled", "span", "labels", "classes"), 2**24),  # table rows and counts
 )

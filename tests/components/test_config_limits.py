@@ -71,3 +71,13 @@ def test_a_huge_manifest_is_refused_before_it_is_parsed(starters, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ComponentError, match="more than a manifest may be"):
         load_component(copy)
+
+
+@pytest.mark.parametrize("key, value", [("max_n", 10**6), ("multiple", 10**9), ("margin", 10**9), ("buckets", 10**12),
+                                        ("num_labels", 10**9), ("intermediate_dim", 10**7), ("num_heads", 10**5)])
+def test_layer_options_nested_anywhere_in_a_config_are_bounded(key, value):
+    from cclm.components.config_limits import check_config_sizes
+
+    config = {"tower_options": {"layers": [{"class_name": "X", "config": {key: value}}]}}
+    with pytest.raises(ComponentError, match=f"sets {key}={value}; use a positive int of at most"):
+        check_config_sizes(config, "demo")
