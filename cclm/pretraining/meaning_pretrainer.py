@@ -49,7 +49,8 @@ class MeaningPretrainer(ModelLike, Component):
        `typo_rate` share of the words to the same vector.
     2. **Sentences.** Up to `sentences` of the texts go through the teacher;
        the table is fitted to their vectors, staying near the stage-one
-       table (`sentence_strength`). `_HELD_OUT` of them measure the fit:
+       table (`sentence_strength`), each text also fitted with a
+       `sentence_typos` share of its words misspelt. `_HELD_OUT` of them measure the fit:
        the history's `cosine` (student against teacher, before and after).
 
     The teacher is any callable `list[str] -> array (n, d)` (e.g.
@@ -66,7 +67,9 @@ class MeaningPretrainer(ModelLike, Component):
         tower_options: `MeaningTower` keywords over `DEFAULT_MEANING_OPTIONS`.
         vocabulary_size, min_count: the words of stage one.
         sif_coefficient: a word of probability p weighs `a / (a + p)`.
-        typo_rate: the share of words also fitted misspelt.
+        typo_rate: the share of words also fitted misspelt (stage one).
+        sentence_typos: the share of each text's words misspelt in its
+            second copy (stage two); 0 fits no second copy.
         sentences: the most texts of stage two (0 skips it).
         strength: stage one's ridge strength, relative to the data.
         sentence_strength: how strongly stage two keeps to stage one's table.
@@ -94,8 +97,8 @@ class MeaningPretrainer(ModelLike, Component):
         self, preprocessor: Preprocessor, teacher: Teacher | None = None, tower: MeaningTower | None = None,
         tower_options: dict[str, Any] | None = None, vocabulary_size: int = 40_000, min_count: int = 2,
         sif_coefficient: float = 1e-3, typo_rate: float = 1.0, sentences: int = 20_000, strength: float = 0.3,
-        sentence_strength: float = 1.0, text_column: str = "text", vectors_column: str | None = None,
-        seed: int = 0, name: str = "meaning",
+        sentence_strength: float = 1.0, sentence_typos: float = 0.3, text_column: str = "text",
+        vectors_column: str | None = None, seed: int = 0, name: str = "meaning",
     ):
         if not preprocessor.characters:
             raise ValueError("The preprocessor is not fitted; fit it first (the tower reads its ids).")
@@ -114,6 +117,7 @@ class MeaningPretrainer(ModelLike, Component):
         self.sentences = int(sentences)
         self.strength = float(strength)
         self.sentence_strength = float(sentence_strength)
+        self.sentence_typos = float(sentence_typos)
         self.text_column = text_column
         self.vectors_column = vectors_column
         self.seed = seed
@@ -197,11 +201,15 @@ class MeaningPretrainer(ModelLike, Component):
                 mean, axes = solver.principal_axes(vectors, self.tower.output_dim)
             goals = (vectors - mean) @ axes
             length = self.preprocessor.sequence_length or 512
-            matrix = solver.bag_matrix(self.tower, self._encode([texts[i] for i in order], length))
+            chosen_texts = [texts[i] for i in order]
+            if self.sentence_typos:  # the same vectors for a copy of each fitted text with misspelt words
+                chosen_texts += solver.misspell_texts([texts[i] for i in fitted], self.sentence_typos, self.seed)
+                goals = np.concatenate([goals, goals[len(held):]])
+            matrix = solver.bag_matrix(self.tower, self._encode(chosen_texts, length))
             held_rows = np.arange(len(held))
             if table is not None and len(held):
                 logs["cosine_words_only"] = _cosine(solver.matrix_product(_rows(matrix, held_rows), table), goals[held_rows])
-            fit_rows = np.arange(len(held), len(order))
+            fit_rows = np.arange(len(held), len(chosen_texts))
             fit_matrix = _rows(matrix, fit_rows)
             if table is not None:  # the sentences' scale, as the words' weighted mean gives it
                 predicted = solver.matrix_product(fit_matrix, table)
@@ -232,6 +240,7 @@ class MeaningPretrainer(ModelLike, Component):
             "tower_options": tower_config(self.tower), "vocabulary_size": self.vocabulary_size,
             "min_count": self.min_count, "sif_coefficient": self.sif_coefficient, "typo_rate": self.typo_rate,
             "sentences": self.sentences, "strength": self.strength, "sentence_strength": self.sentence_strength,
+            "sentence_typos": self.sentence_typos,
             "text_column": self.text_column, "vectors_column": self.vectors_column, "seed": self.seed,
             "name": self.name,
         }

@@ -106,3 +106,13 @@ def test_precomputed_vectors_in_a_datasets_column_train_it_without_a_teacher(pre
                                 sentences=200)
     history = meaning.fit(rows, verbose=0)
     assert history.history["cosine"][0] > 0.5
+
+
+def test_misspelt_copies_change_the_chosen_share_of_words_and_nothing_between_them():
+    from cclm.pretraining.static_distillation import misspell_texts
+
+    texts = ["Parsing configuration files, quickly and safely!"] * 50
+    assert misspell_texts(texts, 0.0) == texts
+    changed = [sum(a != b for a, b in zip(words_of(texts[0]), words_of(t))) for t in misspell_texts(texts, 1.0)]
+    assert min(changed) >= 4  # every word of 3 letters or more (one edit may, rarely, give the word back)
+    assert all(t.endswith("!") and ", " in t for t in misspell_texts(texts, 1.0))
