@@ -30,8 +30,20 @@ from typing import Any
 from cclm.cli.pretraining_demo import _table, run_pretraining_demo, same_outputs
 from cclm.data.sample_text import LANGUAGES, language_sentences
 
-STARTER_PARTS = ("starter", "starter-embedder", "starter-contrastive", "starter-multilingual")
-"""The starter components the demo composes (identifiers on the starter shelf)."""
+STARTER_PARTS = ("starter", "starter-embedder", "starter-contrastive", "starter-multilingual", "starter-meaning")
+"""The starter components the demo composes (identifiers on the starter shelf), those the shelf holds."""
+
+
+def what_carried(classifier: Any) -> str:
+    """In words, what a fitted closed-form `TextClassifier`'s predictions rest on: the towers, the n-grams, or both."""
+    head = str(classifier.card.get("training", {}).get("head", ""))
+    if "composition weight " not in head:
+        return "the towers' features alone (no n-gram features)"
+    weight = float(head.split("composition weight ")[1].split(")")[0])
+    if weight == 0:
+        return ("the character n-grams alone: leave-one-out found the towers' features no help here, so the head "
+                "gave them weight 0")
+    return f"the towers' features (weight {weight:g} against the n-grams) and the character n-grams together"
 
 
 def run_demo(
@@ -76,13 +88,14 @@ def run_demo(
     test, train = (texts[:cut], labels[:cut]), (texts[cut:], labels[cut:])
 
     say("[1/5] Starter components (ship with cclm; checked by sha256, no git, no network):")
-    entries = {identifier: shelf.starter.info(identifier) for identifier in STARTER_PARTS}
+    entries = {identifier: shelf.starter.info(identifier) for identifier in STARTER_PARTS
+               if shelf.starter.holds(identifier)}
     parts = {identifier: load_component(shelf.fetch(identifier, version=entry.version))
              for identifier, entry in entries.items()}
     for identifier, entry in entries.items():
         say(f"      {entry.item_type}/{identifier} {entry.version}  sha256 {entry.sha256[:12]}")
     preprocessor, embedder = parts["starter"], parts["starter-embedder"]
-    towers = [parts["starter-contrastive"], parts["starter-multilingual"]]
+    towers = [parts[i] for i in ("starter-contrastive", "starter-multilingual", "starter-meaning") if i in parts]
 
     composed = ComposedModel(embedder, towers, preprocessor=preprocessor, name="demo-composed")
     say(f"[2/5] Composed: {len(towers)} towers on one embedder, {composed.id_model.output.shape[-1]} features "
@@ -94,6 +107,8 @@ def run_demo(
     fit_started = time.perf_counter()
     classifier.fit(train, verbose=0)
     say(f"      fitted in {time.perf_counter() - fit_started:.1f} s ({classifier.card['training'].get('head', '')})")
+    carried = what_carried(classifier)
+    say(f"      what its predictions rest on: {carried}")
 
     report = noise_report(classifier, test, rates=(0.0, 0.05, 0.1), seed=0, name="demo-language-id")
     say(f"[4/5] Accuracy on {len(test[0])} held-out sentences:\n" + report.table())
@@ -112,9 +127,10 @@ def run_demo(
 
     rows = [("component", "parameters", "version", "source")]
     rows += [(f"{entries[i].item_type}/{i}", _parameters(parts[i]), entries[i].version, "starter shelf")
-             for i in STARTER_PARTS]
+             for i in entries]
     rows.append((f"{entry.item_type}/demo-language-id", f"{classifier.model.count_params():,}", entry.version,
-                 f"your shelf (test acc {report.accuracy[0]:.3f})"))
+                 f"your shelf (test acc {report.accuracy[0]:.3f}, from "
+                 f"{'n-grams alone' if carried.startswith('the character n-grams alone') else 'towers + n-grams'})"))
     seconds = time.perf_counter() - started
     say("\n" + _table(rows))
     say(f"\nDone in {seconds:.0f} s. Classifier: {saved}\nShelf: {shelf.remote} (cache: {shelf.cache_dir})\n"
@@ -123,7 +139,8 @@ def run_demo(
     return {
         "checks": checks, "accuracy": dict(zip(report.rates, report.accuracy)), "rows": rows, "seconds": seconds,
         "output": output, "versions": {"demo-language-id": entry.version,
-                                       **{i: entries[i].version for i in STARTER_PARTS}},
+                                       **{i: entries[i].version for i in entries}},
+        "carried": carried,
     }
 
 
