@@ -7,10 +7,11 @@ archive and the same sha256, which is what a shelf records and checks.
 
 `unpack` accepts regular files and directories only. It refuses absolute
 paths, `..`, links, devices, names no file system can hold, and archives
-over the limits of `cclm.shelf.archive_limits` (members, total size, header
-records: decompression bombs), which it checks while streaming the headers,
-before anything large is held in memory; `pack` applies the same limits, so
-what publishes can be fetched. Everything is checked before a byte is written.
+over the limits of `cclm.shelf.archive_limits` (members, unpacked size,
+compression ratio, header records: decompression bombs), which it checks as
+`tarfile` lists the members through bounded reads, before anything large is
+read or held; `pack` checks what it wrote by the same rules, so what
+publishes can be fetched. Everything is checked before a byte is written.
 
 Example:
 >>> import pathlib, tempfile
@@ -96,7 +97,6 @@ def pack(
     members = _members(directory)
     check_totals(len(members), sum(path.stat().st_size for _, path in members if path.is_file()), directory, max_bytes)
     check_layout((relative, path.is_dir()) for relative, path in members)
-    # filename="" and mtime=0 keep the gzip header free of names and times.
     with atomic_file(archive) as raw:
         _write(raw, members, compresslevel)
         raw.flush()
@@ -108,6 +108,7 @@ def pack(
 
 
 def _write(raw: BinaryIO, members: list[tuple[str, Path]], compresslevel: int) -> None:
+    # filename="" and mtime=0 keep the gzip header free of names and times.
     with gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
     ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
