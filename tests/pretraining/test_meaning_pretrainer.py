@@ -116,3 +116,25 @@ def test_misspelt_copies_change_the_chosen_share_of_words_and_nothing_between_th
     changed = [sum(a != b for a, b in zip(words_of(texts[0]), words_of(t))) for t in misspell_texts(texts, 1.0)]
     assert min(changed) >= 4  # every word of 3 letters or more (one edit may, rarely, give the word back)
     assert all(t.endswith("!") and ", " in t for t in misspell_texts(texts, 1.0))
+
+
+def test_a_classifier_on_the_meaning_tower_saves_loads_and_exports(fitted, prep, texts, tmp_path):
+    import keras
+
+    from cclm.classification import TextClassifier
+
+    meaning = fitted[0]
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=8, num_blocks=1, max_length=256)
+    labels = ["code" if ">>>" in t or "(" in t else "prose" for t in texts]
+    classifier = TextClassifier(ComposedModel(embedder, [meaning], preprocessor=prep), seed=0)
+    classifier.fit((texts[:200], labels[:200]), verbose=0)
+    sample = texts[200:216]
+    expected = classifier.predict(sample)
+    again = TextClassifier.load(classifier.save(tmp_path / "classifier"))
+    assert np.allclose(again.predict(sample), expected, atol=1e-5)
+    classifier.save(tmp_path / "classifier.keras")
+    from_file = keras.saving.load_model(tmp_path / "classifier.keras")
+    assert np.allclose(np.asarray(from_file(tf.constant(sample))), expected, atol=1e-5)
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "served")))
+    probabilities = served.signatures["serving_default"](texts=tf.constant(sample))["probabilities"].numpy()
+    assert np.allclose(probabilities, expected, atol=1e-5)
