@@ -11,18 +11,31 @@ from typing import Any, Union
 import keras
 
 from cclm.components import (
-    Component, ComponentError, built_from, component_class, component_path, load_weights_checked, read_manifest,
-    register_component, registered_kinds,
+    Component,
+    ComponentError,
+    built_from,
+    component_class,
+    component_path,
+    load_weights_checked,
+    read_manifest,
+    register_component,
+    registered_kinds,
+)
+from cclm.components.files import (
+    EMBEDDER_DIR,
+    PREPROCESSOR_DIR,
+    TOWER_WEIGHTS,
+    TOWERS_DIR,
+    tower_weights_name,
 )
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
-from cclm.components.files import EMBEDDER_DIR, PREPROCESSOR_DIR, TOWER_WEIGHTS, TOWERS_DIR, tower_weights_name
 from cclm.keras_objects import keras_name
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
+from cclm.models.tower import Tower, tower_config, tower_from_config
 from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.models.tower import Tower, tower_config, tower_from_config
 
 TowerSource = Union[Tower, str, "os.PathLike[str]", Any]
 """A `Tower` (e.g. `pretrainer.model`), a pretrainer, or the directory of a saved pretrainer."""

@@ -13,7 +13,6 @@ from keras import ops
 from cclm.layers.word_ngrams import WordNgramBag
 from cclm.models.freezing import set_trainable
 
-
 TABLE_DTYPES = ("float32", "float16", "int8")
 
 
@@ -133,5 +132,5 @@ class MeaningTower(keras.Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "MeaningTower":
+    def from_config(cls, config: dict[str, Any]) -> MeaningTower:
         return cls(**config)

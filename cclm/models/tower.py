@@ -7,8 +7,8 @@ from typing import Any
 import keras
 
 from cclm.errors import ComponentError
-from cclm.models.freezing import set_trainable
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
+from cclm.models.freezing import set_trainable
 
 
 @keras.saving.register_keras_serializable(package="cclm")

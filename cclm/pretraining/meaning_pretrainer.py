@@ -10,7 +10,13 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 
-from cclm.components import Component, built_from, load_weights_checked, register_component
+import cclm.pretraining.static_distillation as solver
+from cclm.components import (
+    Component,
+    built_from,
+    load_weights_checked,
+    register_component,
+)
 from cclm.components.files import PREPROCESSOR_DIR, TOWER_WEIGHTS
 from cclm.components.model_like import ModelLike
 from cclm.data.texts import TextData, iter_texts
@@ -20,7 +26,6 @@ from cclm.models.freezing import set_trainable
 from cclm.models.meaning_tower import MeaningTower
 from cclm.models.tower import tower_config, tower_from_config
 from cclm.preprocessing.preprocessor import Preprocessor
-from cclm.pretraining import static_distillation as solver
 from cclm.pretraining.teacher import Teacher
 
 DEFAULT_MEANING_OPTIONS = {"buckets": 2**17, "output_dim": 256, "min_n": 3, "max_n": 5, "table_dtype": "int8"}
@@ -182,7 +187,7 @@ class MeaningPretrainer(ModelLike, Component):
         words = [word for word, count in counts.most_common(self.vocabulary_size) if count >= self.min_count]
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(texts))[: self.sentences] if self.sentences else np.zeros(0, "int64")
-        held = order[: int(round(len(order) * _HELD_OUT))]
+        held = order[: round(len(order) * _HELD_OUT)]
         fitted = order[len(held):]
         logs: dict[str, float] = {}
         table, axes = None, None
@@ -259,7 +264,7 @@ class MeaningPretrainer(ModelLike, Component):
         self.preprocessor.save(directory / PREPROCESSOR_DIR)
 
     @classmethod
-    def _from_saved(cls, directory: Path, manifest: dict) -> "MeaningPretrainer":
+    def _from_saved(cls, directory: Path, manifest: dict) -> MeaningPretrainer:
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
         config = dict(manifest["config"])
         with built_from(directory):

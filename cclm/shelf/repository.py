@@ -31,9 +31,11 @@ def pinned_hook(text: str) -> str:
 
 def hook_modules() -> dict[Path, str]:
     """The standard-library-only modules a shelf's pre-receive hook imports, by the name it imports them as."""
-    from cclm.shelf import archive_limits, names
+    import cclm.shelf.archive_limits
+    import cclm.shelf.names
 
-    return {Path(archive_limits.__file__): "cclm_archive_limits.py", Path(names.__file__): "cclm_names.py"}
+    return {Path(cclm.shelf.archive_limits.__file__): "cclm_archive_limits.py",
+            Path(cclm.shelf.names.__file__): "cclm_names.py"}
 
 
 def create_repository(path: Path, template: Path) -> None:
