@@ -18,7 +18,11 @@ and with towers users train on it later:
 - `masked_language_pretrainer/starter-code`: masked characters of installed
   source files (embedder frozen);
 - `distillation_pretrainer/starter-student`: a smaller tower distilled from
-  the two masked-language towers.
+  the two masked-language towers;
+- `meaning_pretrainer/starter-meaning`: all-MiniLM-L6-v2 distilled into
+  hashed character n-grams of words (scripts/starter_meaning.py; needs
+  `bash scripts/setup.sh teacher`). `--only meaning` trains it alone on the
+  shipped preprocessor and keeps the other shipped components as they are.
 
 Everything uses the library's defaults except the step counts. No text that
 benchmarks/fewshot.py holds out (its dev and test splits, seed 0) is in any
@@ -31,7 +35,7 @@ to `--output` (default: the package's `cclm/starter_shelf`), then measured
 on benchmarks/fewshot.py (32 labels per class) beside its peers, TF-IDF and
 the same architecture from random initialization; the figures go into the cards.
 
-Run: python scripts/train_starter.py [--seed 0] [--quick] [--output DIR]
+Run: python scripts/train_starter.py [--seed 0] [--quick] [--output DIR] [--only meaning]
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fewshot  # noqa: E402  (measures the components)
 import real_text_tasks as tasks  # noqa: E402  (the benchmark's splits are what the corpora must avoid)
+import starter_meaning  # noqa: E402  (starter-meaning, distilled from a sentence encoder)
 
 from cclm.cli.pretraining_demo import _table as plain_table  # noqa: E402  (the CLI's plain-text tables)
 
@@ -247,17 +252,25 @@ COMPOSITIONS = {
 }
 
 
-def evaluate(components: dict, args: argparse.Namespace) -> tuple[dict, str]:
-    """Few-shot accuracy of starter compositions, TF-IDF and random init on benchmarks/fewshot.py; (outcomes, table)."""
+def evaluate(components: dict, args: argparse.Namespace, meaning: bool = False) -> tuple[dict, str]:
+    """Few-shot accuracy of starter compositions, TF-IDF and random init on benchmarks/fewshot.py; (outcomes, table).
+
+    `meaning`: starter-meaning alone and in the README's composition, on the English tasks, beside the teacher.
+    """
     from cclm import ComposedModel
 
-    bench = fewshot.parser().parse_args(["--few-only", "--draws", str(args.draws)] + (["--quick"] if args.quick else []))
+    chosen = ["--tasks", "topic", "package"] if meaning else []
+    bench = fewshot.parser().parse_args(["--few-only", "--draws", str(args.draws), *chosen,
+                                         "--teacher-cache", str(args.teacher_cache)] + (["--quick"] if args.quick else []))
     bench = fewshot.settle(bench)
     embedder = components["starter-embedder"]
     models = {RANDOM: fewshot.random_composition(components["starter"], bench, fewshot.architecture(embedder))}
     models.update({name: ComposedModel(embedder, [components[t] for t in towers], preprocessor=components["starter"],
                                        name=name.split(": ")[1].replace(" ", "-"))
                    for name, towers in COMPOSITIONS.items()})
+    if meaning:
+        towers = [components[t] for t in COMPOSITIONS["starter: contrastive + multilingual"]]
+        models = fewshot.meaning_models(components["starter"], embedder, components["starter-meaning"], towers)
     outcomes = {}
     for name in bench.tasks:
         task = fewshot.load_task(name, bench)
@@ -266,10 +279,10 @@ def evaluate(components: dict, args: argparse.Namespace) -> tuple[dict, str]:
 
 
 def benchmark_metrics(outcomes: dict, model: str) -> dict[str, float]:
-    """`model`'s mean few-shot accuracies (and its peers': TF-IDF, random init) as card metrics."""
+    """`model`'s mean few-shot accuracies (and its peers': TF-IDF, the teacher, random init) as card metrics."""
     metrics = {}
     for task, outcome in outcomes.items():
-        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf"), (RANDOM, "random init")):
+        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf"), (fewshot.TEACHER, "teacher"), (RANDOM, "random init")):
             scores = outcome["results"].get(name, {}).get("few")
             if scores:
                 clean, noisy = (float(v) for v in fewshot.np.mean(scores, axis=0)[:2])
@@ -311,6 +324,8 @@ def describe(components: dict, data: dict, args: argparse.Namespace, metrics: di
     everything = ("Debian's message catalogs, Python's documentation and installed source files",
                   f"{messages}; {chunks}; {dropped}")
     for identifier, component in components.items():
+        if identifier == "starter-meaning":
+            continue  # scripts/starter_meaning.py describes it
         card = component.card
         card["description"] = {
             "starter": "The starter character vocabulary: every script of Debian's message catalogs.",
@@ -335,7 +350,7 @@ def describe(components: dict, data: dict, args: argparse.Namespace, metrics: di
         card.setdefault("metrics", {}).update(metrics)
 
 
-def write_shelf(components: dict, output: pathlib.Path) -> list:
+def write_shelf(components: dict, output: pathlib.Path, versions: dict[str, str]) -> list:
     """Saves every component and writes the read-only starter shelf at `output` (replaced atomically)."""
     from cclm.components import read_manifest
     from cclm.shelf.starter import write_starter_shelf
@@ -343,8 +358,41 @@ def write_shelf(components: dict, output: pathlib.Path) -> list:
     with tempfile.TemporaryDirectory(prefix="cclm-starter-") as scratch:
         saved = {identifier: component.save(pathlib.Path(scratch) / identifier)
                  for identifier, component in components.items()}
-        return write_starter_shelf(output, [(identifier, path, read_manifest(path)) for identifier, path in saved.items()],
-                                   VERSION)
+        return write_starter_shelf(output, [(identifier, path, read_manifest(path), versions.get(identifier, VERSION))
+                                            for identifier, path in saved.items()], VERSION)
+
+
+def add_to_shipped_shelf(components: dict, output: pathlib.Path, versions: dict[str, str]) -> list:
+    """The package's starter shelf, its versions byte for byte (published versions never change), plus `components`."""
+    import shutil
+
+    from cclm.shelf.catalog import read_catalog
+    from cclm.shelf.starter import StarterShelf
+
+    output = output.absolute()
+    staging = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shutil.copytree(StarterShelf().root, staging)
+        with tempfile.TemporaryDirectory(prefix="cclm-starter-new-") as scratch:
+            write_shelf(components, pathlib.Path(scratch) / "shelf", versions)
+            shutil.copytree(pathlib.Path(scratch) / "shelf", staging, dirs_exist_ok=True)
+        if output.exists():
+            shutil.rmtree(output)
+        os.rename(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return read_catalog(output, starter=True)
+
+
+def shipped_components() -> tuple[dict, dict[str, str]]:
+    """The starter components that ship with the package now (starter-meaning aside), and their versions."""
+    from cclm.shelf.starter import StarterShelf
+
+    shelf = StarterShelf()
+    entries = [entry for entry in shelf.list() if entry.identifier != "starter-meaning"]
+    return ({e.identifier: shelf.load(e.identifier, e.item_type, e.version) for e in entries},
+            {e.identifier: e.version for e in entries})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -363,6 +411,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=json.loads, default=STEPS, help=f"JSON: training steps (default {STEPS})")
     parser.add_argument("--draws", type=int, default=3, help="few-shot draws in the measurement")
     parser.add_argument("--no-measure", action="store_true", help="skip the benchmark (the cards get no accuracy)")
+    parser.add_argument("--only", choices=["all", "meaning"], default="all",
+                        help="meaning: train starter-meaning alone, keeping the other shipped components")
+    parser.add_argument("--meaning-sentences", type=int, default=8000,
+                        help="texts whose teacher vectors starter-meaning's second stage fits")
+    parser.add_argument("--teacher-cache", type=pathlib.Path, default=fewshot.teachers.DEFAULT_CACHE,
+                        help="where the teacher's vectors are cached (a rerun encodes nothing twice)")
     parser.add_argument("--quick", action="store_true", help="tiny corpora and steps: checks the recipe")
     args = parser.parse_args(argv)
     args.steps = {**STEPS, **args.steps}
@@ -370,16 +424,48 @@ def main(argv: list[str] | None = None) -> None:
         args.per_locale, args.per_language, args.min_char_count, args.draws, args.sequence_length = 20, 40, 2, 1, 64
         args.steps = {name: 2 for name in STEPS}
     started = time.perf_counter()
-    data = corpora(args)
-    components, rows = train(data, args)
+    versions = {"starter-meaning": starter_meaning.VERSION}
+    if args.only == "meaning":
+        components, kept = shipped_components()
+        versions.update(kept)
+        rows = []
+    else:
+        data = corpora(args)
+        components, rows = train(data, args)
+    meaning = None
+    if fewshot.teachers.available():
+        meaning, meaning_seconds, _ = starter_meaning.train_meaning(components["starter"], args)
+        components["starter-meaning"] = meaning
+        rows.append(("starter-meaning", f"{meaning.tower.count_params():,}", "closed form", f"{meaning_seconds / 60:.1f}",
+                     f"held-out cosine {meaning.card['training'].get('cosine', float('nan')):.3f}"))
+    elif args.only == "meaning":
+        sys.exit(f"--only meaning: the teacher is not installed; run `{fewshot.teachers.INSTALL}`.")
+    else:
+        print(f"starter-meaning skipped: its teacher is not installed (`{fewshot.teachers.INSTALL}`).")
     trained = time.perf_counter() - started
-    metrics, table = {}, ""
-    if not args.no_measure:
+    table = ""
+    if not args.no_measure and meaning is None:
         outcomes, table = evaluate(components, args)
-        metrics = benchmark_metrics(outcomes, "starter: contrastive + multilingual")
-    seconds = {row[0]: float(row[3]) * 60 for row in rows}
-    describe(components, data, args, metrics, seconds)
-    entries = write_shelf(components, args.output)
+        describe(components, data, args, benchmark_metrics(outcomes, "starter: contrastive + multilingual"),
+                 {row[0]: float(row[3]) * 60 for row in rows})
+    elif not args.no_measure:
+        outcomes, meaning_table = evaluate(components, args, meaning=True)
+        meaning.card.setdefault("metrics", {}).update(benchmark_metrics(outcomes, "cclm meaning tower's features alone"))
+        meaning.card["metrics"].update({key.replace(" cclm ", " cclm composition "): value for key, value in
+                                        benchmark_metrics(outcomes, "cclm starter composition with meaning (README)")
+                                        .items() if " cclm " in key})
+        table = meaning_table
+        if args.only == "all":
+            outcomes, table = evaluate(components, args)
+            describe(components, data, args, benchmark_metrics(outcomes, "starter: contrastive + multilingual"),
+                     {row[0]: float(row[3]) * 60 for row in rows})
+            table += "\n" + meaning_table
+    elif args.only == "all":
+        describe(components, data, args, {}, {row[0]: float(row[3]) * 60 for row in rows})
+    if args.only == "meaning":
+        entries = add_to_shipped_shelf({"starter-meaning": meaning}, args.output, versions)
+    else:
+        entries = write_shelf(components, args.output, versions)
     size = sum(entry.size for entry in entries)
     print()
     print(plain_table([("component", "tower parameters", "steps", "minutes", "training metric"), *rows]))

@@ -16,7 +16,7 @@ from cclm.errors import VersionExistsError
 from cclm.shelf.archive import pack
 from cclm.shelf.cache import write_text_atomically
 from cclm.shelf.catalog import CatalogEntry, next_version, read_catalog, same_version
-from cclm.shelf.names import version_problem
+from cclm.shelf.names import is_reserved, version_problem
 from cclm.version import __version__
 
 
@@ -57,7 +57,9 @@ def stage_version(
         VersionExistsError: `version` is published or tagged already.
     """
     kind = manifest["kind"]
-    existing = [e.version for e in read_catalog(root) if e.identifier == identifier and e.item_type == kind]
+    # The starter shelf's writer stages reserved names; a user's publish of one is refused before this.
+    entries = read_catalog(root, starter=is_reserved(identifier))
+    existing = [e.version for e in entries if e.identifier == identifier and e.item_type == kind]
     existing += [v for v in tagged if v not in existing and not version_problem(kind, identifier, v)]
     version = version or next_version(existing)
     clash = next((published for published in existing if same_version(version, published)), None)
