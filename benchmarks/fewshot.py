@@ -246,7 +246,7 @@ def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
     embedder = shelf.load("starter-embedder", "embedder")
     towers = {name: shelf.load(name) for name in ("starter-contrastive", "starter-multilingual")}
     extra = {}
-    if args.meaning or "starter-meaning" in [row[1] for row in shelf.list()]:
+    if args.meaning or shelf.holds("starter-meaning"):
         meaning = MeaningPretrainer.load(args.meaning) if args.meaning else shelf.load("starter-meaning")
         extra = meaning_models(preprocessor, embedder, meaning, list(towers.values()))
     return {

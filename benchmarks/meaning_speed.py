@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -23,16 +22,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import teachers  # noqa: E402
+from preprocess import best_time as best_seconds  # noqa: E402
 from real_text_tasks import package_task, topic_task  # noqa: E402
-
-
-def best_seconds(run, repeats: int) -> float:
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,19 +43,22 @@ def held_out(args) -> set[str]:
 
 
 def english_corpus(held: set[str], files_per_package: int = FILES_PER_PACKAGE) -> tuple[list[str], dict[str, int]]:
-    """English paragraphs from Python, its packages and Debian's package lists, held-out texts dropped; (texts, counts)."""
+    """English paragraphs from Python, its packages and Debian's package lists, held-out texts dropped; (texts, counts).
+
+    `files_per_package` 0 leaves the docstrings of the standard library and the packages out (`--quick`).
+    """
     from cclm.data.sample_text import python_docs_paragraphs
 
     sources: dict[str, list[str]] = {"Python's documentation topics": [" ".join(p.split()) for p in python_docs_paragraphs()]}
     stdlib = sysconfig.get_paths()["stdlib"]
     docstrings = []
-    for directory, folders, names in os.walk(stdlib):
+    for directory, folders, names in os.walk(stdlib) if files_per_package else ():
         folders[:] = sorted(f for f in folders if f not in ("test", "tests", "site-packages", "__pycache__"))
         docstrings += [text for name in sorted(names) if name.endswith(".py")
                        for text, _ in tasks.docstring_paragraphs(os.path.join(directory, name))]
     sources["docstrings of the standard library"] = docstrings
     installed = []
-    for package in PACKAGES:
+    for package in PACKAGES if files_per_package else ():
         for root in site.getsitepackages():
             paths = sorted(Path(root, package).rglob("*.py"))[:files_per_package] if Path(root, package).is_dir() else []
             installed += [text for path in paths for text, _ in tasks.docstring_paragraphs(str(path))]
@@ -76,7 +79,7 @@ def train_meaning(preprocessor, args) -> tuple:
 
     started = time.perf_counter()
     held = held_out(args)
-    texts, counts = english_corpus(held, 40 if args.quick else FILES_PER_PACKAGE)
+    texts, counts = english_corpus(held, 0 if args.quick else FILES_PER_PACKAGE)
     left = sum(text in held for text in texts)
     print(f"starter-meaning corpus ({time.perf_counter() - started:.0f} s): "
           + ", ".join(f"{name} {count:,}" for name, count in counts.items())

@@ -89,3 +89,15 @@ def test_the_package_task_labels_descriptions_with_their_section_by_source_packa
     assert set(task.labels["test"]) <= set(SECTIONS) and len(set(task.labels["test"])) >= 8
     assert not set(task.texts["test"]) & (set(task.texts["train"]) | set(task.texts["dev"]))
     assert all(len(text.split()) >= 3 for split in task.texts.values() for text in split)
+
+
+def test_starter_measures_starter_meaning_alone_and_in_the_readme_composition():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fewshot
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    models = fewshot.starter_models(fewshot.parser().parse_args(["--starter"]))
+    composed, options = models["cclm meaning tower's features alone"]
+    assert options == {"ngrams": 0} and [type(t).__name__ for t in composed.towers] == ["MeaningTower"]
+    assert len(models["cclm starter composition with meaning (README)"].towers) == 3

@@ -41,7 +41,7 @@ def test_list_and_info_answer_without_tensorflow(published):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["TYPE", "IDENTIFIER", "VERSION"]
-    assert lines[1].startswith("Starter components (ship with cclm, read-only; 6)")
+    assert lines[1].startswith("Starter components (ship with cclm, read-only; 7)")
     assert any(line.split()[:3] == ["contrastive_pretrainer", "starter-contrastive", "1.1.0"] for line in lines)
     own = lines[lines.index(next(line for line in lines if line.startswith("Your shelf"))) + 1:]
     assert [row.split()[:3] for row in own] == [["preprocessor", "docs", "1.0.0"]] and "a preprocessor for docs" in own[0]
