@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     shelf = Shelf()
     prep, embedder = shelf.load("starter"), shelf.load("starter-embedder")
-    towers = [shelf.load("starter-contrastive"), shelf.load("starter-multilingual")]
+    names = ("starter-contrastive", "starter-multilingual", "starter-meaning")  # the README's composition
+    towers = [shelf.load(name) for name in names if name != "starter-meaning" or shelf.starter.holds(name)]
     composed = ComposedModel(embedder, towers, preprocessor=prep)
     print(f"default TextClassifier on the starter composition ({composed.id_model.count_params():,} parameters), "
           f"{args.few} labels per class (draw {args.draw}); texts/s, best of {args.rounds} interleaved rounds")
