@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,7 +162,7 @@ class MeaningPretrainer(ModelLike, Component):
 
     def _sentence_data(self, data: TextData) -> tuple[list[str], np.ndarray | None]:
         if self.vectors_column is None:
-            texts = list(dict.fromkeys(itertools.islice(iter_texts(data, self.text_column), None)))
+            texts = list(dict.fromkeys(iter_texts(data, self.text_column)))
             return texts, None
         rows = data.select_columns([self.text_column, self.vectors_column])
         return list(rows[self.text_column]), np.asarray(rows[self.vectors_column], "float32")
