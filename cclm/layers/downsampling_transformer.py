@@ -37,6 +37,11 @@ class DownsamplingTransformer(keras.layers.Layer):
         kernel_size: width of the local and final convolutions.
         max_length: the longest character sequence accepted.
         dropout: dropout rate.
+        causal: no output sees a later character, for next-character models:
+            convolutions pad on the left, attention is causal, and the
+            characters are shifted right by `downsample_factor - 1` before
+            downsampling (as in the Hourglass transformer), so the reduced
+            position a character reads covers only it and those before it.
 
     Example:
     >>> import numpy as np
@@ -56,6 +61,7 @@ class DownsamplingTransformer(keras.layers.Layer):
         kernel_size: int = 4,
         max_length: int = 2048,
         dropout: float = 0.1,
+        causal: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -72,18 +78,20 @@ class DownsamplingTransformer(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.max_length = max_length
         self.dropout = dropout
+        self.causal = causal
         self.supports_masking = True
-        self.local = keras.layers.Conv1D(hidden_dim, kernel_size, padding="same", activation="gelu", name="local")
+        padding = "causal" if causal else "same"
+        self.local = keras.layers.Conv1D(hidden_dim, kernel_size, padding=padding, activation="gelu", name="local")
         self.downsample = keras.layers.Conv1D(
             hidden_dim, downsample_factor, strides=downsample_factor, name="downsample"
         )
         self.positions = PositionEmbedding(max_length // downsample_factor, name="positions")
         self.blocks = [
-            TransformerBlock(hidden_dim, num_heads, self.intermediate_dim, dropout, name=f"block_{i}")
+            TransformerBlock(hidden_dim, num_heads, self.intermediate_dim, dropout, causal, name=f"block_{i}")
             for i in range(num_layers)
         ]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
-        self.combine = keras.layers.Conv1D(self.output_dim, kernel_size, padding="same", name="combine")
+        self.combine = keras.layers.Conv1D(self.output_dim, kernel_size, padding=padding, name="combine")
 
     def build(self, input_shape: tuple) -> None:
         batch = input_shape[0]
@@ -121,7 +129,10 @@ class DownsamplingTransformer(keras.layers.Layer):
     def _transform(self, inputs: Any, mask: Any, training: bool | None) -> Any:
         factor = self.downsample_factor
         local = zero_padding(self.local(zero_padding(inputs, mask)), mask)
-        reduced = self.downsample(local)
+        shifted = local
+        if self.causal and factor > 1:  # reduced position j then covers characters j*factor-factor+1 .. j*factor
+            shifted = ops.pad(local, [[0, 0], [factor - 1, 0], [0, 0]])[:, : ops.shape(local)[1]]
+        reduced = self.downsample(shifted)
         reduced_mask = None
         if mask is not None:
             blocks = ops.reshape(ops.cast(mask, "bool"), (ops.shape(mask)[0], -1, factor))
@@ -152,4 +163,6 @@ class DownsamplingTransformer(keras.layers.Layer):
                 "dropout": self.dropout,
             }
         )
+        if self.causal:  # absent when False: configs saved before the option load unchanged
+            config["causal"] = True
         return config

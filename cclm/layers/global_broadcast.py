@@ -24,6 +24,13 @@ def masked_max(inputs: Any, mask: Any) -> Any:
     return ops.where(any_valid, pooled, ops.zeros_like(pooled))
 
 
+def prefix_mean(inputs: Any, mask: Any) -> Any:
+    """At each position, the mean of the valid vectors up to and including it (zeros before the first)."""
+    valid = ops.ones_like(inputs[:, :, :1]) if mask is None else ops.cast(mask, inputs.dtype)[:, :, None]
+    sums = ops.cumsum(inputs * valid, axis=1)
+    return sums / ops.maximum(ops.cumsum(valid, axis=1), 1.0)
+
+
 @keras.saving.register_keras_serializable(package="cclm")
 class GlobalBroadcast(keras.layers.Layer):
     """Pools the sequence (masked max), projects it, and adds it to every position.
@@ -32,8 +39,12 @@ class GlobalBroadcast(keras.layers.Layer):
     vector also carries a summary of the whole text. Padding never enters the
     pool, and stays zero in the output.
 
+    With `causal`, each position gets a summary of the text up to itself
+    (the mean of the vectors so far), so no position sees a later one.
+
     Args:
         hidden_dim: width of the input and output vectors.
+        causal: summarize each position's prefix instead of the whole text.
 
     Example:
     >>> import numpy as np
@@ -42,9 +53,10 @@ class GlobalBroadcast(keras.layers.Layer):
     (2, 3, 4)
     """
 
-    def __init__(self, hidden_dim: int, **kwargs: Any):
+    def __init__(self, hidden_dim: int, causal: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
+        self.causal = causal
         self.supports_masking = True
         self.project = keras.layers.Dense(hidden_dim, activation="gelu", name="project")
 
@@ -52,10 +64,14 @@ class GlobalBroadcast(keras.layers.Layer):
         self.project.build((input_shape[0], input_shape[-1]))
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
+        if self.causal:
+            return zero_padding(inputs + self.project(prefix_mean(inputs, mask)), mask)
         summary = self.project(masked_max(inputs, mask))
         return zero_padding(inputs + summary[:, None, :], mask)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"hidden_dim": self.hidden_dim})
+        if self.causal:  # absent when False: configs saved before the option load unchanged
+            config["causal"] = True
         return config

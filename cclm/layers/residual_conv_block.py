@@ -26,6 +26,8 @@ class ResidualConvBlock(keras.layers.Layer):
         hidden_dim: channels in and out.
         kernel_size: the convolution width, in characters.
         dropout: dropout rate after the convolutions.
+        causal: pad on the left only, so a position sees itself and the
+            characters before it, never those after (for next-character models).
 
     Example:
     >>> import numpy as np
@@ -34,17 +36,21 @@ class ResidualConvBlock(keras.layers.Layer):
     (2, 5, 8)
     """
 
-    def __init__(self, hidden_dim: int, kernel_size: int = 5, dropout: float = 0.0, **kwargs: Any):
+    def __init__(
+        self, hidden_dim: int, kernel_size: int = 5, dropout: float = 0.0, causal: bool = False, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
         self.kernel_size = kernel_size
         self.dropout = dropout
+        self.causal = causal
+        padding = "causal" if causal else "same"
         self.supports_masking = True
         self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
         self.conv_in = keras.layers.Conv1D(
-            hidden_dim, kernel_size, padding="same", activation="gelu", name="conv_in"
+            hidden_dim, kernel_size, padding=padding, activation="gelu", name="conv_in"
         )
-        self.conv_out = keras.layers.Conv1D(hidden_dim, kernel_size, padding="same", name="conv_out")
+        self.conv_out = keras.layers.Conv1D(hidden_dim, kernel_size, padding=padding, name="conv_out")
         self.drop = keras.layers.Dropout(dropout)
 
     def build(self, input_shape: tuple) -> None:
@@ -63,4 +69,6 @@ class ResidualConvBlock(keras.layers.Layer):
         config.update(
             {"hidden_dim": self.hidden_dim, "kernel_size": self.kernel_size, "dropout": self.dropout}
         )
+        if self.causal:  # absent when False: configs saved before the option load unchanged
+            config["causal"] = True
         return config

@@ -22,6 +22,7 @@ class TransformerBlock(keras.layers.Layer):
         num_heads: attention heads; `hidden_dim` must divide by it.
         intermediate_dim: width of the feed-forward layer.
         dropout: dropout rate on attention weights and residual branches.
+        causal: a position attends only to itself and the positions before it.
 
     Example:
     >>> import numpy as np
@@ -31,7 +32,8 @@ class TransformerBlock(keras.layers.Layer):
     """
 
     def __init__(
-        self, hidden_dim: int, num_heads: int, intermediate_dim: int, dropout: float = 0.0, **kwargs: Any
+        self, hidden_dim: int, num_heads: int, intermediate_dim: int, dropout: float = 0.0, causal: bool = False,
+        **kwargs: Any,
     ):
         super().__init__(**kwargs)
         if hidden_dim % num_heads:
@@ -40,6 +42,7 @@ class TransformerBlock(keras.layers.Layer):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.causal = causal
         self.supports_masking = True
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="attention_norm")
         self.attention = keras.layers.MultiHeadAttention(
@@ -60,7 +63,9 @@ class TransformerBlock(keras.layers.Layer):
     def call(self, inputs: Any, mask: Any = None, training: bool | None = None) -> Any:
         attention_mask = None if mask is None else ops.cast(mask, "bool")[:, None, :]
         hidden = self.attention_norm(inputs)
-        hidden = self.attention(hidden, hidden, attention_mask=attention_mask, training=training)
+        hidden = self.attention(
+            hidden, hidden, attention_mask=attention_mask, training=training, use_causal_mask=self.causal
+        )
         inputs = inputs + self.residual_dropout(hidden, training=training)
         hidden = self.feedforward_out(self.feedforward_in(self.feedforward_norm(inputs)))
         return zero_padding(inputs + self.residual_dropout(hidden, training=training), mask)
@@ -75,4 +80,6 @@ class TransformerBlock(keras.layers.Layer):
                 "dropout": self.dropout,
             }
         )
+        if self.causal:  # absent when False: configs saved before the option load unchanged
+            config["causal"] = True
         return config

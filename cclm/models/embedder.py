@@ -52,6 +52,10 @@ class Embedder(keras.Model, Component):
         max_ngram: the longest hashed n-gram embedded (1, the default:
             characters only; 4 adds the 2-, 3- and 4-grams).
         ngram_buckets: rows of the hashed n-gram table.
+        causal: no output vector sees a later character (convolutions pad on
+            the left; the broadcast feature summarizes each position's
+            prefix), as a next-character model
+            (`cclm.pretraining.CausalLanguagePretrainer`) needs.
 
     Example:
     >>> from cclm import Preprocessor
@@ -74,6 +78,7 @@ class Embedder(keras.Model, Component):
         dropout: float = 0.1,
         max_ngram: int = 1,
         ngram_buckets: int = 2048,
+        causal: bool = False,
         **kwargs: Any,
     ):
         if vocab_size is None:
@@ -100,9 +105,9 @@ class Embedder(keras.Model, Component):
         vectors = PositionEmbedding(max_length, name="position_embedding")(vectors)
         for index in range(num_blocks):
             vectors = ResidualConvBlock(
-                hidden_dim, kernel_size, dropout, name=f"conv_block_{index}"
+                hidden_dim, kernel_size, dropout, causal, name=f"conv_block_{index}"
             )(vectors)
-        vectors = GlobalBroadcast(hidden_dim, name="global_broadcast")(vectors)
+        vectors = GlobalBroadcast(hidden_dim, causal, name="global_broadcast")(vectors)
         super().__init__(inputs=ids, outputs=vectors, **kwargs)
         set_trainable(self, trainable)  # Keras alone leaves the layers trainable (cclm.models.freezing)
         self.vocab_size = vocab_size
@@ -113,6 +118,7 @@ class Embedder(keras.Model, Component):
         self.dropout = dropout
         self.max_ngram = max_ngram
         self.ngram_buckets = ngram_buckets
+        self.causal = causal
         self.card: dict[str, Any] = {}
 
     def get_config(self) -> dict[str, Any]:
@@ -128,6 +134,7 @@ class Embedder(keras.Model, Component):
             "dropout": self.dropout,
             "max_ngram": self.max_ngram,
             "ngram_buckets": self.ngram_buckets,
+            **({"causal": True} if self.causal else {}),  # absent when False: older manifests stay as they were
         }
 
     @classmethod

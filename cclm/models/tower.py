@@ -23,8 +23,9 @@ class Tower(keras.Model):
     Args:
         input_dim: the embedder's `hidden_dim`.
         hidden_dim, output_dim, num_layers, num_heads, intermediate_dim,
-        downsample_factor, kernel_size, max_length, dropout: as in
-            `cclm.layers.DownsamplingTransformer`.
+        downsample_factor, kernel_size, max_length, dropout, causal: as in
+            `cclm.layers.DownsamplingTransformer` (`causal`: no output sees a
+            later character, as a next-character model needs).
 
     Example:
     >>> import numpy as np
@@ -45,6 +46,7 @@ class Tower(keras.Model):
         kernel_size: int = 4,
         max_length: int = 2048,
         dropout: float = 0.1,
+        causal: bool = False,
         **kwargs: Any,
     ):
         trainable = kwargs.pop("trainable", True)
@@ -60,6 +62,7 @@ class Tower(keras.Model):
             kernel_size=kernel_size,
             max_length=max_length,
             dropout=dropout,
+            causal=causal,
             name="body",
         )
         super().__init__(inputs=vectors, outputs=body(vectors), **kwargs)
@@ -76,10 +79,13 @@ class Tower(keras.Model):
         self.kernel_size = kernel_size
         self.max_length = max_length
         self.dropout = dropout
+        self.causal = causal
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, plain JSON values."""
+        causal = {"causal": True} if self.causal else {}  # absent when False: older manifests stay as they were
         return {
+            **causal,
             "name": self.name,
             "trainable": self.trainable,
             "input_dim": self.input_dim,
