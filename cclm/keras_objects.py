@@ -38,6 +38,23 @@ def keras_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
+def unique_name(prefix: str) -> str:
+    """A default name as Keras gives one: `prefix`, then `prefix_1`, `prefix_2`, ... in this session.
+
+    Two unnamed objects of one kind (two pretrainers, say) then compose
+    without a clash of names; `keras.backend.clear_session()` starts over.
+
+    >>> import keras
+    >>> keras.backend.clear_session()
+    >>> unique_name("masked_language_pretrainer"), unique_name("masked_language_pretrainer")
+    ('masked_language_pretrainer', 'masked_language_pretrainer_1')
+    """
+    import keras
+
+    count = keras.backend.get_uid(prefix) - 1
+    return f"{prefix}_{count}" if count else prefix
+
+
 def set_registration(register: Callable[[], None]) -> None:
     """Sets what `ready` runs once: a function importing every module that defines a Keras class."""
     global _registration

@@ -89,3 +89,18 @@ def test_load_from_takes_no_other_argument(tmp_path):
     with pytest.raises(ValueError, match="lowercase"):
         Preprocessor(lowercase=True, load_from=path)
     assert Preprocessor(load_from=path).vocab_size == Preprocessor.load(path).vocab_size
+
+
+def test_unnamed_pretrainers_get_unique_names_and_compose_as_in_the_original_readme():
+    """The original README: `MaskedLanguagePretrainer(embedder=embedder)` twice, then both towers composed."""
+    prep = Preprocessor(sequence_length=16).fit(DATASET, progress=False)
+    embedder = Embedder(prep.max_example_len, prep.n_chars, hidden_dim=8, num_blocks=1)
+    small = {"hidden_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 8}
+    a = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=small)
+    b = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=small)
+    assert a.name != b.name and a.model.name != b.model.name
+    assert a.name.startswith("masked_language_pretrainer") and b.name.startswith("masked_language_pretrainer")
+    composed = ComposedModel(embedder, [a.model, b.model])
+    assert composed.output_dim == 16
+    named = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=small, name="mine")
+    assert named.name == "mine"  # a name the user gave is kept as given

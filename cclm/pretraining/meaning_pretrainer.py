@@ -19,7 +19,7 @@ from cclm.components import (
 from cclm.components.files import PREPROCESSOR_DIR, TOWER_WEIGHTS
 from cclm.components.model_like import ModelLike
 from cclm.data.texts import TextData, iter_texts
-from cclm.keras_objects import keras_name
+from cclm.keras_objects import keras_name, unique_name
 from cclm.layers.word_ngrams import word_codes
 from cclm.models.freezing import set_trainable
 from cclm.models.meaning_tower import MeaningTower
@@ -79,7 +79,8 @@ class MeaningPretrainer(ModelLike, Component):
         sentence_strength: how strongly stage two keeps to stage one's table.
         text_column, vectors_column: columns of `datasets` data.
         seed: the typos and the held-out draw.
-        name: a name for saved components and model cards.
+        name: a name for saved components and model cards; by default "meaning",
+            made unique as Keras names layers ("meaning_1", ...).
 
     Example:
     >>> import numpy as np
@@ -102,7 +103,7 @@ class MeaningPretrainer(ModelLike, Component):
         tower_options: dict[str, Any] | None = None, vocabulary_size: int = 40_000, min_count: int = 2,
         sif_coefficient: float = 1e-3, typo_rate: float = 1.0, sentences: int = 20_000, strength: float = 0.3,
         sentence_strength: float = 1.0, sentence_typos: float = 0.3, text_column: str = "text",
-        vectors_column: str | None = None, seed: int = 0, name: str = "meaning",
+        vectors_column: str | None = None, seed: int = 0, name: str | None = None,
     ):
         if not preprocessor.characters:
             raise ValueError("The preprocessor is not fitted; fit it first (the tower reads its ids).")
@@ -125,7 +126,7 @@ class MeaningPretrainer(ModelLike, Component):
         self.text_column = text_column
         self.vectors_column = vectors_column
         self.seed = seed
-        self.name = name
+        self.name = name = name or unique_name("meaning")  # Keras-style: two unnamed ones compose
         self.embedder = None  # reads ids: no embedder of its own
         self.tower = tower or MeaningTower(word_codes(preprocessor), name=f"{keras_name(name)}_tower",
                                            **self.tower_options)

@@ -16,18 +16,28 @@ from typing import Any, Callable, ClassVar, Sequence
 import keras
 import tensorflow as tf
 
-from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.components import Component, ComponentError, built_from, load_weights_checked
+from cclm.components.files import (
+    EMBEDDER_DIR,
+    HEAD_WEIGHTS,
+    PREPROCESSOR_DIR,
+    TOWER_WEIGHTS,
+)
 from cclm.components.model_like import ModelLike
-from cclm.components.files import EMBEDDER_DIR, HEAD_WEIGHTS, PREPROCESSOR_DIR, TOWER_WEIGHTS
-from cclm.pipelines.sharding import Shard
-from cclm.training.distribution import TrainingModel, is_chief
+from cclm.data.texts import TextData
+from cclm.keras_objects import unique_name
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
-from cclm.pipelines.documents import TextStats
-from cclm.preprocessing.preprocessor import DEFAULT_DOWNSAMPLE_FACTOR, DEFAULT_SEQUENCE_LENGTH, Preprocessor
-from cclm.data.texts import TextData
 from cclm.models.tower import Tower
+from cclm.pipelines.augmentation import is_graph_augmentor
+from cclm.pipelines.documents import TextStats
+from cclm.pipelines.sharding import Shard
+from cclm.preprocessing.preprocessor import (
+    DEFAULT_DOWNSAMPLE_FACTOR,
+    DEFAULT_SEQUENCE_LENGTH,
+    Preprocessor,
+)
+from cclm.training.distribution import TrainingModel, is_chief
 from cclm.training.fit import make_optimizer, resolve_mixed_precision
 from cclm.training.trainer import Trainer
 
@@ -61,7 +71,8 @@ class Pretrainer(ModelLike, Component, Trainer):
         filters: `str -> bool` functions; texts for which any says False are skipped.
         text_column: the text column of `datasets` data.
         seed: makes shuffling, windows and masks reproducible.
-        name: a name for saved components and model cards.
+        name: a name for saved components and model cards; by default the kind,
+            made unique as Keras names layers (`masked_language_pretrainer_1`, ...).
         mixed_precision: None (float32, the default), "mixed_float16" (GPUs),
             "mixed_bfloat16" (CPUs with bfloat16 units, TPUs) or "auto" (the
             one for this machine). The embedder and tower compute in 16 bits
@@ -125,7 +136,7 @@ class Pretrainer(ModelLike, Component, Trainer):
         self.filters = tuple(filters)
         self.text_column = text_column
         self.seed = seed
-        self.name = name or self.component_kind
+        self.name = name or unique_name(self.component_kind)  # Keras-style: two unnamed ones compose
         self.head: keras.Model | None = None
         self.training_model: keras.Model | None = None
         self.card: dict[str, Any] = {}
