@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cclm.components.card import render_card
+from cclm.components.compressed_weights import check_weights_compression, compress_weight_files
 from cclm.components.files import CARD_NAME, MANIFEST_NAME, write_directory
 from cclm.components.hub import push_to_hub
 from cclm.components.loading import SHELF_REFERENCE_PREFIX, component_path
@@ -37,6 +38,9 @@ class Component:
     """Save / load / `from_shelf` for every cclm component; subclasses supply the hooks below."""
 
     component_kind: ClassVar[str]
+    weights_compression: str | None = None
+    """"gzip": `save` writes every weights file compressed (`cclm.components.compressed_weights`), as a
+    pruned component does; the manifest records it, so `load` gives a component that saves so again."""
 
     # ----------------------------------------------------------- the hooks
     def _interface(self) -> tuple[dict, dict]:
@@ -76,6 +80,8 @@ class Component:
             outputs=outputs,
             card=getattr(self, "card", None),
             **self._manifest_fields(),
+            **({"weights_compression": check_weights_compression(self.weights_compression)}
+               if self.weights_compression else {}),
         )
 
     def save(self, directory: str | os.PathLike, overwrite: bool = True) -> Path:
@@ -106,6 +112,8 @@ class Component:
 
         def write(path: Path) -> None:
             self._save_payload(path)
+            if manifest.get("weights_compression"):
+                compress_weight_files(path)
             text = json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True)
             (path / MANIFEST_NAME).write_text(text + "\n", encoding="utf-8")
             (path / CARD_NAME).write_text(render_card(manifest), encoding="utf-8")
@@ -126,6 +134,8 @@ class Component:
         manifest = read_manifest(path, kind=cls.component_kind)
         component = cls._from_saved(path, manifest)
         component.card = manifest.get("card", {})
+        if manifest.get("weights_compression"):
+            component.weights_compression = check_weights_compression(manifest["weights_compression"])
         return component
 
     def push_to_hub(self, repo_id: str, folder: str | None = None, tag: str | None = None, **options: Any) -> str:
