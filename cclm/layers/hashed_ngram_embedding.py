@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -50,6 +51,9 @@ class HashedNgramEmbedding(keras.layers.Layer):
         output_dim: width of each embedding.
         max_n: the longest n-gram (2 or more).
         embeddings_initializer: initializer of the table.
+        hash_ids: the id each id is hashed as (default: itself), so a
+            vocabulary with ids removed and renumbered keeps every n-gram's
+            row (`cclm.compression.trim_vocabulary`).
 
     Example:
     >>> import numpy as np
@@ -65,7 +69,8 @@ class HashedNgramEmbedding(keras.layers.Layer):
 
     def __init__(
         self, buckets: int = 2048, output_dim: int = 128, max_n: int = 4,
-        embeddings_initializer: str | keras.initializers.Initializer = "uniform", **kwargs: Any,
+        embeddings_initializer: str | keras.initializers.Initializer = "uniform",
+        hash_ids: Sequence[int] | None = None, **kwargs: Any,
     ):
         super().__init__(**kwargs)
         if buckets < 1 or max_n < 2:
@@ -73,6 +78,7 @@ class HashedNgramEmbedding(keras.layers.Layer):
         self.buckets = int(buckets)
         self.output_dim = int(output_dim)
         self.max_n = int(max_n)
+        self.hash_ids = None if hash_ids is None else [int(i) for i in hash_ids]
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.table = keras.layers.Embedding(
             self.buckets, self.output_dim, embeddings_initializer=self.embeddings_initializer, name="ngram_table"
@@ -83,6 +89,8 @@ class HashedNgramEmbedding(keras.layers.Layer):
 
     def bucket_ids(self, ids: Any) -> Any:
         """(batch, length) ids -> (batch, length, max_n - 1) bucket rows, n = 2..max_n."""
+        if self.hash_ids is not None:
+            ids = ops.take(ops.convert_to_tensor(self.hash_ids, "int32"), ops.cast(ids, "int32"))
         return hashed_ngrams(ids, self.buckets, 2, self.max_n)
 
     def call(self, ids: Any) -> Any:
@@ -100,5 +108,6 @@ class HashedNgramEmbedding(keras.layers.Layer):
         config.update({
             "buckets": self.buckets, "output_dim": self.output_dim, "max_n": self.max_n,
             "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+            "hash_ids": self.hash_ids,
         })
         return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,9 @@ class Embedder(keras.Model, Component):
         max_ngram: the longest hashed n-gram embedded (1, the default:
             characters only; 4 adds the 2-, 3- and 4-grams).
         ngram_buckets: rows of the hashed n-gram table.
+        ngram_hash_ids: the id each id's n-grams are hashed as (default:
+            itself); set by `cclm.compression.trim_vocabulary`, so that a
+            trimmed vocabulary's n-grams keep their rows.
         causal: no output vector sees a later character (convolutions pad on
             the left; the broadcast feature summarizes each position's
             prefix), as a next-character model
@@ -79,6 +83,7 @@ class Embedder(keras.Model, Component):
         max_ngram: int = 1,
         ngram_buckets: int = 2048,
         causal: bool = False,
+        ngram_hash_ids: Sequence[int] | None = None,
         **kwargs: Any,
     ):
         if vocab_size is None:
@@ -100,7 +105,8 @@ class Embedder(keras.Model, Component):
             vocab_size, hidden_dim, mask_zero=True, name="character_embedding"
         )(ids)
         if max_ngram > 1:
-            ngrams = HashedNgramEmbedding(ngram_buckets, hidden_dim, max_ngram, name="ngram_embedding")(ids)
+            ngrams = HashedNgramEmbedding(ngram_buckets, hidden_dim, max_ngram, hash_ids=ngram_hash_ids,
+                                          name="ngram_embedding")(ids)
             vectors = keras.layers.Add(name="characters_and_ngrams")([vectors, ngrams])
         vectors = PositionEmbedding(max_length, name="position_embedding")(vectors)
         for index in range(num_blocks):
@@ -119,10 +125,13 @@ class Embedder(keras.Model, Component):
         self.max_ngram = max_ngram
         self.ngram_buckets = ngram_buckets
         self.causal = causal
+        self.ngram_hash_ids = None if ngram_hash_ids is None else [int(i) for i in ngram_hash_ids]
         self.card: dict[str, Any] = {}
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (keras-hub style), plain JSON values."""
+        # `ngram_hash_ids` only where set: the configs (and fingerprints) of every other embedder stay as they were.
+        hashed = {} if self.ngram_hash_ids is None else {"ngram_hash_ids": self.ngram_hash_ids}
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -135,6 +144,7 @@ class Embedder(keras.Model, Component):
             "max_ngram": self.max_ngram,
             "ngram_buckets": self.ngram_buckets,
             **({"causal": True} if self.causal else {}),  # absent when False: older manifests stay as they were
+            **hashed,
         }
 
     @classmethod
