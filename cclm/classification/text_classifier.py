@@ -77,6 +77,10 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             (`cclm.layers.LeadingIds` cuts its window from the same ids).
             `None`: the composition's window, as classifiers saved before
             this option read them.
+        ngram_hash_ids: the id each id's n-grams are hashed as (default: the
+            id of its character's lowercase, `cclm.layers.ngram_logits.case_folding`);
+            `cclm.compression.trim_vocabulary` sets it, so a renumbered
+            vocabulary keeps every n-gram's row.
         views: read each text this many times, shifted right by 0, 1, ...
             leading spaces, and average the pooled features (in training
             and prediction alike; `cclm.layers.ShiftedViews`). Towers
@@ -120,6 +124,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         ngrams: int | None = None,
         ngram_buckets: int = 2**17,
         ngram_length: int | None = 4096,
+        ngram_hash_ids: Sequence[int] | None = None,
         views: int = 1,
         optimizer: str | keras.optimizers.Optimizer = "adamw",
         learning_rate: float = 3e-3,
@@ -160,6 +165,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             raise ValueError(f"ngram_length={ngram_length!r}; use an int >= 1 (characters of each text the "
                              "n-gram features read), or None for the composition's window.")
         self.ngram_length = ngram_length
+        self.ngram_hash_ids = None if ngram_hash_ids is None else [int(i) for i in ngram_hash_ids]
         self.views = views
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -196,7 +202,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         self.ngram_logits = None
         if self.ngrams:
             self.ngram_logits = NgramLogits(len(self.labels), self.ngrams, self.ngram_buckets,
-                                            fold=case_folding(self.preprocessor), name=f"{scope}_ngrams")
+                                            fold=self.ngram_hash_ids or case_folding(self.preprocessor),
+                                            name=f"{scope}_ngrams")
             logits = keras.layers.Add(name=f"{scope}_logits")([logits, self.ngram_logits(ids)])
         self.model = TrainingModel(ids, logits, name=scope)
         pooled = SequencePooling(self.pooling, name=f"{scope}_pool")(features)
@@ -299,6 +306,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             "ngrams": self.ngrams,
             "ngram_buckets": self.ngram_buckets,
             "ngram_length": self.ngram_length,
+            **({"ngram_hash_ids": self.ngram_hash_ids} if self.ngram_hash_ids is not None else {}),
             "views": self.views,
             "optimizer": self.optimizer if isinstance(self.optimizer, str) else keras.optimizers.serialize(self.optimizer)["class_name"],
             "learning_rate": self.learning_rate,
