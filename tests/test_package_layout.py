@@ -22,7 +22,7 @@ LAYERS = [
     ("cclm.models",),
     ("cclm.training",),
     ("cclm.pretraining",),
-    ("cclm.classification",),
+    ("cclm.classification", "cclm.compression", "cclm.selection"),
     ("cclm.shelf", "cclm.shelf_template"),
     ("cclm.cli",),
 ]
