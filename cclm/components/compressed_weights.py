@@ -2,8 +2,9 @@
 
 A pruned component (`cclm.compression.prune`) is mostly zeros; HDF5 stores
 them as they are unless a dataset is compressed. `compress_weight_files`
-rewrites every weights file under a component directory with the shuffle
-and gzip filters, chunked per dataset, groups and attributes kept, so the
+rewrites every weights file under a component directory in HDF5's newest
+format (smaller indexes) with the shuffle and gzip filters on every dataset
+of a kilobyte or more, groups and attributes kept, so the
 directory (and any archive of it) shrinks while `load_weights` reads the
 very same values: h5py undoes the filters transparently. A component whose
 `weights_compression` is `WEIGHTS_COMPRESSION` writes its weights so
@@ -38,6 +39,7 @@ from cclm.components.files import follow_umask
 WEIGHTS_COMPRESSION = "gzip"
 """The one compression `Component.weights_compression` may name: HDF5's gzip filter, after its shuffle filter."""
 _LEVEL = 6  # beyond 6 gzip barely shrinks float weights further, and takes several times longer
+_SMALLEST = 1024  # bytes: datasets smaller than this stay as they are
 _WEIGHT_SUFFIX = ".weights.h5"
 
 
@@ -57,7 +59,8 @@ def _copy_group(source: Any, target: Any) -> None:
             _copy_group(item, target.create_group(name))
             continue
         data = item[()]
-        filters = {"compression": WEIGHTS_COMPRESSION, "compression_opts": _LEVEL, "shuffle": True} if item.shape else {}
+        small = item.size * item.dtype.itemsize < _SMALLEST  # a chunk index costs more than it would save
+        filters = {} if small else {"compression": WEIGHTS_COMPRESSION, "compression_opts": _LEVEL, "shuffle": True}
         copied = target.create_dataset(name, data=data, **filters)
         copied.attrs.update(item.attrs)
 
@@ -70,7 +73,7 @@ def compress_weight_file(path: str | os.PathLike) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        with h5py.File(path, "r") as source, h5py.File(temporary, "w") as target:
+        with h5py.File(path, "r") as source, h5py.File(temporary, "w", libver="latest") as target:
             _copy_group(source, target)
         follow_umask(temporary)
         os.replace(temporary, path)

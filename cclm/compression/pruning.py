@@ -71,7 +71,7 @@ def prunable_weights(component: Any, layers: Sequence[str] | None = None) -> dic
     chosen: dict[str, keras.Variable] = {}
     for part, model in model_parts(component).items():
         for variable in model.weights:
-            if len(variable.shape) >= 2:
+            if len(variable.shape) >= 2 and variable.name != "bias":  # attention biases are 2-D
                 chosen.setdefault(f"{part}/{variable.path}", variable)  # a layer shared by two parts counts once
     if layers is None:
         return chosen
