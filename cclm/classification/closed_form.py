@@ -40,6 +40,20 @@ def _read(classifier: Any, texts: list[str], progress: str | int) -> tuple[np.nd
     return (features, *concatenate_bags([chunk[1:] for chunk in chunks])) if classifier.ngrams else (features,)
 
 
+def tower_widths(classifier: Any) -> list[int] | None:
+    """The width of each tower's block of the pooled features, weighed apart by the head; None for one tower."""
+    towers = classifier.composed.towers
+    return [tower.output_dim for tower in towers] if len(towers) > 1 else None
+
+
+def tower_weights(classifier: Any, weights: tuple[float, ...]) -> str:
+    """The card's words for the head's weights: `composition weight W: tower w, ...` (one tower: `composition weight W`)."""
+    total = f"composition weight {sum(weights):g}"
+    if len(weights) == 1:
+        return total
+    return total + ": " + ", ".join(f"{tower.name} {w:g}" for tower, w in zip(classifier.composed.towers, weights))
+
+
 def fit_closed_form(
     classifier: Any, data: LabelledData, validation_data: LabelledData | None, epochs: int, limit: int | None,
     class_weight: dict[Label, float] | None, verbose: str | int,
@@ -75,7 +89,7 @@ def fit_closed_form(
     # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
     parts = [_read(classifier, reading, progress) for reading in readings]
     solve = functools.partial(fit_head, num_labels=len(classifier.labels), buckets=classifier.ngram_buckets,
-                              seed=classifier.seed or 0, sample_weights=weights)
+                              seed=classifier.seed or 0, sample_weights=weights, blocks=tower_widths(classifier))
     fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
     if len(parts) > 1:  # noisy readings then join the fit at them
         fitted = solve(parts, label_ids, chosen=fitted)
@@ -89,7 +103,7 @@ def fit_closed_form(
         history.history.update({f"val_{k}": [v] for k, v in classifier.evaluate(validation_data).items()})
     training = classifier._record_training(history, time.perf_counter() - started)
     ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} characters "
-              f"(composition weight {fitted.composition_weight:g})" if classifier.ngrams else "")
+              f"({tower_weights(classifier, fitted.block_weights)})" if classifier.ngrams else "")
     weighted = "; texts weighted by class_weight" if class_weight is not None else ""
     training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
                         f"and softmax scale {fitted.temperature:g} chosen by leave-one-out{weighted}")

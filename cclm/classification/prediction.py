@@ -10,11 +10,14 @@ among its bases):
   closed-form head's feature pass run length-sorted batches
   (`cclm.models.bucketed_prediction`), so a short text is never padded to
   the window, and each text gets what the full window gives it.
-- Nothing computed that the head ignores. A closed-form head that gave
-  the composition weight 0 (its kernel all zero) predicts from the n-gram
-  logits and its bias alone: `predict`, the `.keras` file and `export`
-  then hold neither the embedder nor the towers (the saved component
-  still holds the composition, and the manifest says what the head reads).
+- Nothing computed that the head ignores. A closed-form head weighs each
+  tower apart (`cclm.classification.wide_ridge`); a tower it gave weight 0
+  (its rows of the kernel all zero) is not run: `predict`, the `.keras`
+  file and `export` hold only the towers the head reads, and the embedder
+  only if one of them reads it. A head that gave every tower weight 0
+  predicts from the n-gram logits and its bias alone. The saved component
+  still holds the whole composition, and the manifest says what the head
+  reads (`head_reads`).
 """
 
 from __future__ import annotations
@@ -28,10 +31,16 @@ from cclm.data.texts import LabelledData, iter_labelled
 from cclm.keras_objects import keras_name
 from cclm.layers.logit_bias import LogitBias
 from cclm.models.bucketed_prediction import run_bucketed
-from cclm.models.label_head import check_known_labels
+from cclm.models.composed_model import ComposedModel
+from cclm.models.label_head import LabelHead, check_known_labels
 
 READS_COMPOSITION = "composition and n-grams"
 READS_NGRAMS = "n-grams alone (composition weight 0)"
+
+
+def reads_towers(names: Sequence[str]) -> str:
+    """`head_reads` of a head that reads the n-grams and some of the composition's towers, named."""
+    return f"n-grams and {', '.join(names)} (the other towers weight 0)"
 
 
 def scores(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -48,17 +57,30 @@ class ClassifierPrediction:
     """`TextClassifier`'s reach, bucketed batches, n-gram-only model and `evaluate` (see the module docstring)."""
 
     def _logits_model(self) -> keras.Model:
-        """Ids -> logits: the whole model, or the n-gram logits alone where the head gives the composition no weight."""
+        """Ids -> logits: the whole model, or the part of it the head reads (see the module docstring)."""
         self._require_built()
-        return self.model if self.head_reads == READS_COMPOSITION else self._ngrams_alone()
+        read = self._towers_read()
+        if len(read) == len(self.composed.towers):
+            return self.model
+        return self._towers_alone(read) if read else self._ngrams_alone()
+
+    def _towers_read(self) -> tuple[int, ...]:
+        """The indices of the towers the head's logits read: those whose rows of its kernel are not all zero."""
+        towers = range(len(self.composed.towers))
+        if self.ngram_logits is None:
+            return tuple(towers)
+        kernel = self.head.logits.kernel.value.numpy()  # read on every call: cheap
+        ends = np.cumsum([tower.output_dim for tower in self.composed.towers])
+        return tuple(i for i in towers if np.any(kernel[ends[i] - self.composed.towers[i].output_dim:ends[i]]))
 
     @property
     def head_reads(self) -> str:
-        """What the head's logits read: `READS_COMPOSITION`, or `READS_NGRAMS` when it gave the composition weight 0."""
+        """What the head's logits read: `READS_COMPOSITION`, `READS_NGRAMS` (every tower weight 0) or `reads_towers`."""
         self._require_built()
-        if self.ngram_logits is None or np.any(self.head.logits.kernel.value.numpy()):  # read on every call: cheap
+        read = self._towers_read()
+        if len(read) == len(self.composed.towers):
             return READS_COMPOSITION
-        return READS_NGRAMS
+        return reads_towers([self.composed.towers[i].name for i in read]) if read else READS_NGRAMS
 
     def _ngrams_alone(self) -> keras.Model:
         """Ids -> the n-gram logits plus the head's bias, sharing their variables with the whole model."""
@@ -68,6 +90,34 @@ class ClassifierPrediction:
             bias = LogitBias.sharing(self.head.logits.bias, name=f"{scope}_bias")
             self._ngram_model = keras.Model(ids, bias(self.ngram_logits(ids)), name=scope)
         return self._ngram_model
+
+    def _towers_alone(self, read: tuple[int, ...]) -> keras.Model:
+        """Ids -> logits from the n-grams and the towers `read` alone, the embedder only if one of them reads it.
+
+        The model shares the window, views, towers and n-gram layers with the
+        whole model; its head holds the rows of the whole head's kernel that
+        those towers' features meet, copied again whenever they change.
+        """
+        models = self.__dict__.setdefault("_tower_models", {})
+        key = (id(self.model), read)
+        if key not in models:
+            scope = keras_name(self.name)
+            ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+            window_ids = self.model.get_layer(f"{scope}_window")(ids)
+            inputs = self.model.get_layer(f"{scope}_views")(window_ids) if self.views > 1 else window_ids
+            part = ComposedModel(self.composed.embedder, [self.composed.towers[i] for i in read],
+                                 name=f"{scope}_towers_read")
+            head = LabelHead(len(self.labels), self.pooling, views=self.views, name=f"{scope}_head_read")
+            logits = keras.layers.Add(name=f"{scope}_logits")([head(part.id_model(inputs)), self.ngram_logits(ids)])
+            models[key] = (keras.Model(ids, logits, name=scope), head)
+        model, head = models[key]
+        ends = np.cumsum([tower.output_dim for tower in self.composed.towers])
+        kernel = self.head.logits.kernel.value.numpy()
+        rows = np.concatenate([np.arange(ends[i] - self.composed.towers[i].output_dim, ends[i]) for i in read])
+        wanted = [kernel[rows], self.head.logits.bias.value.numpy()]
+        if not all(np.array_equal(a, b) for a, b in zip(head.logits.get_weights(), wanted)):
+            head.logits.set_weights(wanted)
+        return model
 
     def _window_length(self) -> int:
         """The composition's window: the ids it reads of each text."""

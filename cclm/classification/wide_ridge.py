@@ -5,12 +5,15 @@ and deep"): the wide part is the sparse TF-IDF vector of the text's hashed
 character n-grams (`cclm.layers.NgramLogits` computes it in the graph), the
 deep part the composition's pooled features, standardized. Ridge regression
 on one-hot targets is solved in its dual form, where the two parts simply
-add their kernels: `K = K_ngrams + weight * K_composition`. The weight of
-the composition, the ridge strength and the softmax temperature are chosen
-by exact leave-one-out on the training labels, so nothing is tuned on held-out data
-and a composition that does not help is weighed down rather than trusted: the
+add their kernels: `K = K_ngrams + sum_t weight_t * K_t`, one kernel per
+block of features (a composition's towers, `blocks`). Each block's weight,
+the ridge strength and the softmax temperature are chosen by exact
+leave-one-out on the training labels, so nothing is tuned on held-out data
+and a tower that does not help is weighed down rather than trusted: each
 weight is the smallest whose leave-one-out accuracy is within one standard
-error of the best (`simplest_within_one_error`).
+error of the best (`simplest_within_one_error`), block by block, sweeping
+the blocks in turn (`choose_block_weights`). A tower of weight 0 is not
+computed at prediction (`cclm.classification.prediction`).
 The exact leave-one-out costs the cube of the number of texts: with more
 than `subset`, the weight, strength and temperature are chosen on a random
 `subset` of them, and the head is then fitted to every text at those
@@ -33,7 +36,7 @@ Example:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +46,8 @@ import tensorflow as tf
 from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge, text_shares
 from cclm.models.bucketed_prediction import used_lengths
 
-COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # the composition's kernel against the n-grams' (both unit scale)
+COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # a block's kernel against the n-grams' (both unit scale)
+SWEEPS = 2  # passes over the blocks when choosing their weights
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
 
 
@@ -56,9 +60,14 @@ class WideRidgeFit:
     kernel: np.ndarray  # (dim, labels), float32
     bias: np.ndarray  # (labels,), float32
     strength: float  # the ridge penalty, relative to the mean of the kernel's diagonal
-    composition_weight: float  # the composition's kernel against the n-grams'
+    block_weights: tuple[float, ...]  # each block of features' kernel against the n-grams'
     loo_accuracy: float
     temperature: float
+
+    @property
+    def composition_weight(self) -> float:
+        """The blocks' weights summed: 0 when the head reads the n-grams alone."""
+        return float(sum(self.block_weights))
 
 
 def tfidf_weights(rows: np.ndarray, counts: np.ndarray, idf: np.ndarray) -> np.ndarray:
@@ -86,12 +95,13 @@ def _ngram_kernel(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _dual_by_conjugate_gradients(
-    rows: np.ndarray, weights: np.ndarray, dense: np.ndarray, weight: float, penalty: float, targets: np.ndarray,
-    shares: np.ndarray, roots: np.ndarray, tolerance: float = 1e-2, max_steps: int = 1000,
+    rows: np.ndarray, weights: np.ndarray, dense: np.ndarray, column_weights: np.ndarray, penalty: float,
+    targets: np.ndarray, shares: np.ndarray, roots: np.ndarray, tolerance: float = 1e-2, max_steps: int = 1000,
 ) -> np.ndarray:
     """The dual coefficients A = R B of `(R centered K R + penalty * I) B = R centered targets`, K never formed.
 
-    K = N N^T + weight * dense dense^T, with N the sparse n-gram matrix,
+    K = N N^T + dense W dense^T, with N the sparse n-gram matrix, W the
+    diagonal of `column_weights` (each feature's block weight),
     centered by the texts' `shares`; R scales each text by its weight's root
     (`roots`; all ones without sample weights). Every label's column is
     solved at once (conjugate gradients per column), to a residual under
@@ -104,7 +114,7 @@ def _dual_by_conjugate_gradients(
         u = roots[:, None] * v
         u = u - shares[:, None] * u.sum(axis=0)
         ngrams = tf.sparse.sparse_dense_matmul(matrix, tf.sparse.sparse_dense_matmul(transposed, u.astype("float32")))
-        kernel_u = ngrams.numpy().astype("float64") + weight * (dense @ (dense.T @ u))
+        kernel_u = ngrams.numpy().astype("float64") + dense @ (column_weights[:, None] * (dense.T @ u))
         return roots[:, None] * (kernel_u - shares @ kernel_u) + penalty * v
 
     right = roots[:, None] * (targets - shares @ targets)
@@ -142,6 +152,39 @@ def simplest_within_one_error(accuracies: Sequence[float], shares: np.ndarray) -
     return next(i for i, accuracy in enumerate(accuracies) if accuracy >= best - margin - 1e-12)
 
 
+def choose_block_weights(
+    solved: Callable[[tuple[float, ...]], tuple], blocks: int, grid: Sequence[float], shares: np.ndarray,
+    sweeps: int = SWEEPS,
+) -> tuple[tuple[float, ...], tuple]:
+    """Each block's weight, by coordinate ascent from all zeros; returns the weights and `solved(weights)`.
+
+    `solved(weights)` gives `((leave-one-out accuracy, ...), ...), ...` for
+    a tuple of block weights (`choose_strength`'s result first). Sweeping the
+    blocks in turn, each block's weight is the smallest of `grid` within one
+    standard error of the best with the other blocks' weights held
+    (`simplest_within_one_error`); the sweeps stop when one changes nothing.
+    Each weight tuple is solved once.
+    """
+    memo: dict[tuple[float, ...], tuple] = {}
+
+    def solution(weights: tuple[float, ...]) -> tuple:
+        if weights not in memo:
+            memo[weights] = solved(weights)
+        return memo[weights]
+
+    grid, current = sorted(grid), (0.0,) * blocks
+    if 0.0 not in grid:  # no weight may be 0: start at the smallest
+        current = (grid[0],) * blocks
+    for _ in range(sweeps if blocks > 1 else 1):
+        start = current
+        for block in range(blocks):
+            tried = [current[:block] + (float(w),) + current[block + 1:] for w in grid]
+            current = tried[simplest_within_one_error([solution(w)[0][0][0] for w in tried], shares)]
+        if current == start:
+            break
+    return current, solution(current)
+
+
 def _centered(kernel: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """The kernel of the same vectors less their mean weighted by `shares` (without the matrix products)."""
     by_shares = kernel @ shares
@@ -152,7 +195,8 @@ def fit_wide_ridge(
     rows: np.ndarray, counts: np.ndarray, features: np.ndarray, labels: np.ndarray, num_labels: int, buckets: int,
     strengths: Sequence[float] = STRENGTHS, composition_weights: Sequence[float] = COMPOSITION_WEIGHTS,
     temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0, tolerance: float = 1e-2,
-    sample_weights: np.ndarray | None = None,
+    sample_weights: np.ndarray | None = None, blocks: Sequence[int] | None = None,
+    block_weights: Sequence[float] | None = None,
 ) -> WideRidgeFit:
     """Ridge classification of `labels` from n-gram bags (`NgramLogits.bag`) and pooled features.
 
@@ -162,7 +206,8 @@ def fit_wide_ridge(
         labels: each text's label index in [0, num_labels).
         num_labels: the number of labels.
         buckets: the n-gram rows of the layer (`NgramLogits.buckets`).
-        strengths, composition_weights, temperatures: the values tried.
+        strengths, composition_weights, temperatures: the values tried
+            (`composition_weights` for each block).
         subset: the weight, strength and temperature are chosen on at most
             this many texts, drawn at random; the head is fitted to all.
         seed: the draw of that subset.
@@ -170,9 +215,13 @@ def fit_wide_ridge(
             residual relative to the targets'.
         sample_weights: each text's weight in the squared error and in the
             leave-one-out scores (`cclm.classification.ridge.text_shares`).
+        blocks: the widths of the features' blocks (e.g. each tower's),
+            weighed apart; None: one block.
+        block_weights: each block's weight, instead of choosing them.
 
     Raises:
-        ValueError: with fewer than two texts, or arrays that differ in rows.
+        ValueError: with fewer than two texts, arrays that differ in rows, or
+            blocks that do not add up to the features.
     """
     rows, counts = np.asarray(rows, "int64"), np.asarray(counts, "float64")
     features, labels = np.asarray(features, "float64"), np.asarray(labels, "int64")
@@ -185,9 +234,15 @@ def fit_wide_ridge(
     frequency = np.bincount(rows[counts > 0], minlength=buckets)
     idf = np.log((1.0 + texts) / (1.0 + frequency)) + 1.0
     weights = tfidf_weights(rows, counts, idf)
+    blocks = [features.shape[1]] if blocks is None else [int(width) for width in blocks]
+    if sum(blocks) != features.shape[1] or min(blocks, default=0) < 1:
+        raise ValueError(f"blocks {blocks} for {features.shape[1]} feature columns; give each block's width, "
+                         "adding up to the features' (e.g. each tower's output_dim).")
+    starts = np.cumsum([0, *blocks])
+    columns = [slice(starts[b], starts[b + 1]) for b in range(len(blocks))]
     mean, scale = features.mean(axis=0), features.std(axis=0)
     scale[scale < 1e-8] = 1.0
-    scale = scale * np.sqrt(max(features.shape[1], 1))  # unit mean squared norm, as the n-gram vectors
+    scale = scale * np.sqrt(np.repeat(blocks, blocks))  # each block of unit mean squared norm, as the n-gram vectors
     dense = (features - mean) / scale
     targets = np.eye(num_labels)[labels]
     shares, roots = text_shares(sample_weights, texts)
@@ -196,11 +251,11 @@ def fit_wide_ridge(
     chosen_shares = shares[chosen] / shares[chosen].sum()
     scaled = np.outer(roots[chosen], roots[chosen])  # weighted ridge: rows scaled by their weight's root
     ngram_kernel = scaled * _centered(_ngram_kernel(rows[chosen], weights[chosen]), chosen_shares)
-    composition_kernel = scaled * _centered(dense[chosen] @ dense[chosen].T, chosen_shares)
+    block_kernels = [scaled * _centered(dense[chosen, part] @ dense[chosen, part].T, chosen_shares) for part in columns]
     chosen_weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]
 
-    def solved(weight: float) -> tuple[tuple, tuple]:
-        kernel = ngram_kernel + weight * composition_kernel
+    def solved(block_weights: tuple[float, ...]) -> tuple[tuple, tuple]:
+        kernel = ngram_kernel + sum(w * k for w, k in zip(block_weights, block_kernels) if w)
         eigenvalues, vectors = np.linalg.eigh(kernel)
         eigenvalues = np.maximum(eigenvalues, 0.0)
         reference = float(np.mean(np.diag(kernel))) or 1.0
@@ -208,10 +263,15 @@ def fit_wide_ridge(
                                 chosen_weights)
         return found, (eigenvalues, vectors, reference)
 
-    weights_tried = sorted(composition_weights)
-    solutions = [solved(weight) for weight in weights_tried]  # each weight's eigendecomposition, once
-    index = simplest_within_one_error([found[0][0] for found, _ in solutions], chosen_shares)
-    weight, ((score, strength, loo), (eigenvalues, vectors, reference)) = weights_tried[index], solutions[index]
+    if block_weights is None:
+        block_weights, solution = choose_block_weights(solved, len(blocks), composition_weights, chosen_shares)
+    else:
+        block_weights = tuple(float(w) for w in block_weights)
+        if len(block_weights) != len(blocks):
+            raise ValueError(f"{len(block_weights)} block weights for {len(blocks)} blocks; give one per block.")
+        solution = solved(block_weights)
+    (score, strength, loo), (eigenvalues, vectors, reference) = solution
+    column_weights = np.repeat(block_weights, blocks).astype("float64")
     weighed = None if sample_weights is None else chosen_shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen], weighed))
 
@@ -225,12 +285,12 @@ def fit_wide_ridge(
         mean_ngrams = np.bincount(row, shares[text] * value, minlength=buckets)
         mean_dense = shares @ dense
         reference = (shares @ (weights**2).sum(axis=1) - (mean_ngrams**2).sum()
-                     + weight * (shares @ (dense**2).sum(axis=1) - (mean_dense**2).sum()))
-        dual = _dual_by_conjugate_gradients(rows, weights, dense, weight, strength * (reference or 1.0), targets,
-                                            shares, roots, tolerance)
+                     + shares @ (dense**2 @ column_weights) - mean_dense**2 @ column_weights)
+        dual = _dual_by_conjugate_gradients(rows, weights, dense, column_weights, strength * (reference or 1.0),
+                                            targets, shares, roots, tolerance)
     ngram_kernel_ = np.stack([np.bincount(row, value * dual[text, k], minlength=buckets)
                               for k in range(num_labels)], axis=1)
-    dense_kernel = weight * dense.T @ dual
+    dense_kernel = column_weights[:, None] * (dense.T @ dual)
     # The intercept: the (weighted) target mean less the (weighted) mean score of the uncentered fitted texts.
     mean_score = ((shares[text] * value)[:, None] * ngram_kernel_[row]).sum(axis=0) + (shares @ dense) @ dense_kernel
     bias = shares @ targets - mean_score - (mean / scale) @ dense_kernel
@@ -239,20 +299,22 @@ def fit_wide_ridge(
         ngram_kernel=(temperature * ngram_kernel_).astype("float32"),
         kernel=(temperature * dense_kernel / scale[:, None]).astype("float32"),
         bias=(temperature * bias).astype("float32"),
-        strength=float(strength), composition_weight=float(weight), loo_accuracy=score[0], temperature=float(temperature),
+        strength=float(strength), block_weights=block_weights, loo_accuracy=score[0], temperature=float(temperature),
     )
 
 
 def fit_head(
     parts: list[tuple[np.ndarray, ...]], labels: np.ndarray, num_labels: int, buckets: int, seed: int = 0,
     chosen: RidgeFit | WideRidgeFit | None = None, sample_weights: np.ndarray | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> RidgeFit | WideRidgeFit:
     """A `TextClassifier`'s closed-form head from its readings of the texts, at `chosen`'s values when given.
 
     `parts` holds one `(features,)` or `(features, rows, counts)` tuple per
     reading of the same texts (the clean ones, then noisy copies); with
     n-gram rows and counts the head is `fit_wide_ridge`, else `fit_ridge`.
-    `sample_weights` weigh each text (every reading of it alike).
+    `sample_weights` weigh each text (every reading of it alike); `blocks`
+    are the widths of the features' blocks weighed apart (each tower's).
     """
     features = np.concatenate([part[0] for part in parts])
     bags = concatenate_bags([part[1:] for part in parts]) if len(parts[0]) > 1 else ()
@@ -262,8 +324,8 @@ def fit_head(
         kept["sample_weights"] = np.tile(sample_weights, len(parts))
     if not bags:
         return fit_ridge(features, labels, num_labels, **kept)
-    kept.update({} if chosen is None else {"composition_weights": [chosen.composition_weight]})
-    return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, **kept)
+    kept.update({} if chosen is None else {"block_weights": chosen.block_weights})
+    return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, blocks=blocks, **kept)
 
 
 _BAGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

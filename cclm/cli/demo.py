@@ -36,14 +36,20 @@ STARTER_PARTS = ("starter", "starter-embedder", "starter-contrastive", "starter-
 
 def what_carried(classifier: Any) -> str:
     """In words, what a fitted closed-form `TextClassifier`'s predictions rest on: the towers, the n-grams, or both."""
-    head = str(classifier.card.get("training", {}).get("head", ""))
-    if "composition weight " not in head:
+    if classifier.ngram_logits is None:
         return "the towers' features alone (no n-gram features)"
-    weight = float(head.split("composition weight ")[1].split(")")[0])
-    if weight == 0:
+    read = classifier._towers_read()
+    if not read:
         return ("the character n-grams alone: leave-one-out found the towers' features no help here, so the head "
                 "gave them weight 0")
-    return f"the towers' features (weight {weight:g} against the n-grams) and the character n-grams together"
+    head = str(classifier.card.get("training", {}).get("head", ""))
+    weights = head.split("(composition weight ")[1].split(")")[0] if "(composition weight " in head else ""
+    weights = f" (composition weight {weights})" if weights else ""
+    if len(read) == len(classifier.composed.towers):
+        return f"the towers' features and the character n-grams together{weights}"
+    names = ", ".join(classifier.composed.towers[i].name for i in read)
+    return (f"the character n-grams and {names}{weights}: leave-one-out gave the other towers weight 0, so they "
+            "are not computed")
 
 
 def run_demo(

@@ -9,12 +9,14 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor, load_component
-from cclm.classification.prediction import READS_COMPOSITION, READS_NGRAMS
+from cclm.classification.prediction import READS_COMPOSITION, READS_NGRAMS, reads_towers
 from cclm.classification.text_classifier import TextClassifier
 from cclm.data.sample_text import language_sentences
 from cclm.layers import LeadingIds, ShiftedViews
+from cclm.layers.word_ngrams import word_codes
 from cclm.models.composed_model import ComposedModel
 from cclm.models.embedder import Embedder
+from cclm.models.meaning_tower import MeaningTower
 from cclm.models.tower import Tower
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
@@ -159,3 +161,29 @@ def test_repeated_predictions_on_new_shapes_never_retrace(data):
     finally:
         tf.get_logger().removeHandler(handler)
     assert not [record for record in records if "retracing" in record.getMessage()]
+
+
+def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read_reads_it(data, tmp_path):
+    train, test = data
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
+    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=8, name="meaning")
+    meaning.set_table(np.random.default_rng(0).normal(size=(256, 8)).astype("float32"))
+    composed = ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER), meaning], preprocessor=prep)
+    classifier = TextClassifier(composed, seed=0)
+    classifier.fit(train, verbose=0)
+    classifier.head.logits.kernel.assign(  # the transformer tower's rows zero: weight 0
+        np.concatenate([np.zeros((16, 3)), np.random.default_rng(1).normal(size=(8, 3))]).astype("float32"))
+    assert classifier.head_reads == reads_towers(["meaning"])
+    expected = full_window_probabilities(classifier, test[0])
+    model = classifier._logits_model()
+    assert {"Embedder", "Tower"}.isdisjoint(layer_types(model)) and "MeaningTower" in layer_types(model)
+    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported")))
+    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
+    classifier.head.logits.kernel.assign(classifier.head.logits.kernel * 2.0)  # a changed head: the part follows
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    again = load_component(classifier.save(tmp_path / "component"))
+    assert again.head_reads == reads_towers(["meaning"])
+    np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)

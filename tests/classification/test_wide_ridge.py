@@ -168,3 +168,42 @@ def test_the_fit_takes_the_simplest_weight_within_one_standard_error_not_the_bes
     assert 0 < rule and scores[rule] < max(scores)  # here the rule and the best weight differ
     fit = fit_wide_ridge(rows, counts, features, labels, 3, 64)
     assert fit.composition_weight == weights[rule] and fit.loo_accuracy == scores[rule]
+
+
+@pytest.mark.parametrize("subset", [90, 40], ids=["exact", "conjugate gradients"])
+def test_blocks_are_weighed_apart_and_a_block_that_tells_nothing_gets_weight_0(subset):
+    rng = np.random.default_rng(5)
+    rows, counts = bags(90, rng)  # n-grams that tell nothing
+    labels = np.repeat([0, 1, 2], 30)
+    telling = rng.normal(size=(90, 3)) + 2 * labels[:, None]
+    noise = rng.normal(size=(90, 6))
+    features = np.hstack([noise, telling])
+    fit = fit_wide_ridge(rows, counts, features, labels, 3, 64, blocks=[6, 3], subset=subset, tolerance=1e-9)
+    assert fit.block_weights[0] == 0.0 and fit.block_weights[1] > 0 and fit.composition_weight == fit.block_weights[1]
+    assert not fit.kernel[:6].any() and fit.kernel[6:].any()  # prediction may skip the first block
+    # The same solution, written as primal ridge over [tf-idf | sqrt(w_b) * each block standardized to unit norm].
+    standardized = (features - features.mean(0)) / features.std(0)
+    joined = np.hstack([dense(rows, tfidf_weights(rows, counts, fit.idf), 64),
+                        *(np.sqrt(w) * standardized[:, part] / np.sqrt(width) for w, part, width in
+                          zip(fit.block_weights, [slice(0, 6), slice(6, 9)], [6, 3]))])
+    centered = joined - joined.mean(0)
+    targets = np.eye(3)[labels]
+    penalty = fit.strength * np.mean((centered**2).sum(1))
+    solution = np.linalg.solve(centered.T @ centered + penalty * np.eye(centered.shape[1]),
+                               centered.T @ (targets - targets.mean(0)))
+    expected = fit.temperature * (centered @ solution + targets.mean(0))
+    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
+              + features @ fit.kernel + fit.bias)
+    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=2e-3 * np.abs(expected).max())
+
+
+def test_given_block_weights_are_kept_and_bad_blocks_are_refused():
+    rng = np.random.default_rng(6)
+    rows, counts = bags(40, rng)
+    labels, features = np.arange(40) % 2, rng.normal(size=(40, 5))
+    fit = fit_wide_ridge(rows, counts, features, labels, 2, 64, blocks=[2, 3], block_weights=[0.0, 0.5])
+    assert fit.block_weights == (0.0, 0.5) and not fit.kernel[:2].any()
+    with pytest.raises(ValueError, match=r"blocks \[2, 2\] for 5 feature columns"):
+        fit_wide_ridge(rows, counts, features, labels, 2, 64, blocks=[2, 2])
+    with pytest.raises(ValueError, match="1 block weights for 2 blocks"):
+        fit_wide_ridge(rows, counts, features, labels, 2, 64, blocks=[2, 3], block_weights=[0.5])
