@@ -103,13 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=reporting_errors(_info))
 
+    from cclm.cli.compression_commands import add_compression_commands
     from cclm.cli.model_commands import add_model_commands
+    from cclm.cli.selection_commands import add_selection_commands
     from cclm.cli.shelf_commands import add_shelf_commands
     from cclm.cli.training_commands import add_training_commands
 
     add_training_commands(commands)
     add_model_commands(commands)
     add_shelf_commands(commands)
+    add_compression_commands(commands)
+    add_selection_commands(commands)
 
     version = commands.add_parser("version", help="print the cclm version")
     version.set_defaults(run=_version)
