@@ -5,6 +5,7 @@ the Keras model that trains it (embedder, tower and the task's head).
 """
 
 from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.pretraining.causal_language_pretrainer import CausalLanguagePretrainer
 from cclm.pretraining.contrastive_pretrainer import ContrastivePretrainer
 from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
@@ -14,7 +15,7 @@ from cclm.pretraining.teacher import Teacher
 import cclm.keras_objects as keras_objects
 
 __all__ = [
-    "CategoricalPretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer",
+    "CategoricalPretrainer", "CausalLanguagePretrainer", "ContrastivePretrainer", "DistillationPretrainer", "MaskedLanguagePretrainer",
     "MeaningPretrainer", "Pretrainer", "Teacher",
 ]
 
