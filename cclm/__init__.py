@@ -36,6 +36,7 @@ _LAZY = {
     "ComposedModel": "cclm.models.composed_model",
     "MaskedLanguagePretrainer": "cclm.pretraining.masked_language_pretrainer",
     "CategoricalPretrainer": "cclm.pretraining.categorical_pretrainer",
+    "CausalLanguagePretrainer": "cclm.pretraining.causal_language_pretrainer",
     "ContrastivePretrainer": "cclm.pretraining.contrastive_pretrainer",
     "DistillationPretrainer": "cclm.pretraining.distillation_pretrainer",
     "MeaningPretrainer": "cclm.pretraining.meaning_pretrainer",

@@ -37,6 +37,7 @@ COMPONENT_MODULES = {
     "preprocessor": "cclm.preprocessing.preprocessor",
     "embedder": "cclm.models.embedder",
     "masked_language_pretrainer": "cclm.pretraining.masked_language_pretrainer",
+    "causal_language_pretrainer": "cclm.pretraining.causal_language_pretrainer",
     "categorical_pretrainer": "cclm.pretraining.categorical_pretrainer",
     "contrastive_pretrainer": "cclm.pretraining.contrastive_pretrainer",
     "distillation_pretrainer": "cclm.pretraining.distillation_pretrainer",
