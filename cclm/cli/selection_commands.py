@@ -14,20 +14,6 @@ import argparse
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
-STARTER_TOWERS = ("starter-contrastive", "starter-multilingual", "starter-meaning")
-"""The towers of the README's starter composition, what `cclm select` reads texts with by default."""
-
-
-def starter_composition():
-    """The README's composition of the starter components (offline, from the starter shelf)."""
-    from cclm.models.composed_model import ComposedModel
-    from cclm.shelf import Shelf
-
-    shelf = Shelf()
-    embedder, preprocessor = shelf.load("starter-embedder"), shelf.load("starter")
-    return ComposedModel(embedder, [shelf.load(name) for name in STARTER_TOWERS], preprocessor=preprocessor,
-                         name="starter")
-
 
 def _select(args: argparse.Namespace) -> None:
     from cclm.data.files import open_data
@@ -36,6 +22,8 @@ def _select(args: argparse.Namespace) -> None:
 
     texts = list(iter_texts(open_data(args.pool, args.text_column), args.text_column))
     if args.model == "starter":
+        from cclm.shelf.starter import starter_composition
+
         composed = starter_composition()
     else:
         from cclm.components import component_path, load_component

@@ -78,15 +78,25 @@ def select_diverse(texts: Sequence[str], k: int, composed: Any, seed: int = 0) -
     composition = getattr(composed, "composed", composed)
     if not isinstance(composition, ComposedModel):
         raise TypeError(f"composed is a {type(composed).__name__}; give a ComposedModel (or a TextClassifier).")
-    features = _standardized(pooled_features(texts, composition).astype(np.float64))
-    centres, assignment = kmeans(features, int(k), seed=seed)
+    return diverse_indices(pooled_features(texts, composition), int(k), seed)
+
+
+def diverse_indices(features: np.ndarray, k: int, seed: int = 0) -> list[int]:
+    """`select_diverse` on features already computed (texts, dim): `k` distinct rows, the largest cluster's first.
+
+    Each feature is standardized over the rows, k-means (seeded k-means++)
+    clusters them, and each centre, largest cluster first, takes its
+    nearest row not taken by another.
+    """
+    features = _standardized(np.asarray(features, np.float64))
+    centres, assignment = kmeans(features, k, seed=seed)
     distances = squared_distances(features, centres)
     sizes = np.bincount(assignment, minlength=len(centres))
     chosen: list[int] = []
-    taken = np.zeros(len(texts), bool)
-    for centre in np.argsort(-sizes, kind="stable"):  # the largest cluster first
+    taken = np.zeros(len(features), bool)
+    for centre in np.argsort(-sizes, kind="stable"):
         order = np.argsort(distances[:, centre], kind="stable")
-        index = int(order[np.argmax(~taken[order])])  # its nearest text not chosen for another centre
+        index = int(order[np.argmax(~taken[order])])  # its nearest row not chosen for another centre
         taken[index] = True
         chosen.append(index)
     return chosen

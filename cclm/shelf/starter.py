@@ -158,6 +158,22 @@ class StarterShelf:
         return load_component(self.fetch(identifier, item_type, version))
 
 
+STARTER_TOWERS = ("starter-contrastive", "starter-multilingual", "starter-meaning")
+"""The towers of the README's starter composition, in its order."""
+
+
+def starter_composition(shelf: StarterShelf | None = None, towers: tuple[str, ...] = STARTER_TOWERS) -> Any:
+    """The README's composition of starter components: the starter preprocessor and embedder with `towers`.
+
+    `cclm select` reads texts with it by default; benchmarks measure it.
+    """
+    from cclm.models.composed_model import ComposedModel
+
+    shelf = shelf or StarterShelf()
+    return ComposedModel(shelf.load("starter-embedder", "embedder"), [shelf.load(name) for name in towers],
+                         preprocessor=shelf.load("starter", "preprocessor"), name="starter")
+
+
 def write_starter_shelf(root: str | os.PathLike, components: list[tuple], version: str) -> list[CatalogEntry]:
     """Writes a starter shelf at `root` from saved components: `(identifier, directory, manifest)` each, at
     `version`, or `(identifier, directory, manifest, its own version)`.

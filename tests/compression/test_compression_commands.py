@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cclm.cli.main import main
-from cclm.compression import sparsity
 from cclm.components import load_component
+from cclm.compression import sparsity
 
 
 def test_trim_and_prune_commands_write_working_components(tiny_classifier, tmp_path, capsys):
