@@ -52,6 +52,14 @@ def what_carried(classifier: Any) -> str:
             "are not computed")
 
 
+def _carried_briefly(classifier: Any) -> str:
+    """`what_carried` in a table cell: `n-grams alone`, `towers + n-grams` or `n-grams + <the towers read>`."""
+    read = classifier._towers_read()
+    if not read or len(read) == len(classifier.composed.towers):
+        return "towers + n-grams" if read else "n-grams alone"
+    return "n-grams + " + ", ".join(classifier.composed.towers[i].name for i in read)
+
+
 def run_demo(
     output_dir: str | Path = "cclm-demo", verbose: bool = True, quick: bool = False, shelf: Any = None,
     pretrain: bool = False,
@@ -136,7 +144,7 @@ def run_demo(
              for i in entries]
     rows.append((f"{entry.item_type}/demo-language-id", f"{classifier.model.count_params():,}", entry.version,
                  f"your shelf (test acc {report.accuracy[0]:.3f}, from "
-                 f"{'n-grams alone' if carried.startswith('the character n-grams alone') else 'towers + n-grams'})"))
+                 f"{_carried_briefly(classifier)})"))
     seconds = time.perf_counter() - started
     say("\n" + _table(rows))
     say(f"\nDone in {seconds:.0f} s. Classifier: {saved}\nShelf: {shelf.remote} (cache: {shelf.cache_dir})\n"
