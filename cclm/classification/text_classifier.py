@@ -46,8 +46,10 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
     (`cclm.classification.wide_ridge`): a few dozen labels per class are
     enough, and the head predicts exactly as it was fitted. With
     `train_composition=True` the embedder and towers fine-tune with the head
-    by gradient. Data: `(texts, labels)` or a `datasets.Dataset` /
-    `IterableDataset` (`text_column`, `label_column`). Long texts give a
+    by gradient: copies of them (`classifier.composed`), so the pretrainers
+    and classifiers holding the originals keep them. Data: `(texts, labels)`
+    or a `datasets.Dataset` / `IterableDataset` (`text_column`,
+    `label_column`). Long texts give a
     random window per pass while fine-tuning and their start otherwise.
     `export` writes a SavedModel serving raw strings. Prediction costs what
     each text's length does, and skips the composition where the head gave
@@ -138,7 +140,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
         check_views(views)
-        self.composed = composed
+        # Fine-tuning changes the weights: of a copy, never of what a pretrainer or another classifier holds.
+        self.composed = composed.copy() if train_composition else composed
         self.preprocessor = preprocessor or composed.preprocessor
         if self.preprocessor is None:
             raise ValueError(
@@ -231,7 +234,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
 
     def _compile(self) -> None:
         for part in (self.composed.embedder, *self.composed.towers):
-            set_trainable(part, self.train_composition)
+            set_trainable(part, self.train_composition)  # trained: its own copy (see `__init__`)
         self.model.compile(
             optimizer=make_optimizer(self.optimizer, self.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -252,6 +255,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
     def _record_training(self, history: keras.callbacks.History, seconds: float, restored: int | None = None) -> dict[str, Any]:
         training = super()._record_training(history, seconds, restored)
         training["composition trained"] = self.train_composition
+        if self.train_composition:
+            self.composed.adopt_towers()  # trained together: the towers now read this embedder's vectors
         if self.transforms:
             training["transforms"] = [repr(t) for t in self.transforms]
         passes = max(self.stats.passes, 1)
@@ -351,8 +356,9 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
         # Classifiers saved before `normalize`, `ngrams` and `ngram_length` existed have heads without them.
         config = {"normalize": False, "ngrams": 0, "ngram_length": None, **manifest["config"]}
-        with built_from(directory):
-            classifier = cls(composed, preprocessor=preprocessor, **config)
+        with built_from(directory):  # the loaded composition is its own: built frozen, so not copied
+            classifier = cls(composed, preprocessor=preprocessor, **{**config, "train_composition": False})
+        classifier.train_composition = bool(config.get("train_composition", False))
         load_weights_checked(classifier.head, directory / HEAD_WEIGHTS)
         if classifier.ngram_logits is not None:
             load_weights_checked(classifier.ngram_logits, directory / NGRAM_WEIGHTS)

@@ -115,6 +115,9 @@ class ComposedModel(ModelLike, Component, Exportable):
     >>> import tensorflow as tf
     >>> tuple(composed.model(tf.constant(["An example"])).shape)
     (1, 256, 24)
+    >>> twin = composed.copy()  # the same weights, none of them shared
+    >>> twin.embedder is first.embedder, twin.embedder.fingerprint == first.embedder.fingerprint
+    (False, True)
     """
 
     component_kind = "composed_model"
@@ -257,11 +260,35 @@ class ComposedModel(ModelLike, Component, Exportable):
             "preprocessor": self.preprocessor is not None,
         }
 
-    def manifest(self) -> dict:
-        # Composed and possibly trained together: from here on the towers belong to this embedder.
+    def adopt_towers(self) -> None:
+        """Records that the towers now belong to this embedder (composed and possibly trained together)."""
         for tower in self.towers:
             if not _reads_ids(tower):
                 tower.embedder_fingerprint = self.embedder.fingerprint
+
+    def copy(self) -> "ComposedModel":
+        """A composition of copies of the embedder and towers: the same weights, nothing shared that trains.
+
+        What `TextClassifier(..., train_composition=True)` fine-tunes, so the
+        pretrainers, compositions and classifiers holding the originals keep them
+        (the class docstring has an example).
+        """
+        embedder = Embedder.from_config(self.embedder.get_config())
+        embedder.set_weights(self.embedder.get_weights())
+        embedder.card = dict(self.embedder.card)
+        towers = []
+        for tower in self.towers:
+            twin = tower_from_config(tower_config(tower))
+            twin.set_weights(tower.get_weights())
+            if getattr(tower, "embedder_fingerprint", None) is not None:
+                twin.embedder_fingerprint = tower.embedder_fingerprint
+            towers.append(twin)
+        composed = type(self)(embedder, towers, preprocessor=self.preprocessor, name=self.name)
+        composed.card = dict(self.card)
+        return composed
+
+    def manifest(self) -> dict:
+        self.adopt_towers()  # composed and possibly trained together: from here on the towers belong to this embedder
         self.card = {**self.card, "towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]}
         return super().manifest()
 

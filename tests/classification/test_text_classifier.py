@@ -31,9 +31,17 @@ def languages():
 
 
 @pytest.fixture(scope="module")
-def trained(languages):
+def shared(languages):
+    """A composition as a pretrainer leaves it (its towers read this embedder's vectors), and its weights."""
+    composed = composition(languages[0][0])
+    composed.adopt_towers()
+    return composed, [part.get_weights() for part in (composed.embedder, *composed.towers)]
+
+
+@pytest.fixture(scope="module")
+def trained(languages, shared):
     train, _ = languages
-    classifier = TextClassifier(composition(train[0]), train_composition=True, seed=0, batch_size=16,
+    classifier = TextClassifier(shared[0], train_composition=True, seed=0, batch_size=16,
                                 transforms=[Augmentor.typos(0.05, seed=1)])
     classifier.fit(train, epochs=8, verbose=0)
     return classifier
@@ -62,6 +70,17 @@ def test_save_and_load_predict_identically(trained, languages, tmp_path):
     np.testing.assert_allclose(again.predict(texts), trained.predict(texts), atol=1e-6)
     card = (path / "README.md").read_text()
     assert "Augmentor(substitution=0.0175" in card and "de_DE" in card
+    assert again.train_composition and again.composed.embedder.fingerprint == trained.composed.embedder.fingerprint
+
+
+def test_fine_tuning_changes_a_copy_never_the_composition_others_hold(trained, shared):
+    composed, weights = shared
+    for before, part in zip(weights, (composed.embedder, *composed.towers)):
+        for old, new in zip(before, part.get_weights()):
+            np.testing.assert_array_equal(old, new)
+    ComposedModel(composed.embedder, composed.towers)  # its towers still read this embedder's vectors
+    assert trained.composed is not composed and trained.composed.embedder.fingerprint != composed.embedder.fingerprint
+    ComposedModel(trained.composed.embedder, trained.composed.towers)  # the copy's towers belong to its embedder
 
 
 @pytest.mark.parametrize("source", ["in memory", "frozen, saved and loaded"])
@@ -80,11 +99,12 @@ def test_a_frozen_composition_keeps_its_weights(round_trip, languages, source, t
     after = [w.numpy() for w in classifier.composed.id_model.weights]
     assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
     assert classifier.head.norm is None and np.abs(classifier.head.logits.kernel.numpy()).sum() > 0
-    # The same composition fine-tuned: now every one of its weights changes.
+    # The same composition fine-tuned: every weight of the tuned classifier's copy changes, none of its own.
     tuned = TextClassifier(composed, seed=0, batch_size=16, train_composition=True)
     tuned.fit(train, epochs=1, steps_per_epoch=3, verbose=0)
-    changed = [not np.array_equal(a, b.numpy()) for a, b in zip(after, classifier.composed.id_model.weights)]
+    changed = [not np.array_equal(a, b.numpy()) for a, b in zip(after, tuned.composed.id_model.weights)]
     assert all(changed)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(after, classifier.composed.id_model.weights))
 
 
 def test_a_frozen_head_is_solved_once_and_predicts_as_it_was_fitted(round_trip, languages):
@@ -289,3 +309,4 @@ def test_the_ngrams_read_past_the_window_of_the_composition(round_trip):
     np.testing.assert_allclose(again.predict(test[0]), far.predict(test[0]), atol=1e-6)
     with pytest.raises(ValueError, match="ngram_length=0"):
         TextClassifier(composed, ngram_length=0)
+
