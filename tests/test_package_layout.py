@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).parents[1] / "cclm"
 LAYERS = [
-    ("cclm.version", "cclm.errors", "cclm.keras_objects"),
+    ("cclm.version", "cclm.errors", "cclm.keras_objects", "cclm.tensorflow_logs"),
     ("cclm.components",),
     ("cclm.data",),
     ("cclm.preprocessing",),

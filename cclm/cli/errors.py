@@ -49,6 +49,8 @@ def reporting_errors(handler: Callable[[argparse.Namespace], Any]) -> Callable[[
     def run(args: argparse.Namespace) -> int:
         try:
             code = handler(args)
+        except BrokenPipeError:  # a closed pipe is no failure of the command: `cclm.cli.main` ends quietly
+            raise
         except REPORTED as error:
             print(f"cclm {command_name(args)}: {printable(error, lines=True)}", file=sys.stderr)
             return 2

@@ -1,20 +1,23 @@
 """The `cclm` command line: `demo`, `preprocessor fit`, `pretrain ...`, `compose`, `evaluate`, `predict`, `shelf ...`, `info`, `version`.
 
-TensorFlow is imported only by the commands that need it, so `cclm --help`,
-`cclm version` and `cclm info` answer at once.
+TensorFlow is imported only by the commands that need it (`needs_tensorflow`,
+`cclm.cli.arguments`), after argparse has checked their paths, so `cclm --help`,
+`cclm version`, `cclm info`, `cclm preprocessor fit` and a mistyped path answer
+at once. `--verbose` and `--quiet` may come anywhere on the line; a closed pipe
+(`cclm predict ... | head -1`) ends quietly with exit code 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import tempfile
 from collections.abc import Sequence
 
+from cclm.cli.arguments import CommandParser, component_source, needs_tensorflow
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
+from cclm.tensorflow_logs import show_startup_logs, startup_logs_hidden
 from cclm.version import __version__
 
 
@@ -44,42 +47,20 @@ def _version(args: argparse.Namespace) -> int:
     return 0
 
 
-# TensorFlow's and absl's own log lines (and the continuation of its CPU-feature note).
-TENSORFLOW_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl::InitializeLog"
-                                 r"|To enable the following instructions:)")
-# The commands that import TensorFlow (the others answer without it).
-NEEDS_TENSORFLOW = {"demo", "pretrain", "compose", "evaluate", "predict"}
-
-
 def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its start-up log lines dropped; anything else it writes to stderr is kept.
-
-    Some of those lines (CUDA stubs on a machine without a GPU) are written by
-    native code while the library loads, whatever `TF_CPP_MIN_LOG_LEVEL` says,
-    so they are caught at the file descriptor.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            text = captured.read().decode("utf-8", errors="replace")
-            sys.stderr.write("".join(line for line in text.splitlines(keepends=True)
-                                     if not TENSORFLOW_LOG_LINE.match(line)))
+    """Imports TensorFlow with its start-up log lines dropped, even where `TF_CPP_MIN_LOG_LEVEL` was set."""
+    with startup_logs_hidden():
+        import tensorflow  # noqa: F401
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cclm", description="Composable, character-level text models."
-    )
+    parser = CommandParser(prog="cclm", description="Composable, character-level text models.")
     parser.add_argument("--version", action="version", version=f"cclm {__version__}")
     parser.add_argument("--verbose", action="store_true",
-                        help="show TensorFlow's own log lines (hidden by default), anywhere on the command line")
+                        help="show TensorFlow's own log lines and datasets' progress bars (hidden by default), "
+                        "anywhere on the command line")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars or notes, only results and errors, anywhere on the command line")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -96,10 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="fewer texts (and with --pretrain, tiny models): a check")
     demo.add_argument("--pretrain", action="store_true",
                       help="pretrain every component from scratch instead of starting from the starter shelf")
-    demo.set_defaults(run=reporting_errors(_demo))
+    needs_tensorflow(demo).set_defaults(run=reporting_errors(_demo))
 
     info = commands.add_parser("info", help="describe a saved component directory")
-    info.add_argument("path", help='a component directory, or a shelf reference "shelf:[type/]name[@version]"')
+    info.add_argument("path", type=component_source, help='a component directory, or a shelf reference "shelf:[type/]name[@version]"')
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info.set_defaults(run=reporting_errors(_info))
 
@@ -120,20 +101,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+GLOBAL_FLAGS = ("--verbose", "--quiet")  # accepted anywhere before a `--`
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cclm` console script; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # `--verbose` may come anywhere before a `--`: it belongs to the top-level parser.
+    try:
+        try:
+            return _run(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe could no longer be caught
+    except BrokenPipeError:  # `cclm predict ... | head -1`: the reader has all it wants
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return 0
+
+
+def _run(argv: list[str]) -> int:
     end = argv.index("--") if "--" in argv else len(argv)
-    verbose = "--verbose" in argv[:end]
-    argv = (["--verbose"] if verbose else []) + [a for i, a in enumerate(argv) if not (i < end and a == "--verbose")]
+    flags = [flag for flag in GLOBAL_FLAGS if flag in argv[:end]]
+    argv = flags + [a for i, a in enumerate(argv) if not (i < end and a in GLOBAL_FLAGS)]
+    verbose = "--verbose" in flags
     # TensorFlow's C++ log lines (start-up notes, "failed call to cuInit" on machines without a
     # GPU) bury the command's own output; failures reach the command as exceptions anyway.
-    # `--verbose` (or TF_CPP_MIN_LOG_LEVEL=0) shows them.
+    # `--verbose` (or TF_CPP_MIN_LOG_LEVEL=0) shows them. datasets' own progress bars would
+    # come before a one-line error about the file they were reading.
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        show_startup_logs()
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+        if "datasets" in sys.modules:  # imported before main() (tests, a Python caller): the variable is read
+            sys.modules["datasets"].disable_progress_bars()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "command", None) == "predict" and not any(e.startswith("-") and e != "-" for e in extra):
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command in NEEDS_TENSORFLOW and not verbose:
+    if getattr(args, "needs_tensorflow", False) and not verbose:
         import_tensorflow_quietly()
     return args.run(args)
 

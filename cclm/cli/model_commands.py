@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cclm.cli.arguments import component_source, existing_path, needs_tensorflow
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
@@ -39,8 +40,8 @@ def _load_classifier(path: Path) -> Any:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from cclm.data.files import open_data
     from cclm.classification.noise_report import noise_report, parse_rates
+    from cclm.data.files import open_data
 
     default = [0.0, 0.05, 0.1, 0.2] if args.plot else [0.0]  # a curve needs points
     rates = parse_rates(args.noise) if args.noise is not None else default
@@ -84,7 +85,7 @@ def _predict(args: argparse.Namespace) -> None:
     from tqdm.auto import tqdm
 
     chunk = 1024  # texts per step: answers come out as they are ready, with progress on stderr for many texts
-    with tqdm(total=len(texts), unit="text", desc="predict", disable=len(texts) <= 2 * chunk) as progress:
+    with tqdm(total=len(texts), unit="text", desc="predict", disable=args.quiet or len(texts) <= 2 * chunk) as progress:
         for start in range(0, len(texts), chunk):
             part = texts[start:start + chunk]
             probabilities = classifier.predict(part)
@@ -106,24 +107,24 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
         description="Prints a classifier's accuracy on labelled data (JSONL, CSV, Parquet or a saved "
         "dataset). With --noise, also at each typo rate (cclm.pipelines.augmentation.Augmentor.typos, seeded).",
     )
-    evaluate.add_argument("model", help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
-    evaluate.add_argument("data", help="labelled test data: .jsonl, .csv, .tsv, .parquet or a saved dataset directory")
+    evaluate.add_argument("model", type=component_source, help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
+    evaluate.add_argument("data", type=existing_path, help="labelled test data: .jsonl, .csv, .tsv, .parquet or a saved dataset directory")
     evaluate.add_argument("--noise", metavar="RATES", help="per-character typo rates, e.g. 0,0.05,0.1")
-    evaluate.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    evaluate.add_argument("--seed", type=int, default=0, help="noise seed")
     evaluate.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     evaluate.add_argument("--plot", metavar="DIR", help="also write PNG figures: accuracy against typo rate "
                           "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs cclm[plot])")
-    evaluate.add_argument("--text-column", default="text")
-    evaluate.add_argument("--label-column", default="label")
-    evaluate.set_defaults(run=reporting_errors(_evaluate))
+    evaluate.add_argument("--text-column", default="text", help="the column holding the text")
+    evaluate.add_argument("--label-column", default="label", help="the column holding labels")
+    needs_tensorflow(evaluate).set_defaults(run=reporting_errors(_evaluate))
 
     predict = commands.add_parser(
         "predict", help="labels for texts from a saved classifier",
         description="Prints label, probability and text, one line per text (or JSON Lines with --json).",
     )
-    predict.add_argument("model", help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
+    predict.add_argument("model", type=component_source, help="a saved text_classifier / categorical_pretrainer, or shelf:ID[@VERSION]")
     predict.add_argument("texts", nargs="*", help='texts to label; "-" reads one text per line from standard input')
-    predict.add_argument("--input", metavar="FILE", help="texts from a file (.txt lines, .jsonl, .csv, ...)")
-    predict.add_argument("--text-column", default="text")
+    predict.add_argument("--input", metavar="FILE", type=existing_path, help="texts from a file (.txt lines, .jsonl, .csv, ...)")
+    predict.add_argument("--text-column", default="text", help="the column holding the text (--input tables)")
     predict.add_argument("--json", action="store_true", help="JSON Lines with every label's probability")
-    predict.set_defaults(run=reporting_errors(_predict))
+    needs_tensorflow(predict).set_defaults(run=reporting_errors(_predict))

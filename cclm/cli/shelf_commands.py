@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 from typing import Any
 
+from cclm.cli.arguments import existing_path
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
@@ -108,16 +109,16 @@ def add_shelf_commands(commands: Any) -> None:
     init.add_argument("path", help="where to create it (a new or empty directory)")
 
     publish = command("publish", "publish a saved component directory as a new version", _publish)
-    publish.add_argument("path", help="the component directory (saved with .save(path))")
+    publish.add_argument("path", type=existing_path, help="the component directory (saved with .save(path))")
     publish.add_argument("identifier", help="its name on the shelf, e.g. docs-en")
     publish.add_argument("--version", help="e.g. 1.0.0 (default: the next version)")
     publish.add_argument("--type", help="the component kind (default: from its manifest)")
     publish.add_argument("--description", help="one line for the catalog (default: from the model card)")
 
     fetch = command("fetch", "fetch a version into the cache and print its directory", _fetch)
-    fetch.add_argument("identifier")
+    fetch.add_argument("identifier", help="its name on the shelf")
     fetch.add_argument("--type", help="the component kind, when the identifier exists as several")
-    fetch.add_argument("--version", help="default: the newest")
+    fetch.add_argument("--version", help="e.g. 1.0.0 (default: the newest)")
 
     listing = command("list", "list the starter components and every version on your shelf", _list)
     listing.add_argument("--type", help="only this component kind")
@@ -128,7 +129,7 @@ def add_shelf_commands(commands: Any) -> None:
             _verify)
 
     info = command("info", "show the catalog entry of one version", _info)
-    info.add_argument("identifier")
+    info.add_argument("identifier", help="its name on the shelf")
     info.add_argument("--type", help="the component kind, when the identifier exists as several")
-    info.add_argument("--version", help="default: the newest")
+    info.add_argument("--version", help="e.g. 1.0.0 (default: the newest)")
     info.add_argument("--json", action="store_true", help="print it as JSON")

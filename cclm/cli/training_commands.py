@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cclm.cli.arguments import component_source, existing_path, needs_tensorflow
 from cclm.cli.errors import reporting_errors
 
 _WRITES = "where to save the component directory"
@@ -156,11 +157,11 @@ def _towers_of(component: Any) -> list:
 
 
 def _compose(args: argparse.Namespace) -> None:
+    from cclm.classification.text_classifier import TextClassifier
     from cclm.components import component_path
     from cclm.models.composed_model import ComposedModel
     from cclm.models.embedder import Embedder
     from cclm.preprocessing.preprocessor import Preprocessor
-    from cclm.classification.text_classifier import TextClassifier
 
     first = component_path(args.towers[0])
     if not (first / "embedder").is_dir():
@@ -204,14 +205,13 @@ def _data_arguments(parser: argparse.ArgumentParser, labels: bool = False, optio
     kind = "labelled data: .jsonl, .csv, .tsv, .parquet or a saved dataset" if labels else (
         "text: .txt (one text per line), .jsonl, .csv, .tsv, .parquet or a saved dataset")
     if option is None:
-        parser.add_argument("data", help=kind)
+        parser.add_argument("data", type=existing_path, help=kind)
     else:
-        parser.add_argument(option, metavar="DATA", dest="data", help=kind)
-    parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
+        parser.add_argument(option, metavar="DATA", dest="data", type=existing_path, help=kind)
+    parser.add_argument("--text-column", default="text", help="the column holding the text")
     if labels:
-        parser.add_argument("--label-column", default="label", help="the column holding labels (default: label)")
+        parser.add_argument("--label-column", default="label", help="the column holding labels")
     parser.add_argument("--streaming", action="store_true", help="stream tables instead of loading them")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _pooling_argument(parser: argparse.ArgumentParser) -> None:
@@ -227,18 +227,18 @@ def _augment_argument(parser: argparse.ArgumentParser) -> None:
 def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
     parser.add_argument("--output", required=True, help=_WRITES)
     if shares:
-        parser.add_argument("--base", metavar="PRETRAINER",
+        parser.add_argument("--base", metavar="PRETRAINER", type=component_source,
                             help="a saved pretrainer whose embedder and preprocessor this tower shares (kept fixed)")
-        parser.add_argument("--preprocessor", metavar="DIR", help="a saved preprocessor (when there is no --base)")
-    parser.add_argument("--epochs", type=int, default=1)
+        parser.add_argument("--preprocessor", metavar="DIR", type=component_source, help="a saved preprocessor (when there is no --base)")
+    parser.add_argument("--epochs", type=int, default=1, help="passes over the data")
     parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="the optimizer's peak learning rate")
     parser.add_argument("--width", type=int, help="the tower's hidden width (default 128)")
     parser.add_argument("--layers", type=int, help="the tower's transformer layers (default 2)")
     _augment_argument(parser)
-    parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16 (default: float32)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds shuffling, masks and typos")
     parser.add_argument("--name", help="the component's name")
 
 
@@ -252,12 +252,12 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     )
     _data_arguments(fit)
     fit.add_argument("--output", required=True, help=_WRITES)
-    fit.add_argument("--sequence-length", type=int, default=256)
+    fit.add_argument("--sequence-length", type=int, default=256, help="characters per window")
     fit.add_argument("--downsample-factor", type=int, default=4, help="the towers' downsampling factor")
     fit.add_argument("--subwords", choices=["bpe", "wordpiece", "none"], default="none",
                      help="also train a subword tokenizer, for subword MLM targets")
-    fit.add_argument("--subword-vocab-size", type=int, default=8000)
-    fit.add_argument("--lowercase", action="store_true")
+    fit.add_argument("--subword-vocab-size", type=int, default=8000, help="the subword tokenizer's vocabulary")
+    fit.add_argument("--lowercase", action="store_true", help="lowercase every text first")
     fit.add_argument("--name", help="the component's name")
     fit.set_defaults(run=reporting_errors(_preprocessor_fit))
 
@@ -269,11 +269,12 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     )
     _data_arguments(mlm)
     _training_arguments(mlm)
-    mlm.add_argument("--target", choices=["characters", "subwords"], default="characters")
-    mlm.add_argument("--mask-rate", type=float, default=0.15)
+    mlm.add_argument("--target", choices=["characters", "subwords"], default="characters",
+                     help="what the tower restores")
+    mlm.add_argument("--mask-rate", type=float, default=0.15, help="the share of characters hidden")
     mlm.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
                      help="also learn to undo this rate of length-keeping typos (a denoising MLM; characters only)")
-    mlm.set_defaults(run=reporting_errors(_pretrain_mlm))
+    needs_tensorflow(mlm).set_defaults(run=reporting_errors(_pretrain_mlm))
 
     categorical = tasks.add_parser(
         "categorical", help="classification on labelled text",
@@ -282,7 +283,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     _data_arguments(categorical, labels=True)
     _training_arguments(categorical)
     _pooling_argument(categorical)
-    categorical.set_defaults(run=reporting_errors(_pretrain_categorical))
+    needs_tensorflow(categorical).set_defaults(run=reporting_errors(_pretrain_categorical))
 
     distill = tasks.add_parser(
         "distill", help="a small student tower that learns from a teacher",
@@ -291,11 +292,12 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     )
     _data_arguments(distill)
     _training_arguments(distill, shares=False)
-    distill.add_argument("--teacher", required=True, help="a saved pretrainer or composed model")
-    distill.add_argument("--objective", choices=["representations", "soft_targets", "both"], default="representations")
+    distill.add_argument("--teacher", required=True, type=component_source, help="a saved pretrainer or composed model")
+    distill.add_argument("--objective", choices=["representations", "soft_targets", "both"], default="representations",
+                         help="match the teacher's vectors, its soft predictions, or both")
     distill.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
                          help="the student reads this rate of length-keeping typos, the teacher the clean text")
-    distill.set_defaults(run=reporting_errors(_pretrain_distill))
+    needs_tensorflow(distill).set_defaults(run=reporting_errors(_pretrain_distill))
 
     compose = commands.add_parser(
         "compose", help="compose saved towers; with --train, also fit a label head",
@@ -303,22 +305,22 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
         "tower outputs are concatenated). With --train DATA it also fits a classification head and saves a "
         "text classifier, ready for `cclm predict` and `cclm evaluate`.",
     )
-    compose.add_argument("towers", nargs="+", help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
+    compose.add_argument("towers", nargs="+", type=component_source, help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
     compose.add_argument("--output", required=True, help=_WRITES)
     _data_arguments(compose, labels=True, option="--train")  # labelled data for a classification head
-    compose.add_argument("--validation", metavar="DATA", help="held-out labelled data, evaluated after each epoch "
+    compose.add_argument("--validation", metavar="DATA", type=existing_path, help="held-out labelled data, evaluated after each epoch "
                          "(its curve goes into the model card and `cclm evaluate --plot`)")
     compose.add_argument("--validation-split", type=float, default=0.0, metavar="FRACTION",
                          help="instead, hold out this fraction of --train, its last examples")
     compose.add_argument("--fine-tune", action="store_true", help="also train the towers and embedder")
-    compose.add_argument("--epochs", type=int, default=3)
-    compose.add_argument("--steps-per-epoch", type=int)
-    compose.add_argument("--batch-size", type=int, default=32)
-    compose.add_argument("--learning-rate", type=float, default=3e-3)
+    compose.add_argument("--epochs", type=int, default=3, help="passes over the data (with --fine-tune)")
+    compose.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
+    compose.add_argument("--batch-size", type=int, default=32, help="texts per batch")
+    compose.add_argument("--learning-rate", type=float, default=3e-3, help="the optimizer's learning rate")
     _pooling_argument(compose)
     compose.add_argument("--views", type=int, default=1,
                          help="read each text this many times, shifted by 0..N-1 leading spaces, and average")
     _augment_argument(compose)
-    compose.add_argument("--seed", type=int, default=0)
+    compose.add_argument("--seed", type=int, default=0, help="seeds shuffling and typos")
     compose.add_argument("--name", help="the component's name")
-    compose.set_defaults(run=reporting_errors(_compose))
+    needs_tensorflow(compose).set_defaults(run=reporting_errors(_compose))

@@ -18,9 +18,11 @@ import contextlib
 import datetime
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,26 @@ def fingerprint(config: dict, weights: Iterable[np.ndarray] = ()) -> str:
     return digest.hexdigest()
 
 
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly")
+
+
+def installed_version(module: str, distributions: Sequence[str]) -> str | None:
+    """`module.__version__` if it is imported, else its installed version read without importing it.
+
+    A preprocessor's manifest records the TensorFlow version without paying
+    for a TensorFlow import (tens of seconds on a busy machine).
+
+    >>> installed_version("numpy", ("numpy",)) == np.__version__
+    True
+    """
+    if module in sys.modules:
+        return getattr(sys.modules[module], "__version__", None)
+    for distribution in distributions:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(distribution)
+    return None
+
+
 def build_manifest(
     kind: str,
     name: str,
@@ -114,17 +136,14 @@ def build_manifest(
     **extra: Any,
 ) -> dict:
     """The manifest dict for a component; `extra` holds kind-specific fields."""
-    import keras
-    import tensorflow as tf
-
     manifest = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
         "name": name,
         "library": "cclm",
         "library_version": __version__,
-        "keras_version": keras.__version__,
-        "tensorflow_version": tf.__version__,
+        "keras_version": installed_version("keras", ("keras", "keras-nightly")),
+        "tensorflow_version": installed_version("tensorflow", TENSORFLOW_DISTRIBUTIONS),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
         "inputs": inputs,

@@ -17,9 +17,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
 from cclm.errors import DataFileError  # noqa: F401  (re-exported)
 
 _BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
@@ -65,11 +70,13 @@ def open_data(
         suffix = path.suffix.lower()
         options = {"delimiter": "\t"} if suffix == ".tsv" else {}
         try:
-            data = datasets.load_dataset(
-                _BUILDERS[suffix], data_files=str(path), split="train", streaming=streaming, **options
-            )
+            with _datasets_logs_silenced():  # its log line would come before the one that names the line
+                data = datasets.load_dataset(
+                    _BUILDERS[suffix], data_files=str(path), split="train", streaming=streaming, **options
+                )
         except Exception as error:  # datasets raises many kinds for unreadable files
-            raise DataFileError(f"{path} could not be read as {_BUILDERS[suffix].upper()}: {error}") from None
+            where = first_bad_json_line(path) if _BUILDERS[suffix] == "json" else None
+            raise DataFileError(where or f"{path} could not be read as {_BUILDERS[suffix].upper()}: {error}") from None
     elif path.suffix.lower() in TEXT_SUFFIXES:
         if label_column is not None:
             raise DataFileError(
@@ -90,3 +97,38 @@ def open_data(
                 "Name the right one with --text-column / --label-column."
             )
     return data
+
+
+@contextlib.contextmanager
+def _datasets_logs_silenced() -> Iterator[None]:
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def first_bad_json_line(path: Path) -> str | None:
+    """Where a JSON Lines file stops being JSON: "FILE, line N: what is wrong", or None if every line parses.
+
+    `datasets`' own error names neither the file nor the line.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "bad.jsonl"
+    >>> _ = path.write_text('{"text": "fine"}\n{"text": "no end"\n')
+    >>> first_bad_json_line(path).split(": ", 1)[0].endswith("bad.jsonl, line 2")
+    True
+    """
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                return f"{path}, line {number}: not JSON ({error.msg}, column {error.colno}); fix or remove that line."
+            if not isinstance(row, dict):
+                return f"{path}, line {number}: a JSON {type(row).__name__}, not an object; give one object per line."
+    return None

@@ -37,7 +37,7 @@ def test_bad_paths_formats_and_columns_are_explained(rows, tmp_path):
         (tmp_path / "d.jsonl", {"text_column": "body"}, "no column 'body'; its columns are ['text', 'label']"),
         (tmp_path / "d.txt", {"label_column": "label"}, "plain text, which has no labels"),
         (tmp_path / "d.xlsx", {}, "unknown format '.xlsx'"),
-        (tmp_path / "broken.jsonl", {}, "could not be read as JSON"),
+        (tmp_path / "broken.jsonl", {}, "broken.jsonl, line 1: not JSON"),  # the file and the line, as a reader fixes it
         (tmp_path / "folder", {}, "not a saved `datasets` dataset"),
     ]
     for path, options, message in cases:

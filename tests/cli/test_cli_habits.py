@@ -1,0 +1,99 @@
+"""What a new user's shell habits meet: no TensorFlow where none is needed, paths checked first,
+`--quiet`, a closed pipe, bad JSON, and `--help` for every option (issue 47, item 17)."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cclm.cli.main import build_parser
+
+# Runs `cclm ARGS` in a fresh process and says whether TensorFlow was ever imported.
+WITHOUT_TENSORFLOW = (
+    "import sys\nfrom cclm.cli.main import main\n"
+    "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as exit:\n    code = exit.code\n"
+    "print('tensorflow imported:', 'tensorflow' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
+)
+
+
+def cclm_in_fresh_process(*args, cwd):
+    return subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("habits")
+    (folder / "corpus.txt").write_text("a first line\nanother line of text\nthe third\n")
+    (folder / "bad.jsonl").write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n{"text": "c" "label": 1}\n')
+    return folder
+
+
+def test_preprocessor_fit_imports_no_tensorflow(folder):
+    result = cclm_in_fresh_process("preprocessor", "fit", "corpus.txt", "--output", "prep", cwd=folder)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "tensorflow imported: False" in result.stderr and "Saved a preprocessor" in result.stdout
+    assert '"tensorflow_version": "2.' in (folder / "prep" / "manifest.json").read_text()  # still recorded
+
+
+@pytest.mark.parametrize("args, named", [
+    (("predict", "no-such-model", "a text"), "no-such-model does not exist"),
+    (("evaluate", "prep", "no-such.jsonl"), "no-such.jsonl does not exist"),
+    (("compose", "prep", "no-such-tower", "--output", "x"), "no-such-tower does not exist"),
+    (("pretrain", "mlm", "no-such.txt", "--output", "x"), "no-such.txt does not exist"),
+    (("info", "no-such-dir"), "no-such-dir does not exist"),
+])
+def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder, args, named):
+    if not (folder / "prep").exists():
+        cclm_in_fresh_process("preprocessor", "fit", "corpus.txt", "--output", "prep", cwd=folder)
+    result = cclm_in_fresh_process(*args, cwd=folder)
+    assert result.returncode == 2 and named in result.stderr, result.stderr[-2000:]
+    assert "tensorflow imported: False" in result.stderr
+
+
+def test_quiet_anywhere_hides_progress_and_every_command_takes_it(folder, run_cli):
+    for args in (("--quiet", "preprocessor", "fit", "corpus.txt", "--output", "q1"),
+                 ("preprocessor", "fit", "corpus.txt", "--quiet", "--output", "q2")):
+        code, out, err = run_cli(*args, cwd=folder)
+        assert code == 0 and err == "" and "Saved a preprocessor" in out, err
+    code, out, err = run_cli("shelf", "list", "--quiet", "--remote", folder / "no-shelf.git",
+                             "--cache-dir", folder / "cache", cwd=folder)
+    assert "unrecognized arguments" not in err
+
+
+def test_a_closed_pipe_ends_silently_with_0(folder):
+    env = {**os.environ, "CCLM_SHELF": str(folder / "shelf.git"), "CCLM_CACHE": str(folder / "cache")}
+    process = subprocess.Popen([sys.executable, "-m", "cclm.cli", "shelf", "list"], cwd=folder, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # as `| head -0` does: every write now fails
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 0 and error == ""
+
+
+def test_bad_json_names_the_file_and_line_and_no_progress_bar_comes_first(folder):
+    result = cclm_in_fresh_process("preprocessor", "fit", "bad.jsonl", "--output", "x", cwd=folder)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and lines[0].startswith("cclm preprocessor fit: bad.jsonl, line 3: not JSON"), lines
+    assert lines[1:] == ["tensorflow imported: False"]  # no progress bar, no datasets log line
+
+
+def _parsers(parser, path="cclm"):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, f"{path} {name}")
+
+
+def test_help_explains_every_option_and_shows_defaults():
+    for path, parser in _parsers(build_parser()):
+        text = " ".join(parser.format_help().split())  # as read, whatever the wrapping
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"`{path} --help`: {action.dest} has no help line"
+            shows = action.default is not None and action.default is not False and action.option_strings
+            if shows and action.default != argparse.SUPPRESS:
+                assert f"(default: {action.default})" in text or "default" in action.help, (path, action.dest)
