@@ -28,7 +28,10 @@ from cclm.components import load_component, read_manifest, register_reference_sc
 from cclm.components.loading import split_shelf_reference
 from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
+from cclm.tensorflow_logs import hide_startup_logs
 from cclm.version import __version__
+
+hide_startup_logs()  # nothing above imports TensorFlow; its start-up lines are noise (cclm.tensorflow_logs)
 
 _LAZY = {
     "Embedder": "cclm.models.embedder",

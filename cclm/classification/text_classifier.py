@@ -278,7 +278,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         validation_split: float = 0.0,
         class_weight: dict[Label, float] | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
-        verbose: str | int = "auto",
+        verbose: str | int = 0,
     ) -> keras.callbacks.History:
         """Fits the head (and, with `train_composition`, the composition); returns a Keras `History`.
 

@@ -168,13 +168,14 @@ class Preprocessor(Component):
         return normalize_prefix(text, self.normalization)
 
     def fit(
-        self, data: TextData, text_column: str = "text", progress: bool = True
+        self, data: TextData, text_column: str = "text", progress: bool = False
     ) -> "Preprocessor":
         """Builds the character vocabulary (and subword tokenizer, if set) from `data`.
 
         Reads `data` once, streaming: a `list[str]`, a `datasets.Dataset` /
         `IterableDataset` (`text_column`), or text file paths (`pathlib.Path`,
         one text per line). Same data, same ids, whatever the order of texts.
+        `progress=True` shows a progress bar (texts read) on stderr.
 
         Returns:
             `self`, fitted.

@@ -168,7 +168,7 @@ class MeaningPretrainer(ModelLike, Component):
         rows = data.select_columns([self.text_column, self.vectors_column])
         return list(rows[self.text_column]), np.asarray(rows[self.vectors_column], "float32")
 
-    def fit(self, x: TextData = None, epochs: int = 1, verbose: str | int = "auto", **ignored: Any) -> keras.callbacks.History:
+    def fit(self, x: TextData = None, epochs: int = 1, verbose: str | int = 0, **ignored: Any) -> keras.callbacks.History:
         """Fits the tower's table to the teacher on the texts of `x`; returns a one-epoch Keras `History`.
 
         `x`: a `list[str]`, `datasets` data (`text_column`, and

@@ -116,7 +116,7 @@ class Trainer:
         validation_split: float = 0.0,
         class_weight: dict[Any, float] | None = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
-        verbose: str | int = "auto",
+        verbose: str | int = 0,
     ) -> keras.callbacks.History:
         """Trains on `x` (and `y`); returns the Keras `History`.
 
@@ -141,7 +141,8 @@ class Trainer:
                 these callbacks save anything. With
                 `EarlyStopping(restore_best_weights=True)` the model card
                 records the restored epoch's metrics.
-            verbose: Keras' verbosity ("auto", 0, 1, 2).
+            verbose: Keras' verbosity: 0 (the default) prints nothing, 1 or
+                "auto" a progress bar, 2 a line per epoch.
         """
         data, validation_data = fit_data(x, y, self.labelled, validation_data, validation_split, type(self).__name__)
         self._prepare(data)
