@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from cclm.classification.prediction import ClassifierPrediction
 from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
 from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, NGRAM_WEIGHTS, PREPROCESSOR_DIR
 from cclm.data.fit_inputs import fit_data
-from cclm.data.texts import LabelledData, iter_labelled
+from cclm.data.texts import LabelledData, iter_labelled, labels_of
 from cclm.keras_objects import keras_name
 from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.ngram_logits import NgramLogits, case_folding
@@ -58,7 +57,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
     Args:
         composed: the `ComposedModel`.
         labels: every label (ints or strings), in output order; found in the
-            first training data when omitted (sorted).
+            first training data when omitted (a `datasets.ClassLabel`
+            column's names in its order, else sorted).
         preprocessor: turns text into ids; default: the composition's.
         pooling: `"mean"`, `"max"` or `"cls"`.
         normalize: standardize the pooled features with `BatchNormalization`
@@ -247,8 +247,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
 
     def _prepare(self, data: LabelledData) -> None:
         if self.labels is None:
-            counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
-            self.labels = sorted(counts)
+            self.labels = labels_of(data, self.text_column, self.label_column)
             check_labels(self.labels)
             self._build()
 

@@ -149,12 +149,26 @@ def _check_columns(columns: Any, wanted: Sequence[str], kind: str) -> None:
         raise ValueError(f"The {kind} has no column {missing[0]!r}; its columns are {list(columns)}. Pass {fix}.")
 
 
-def _label_names(data: Any, label_column: str) -> list[str] | None:
-    """The names of a `datasets.ClassLabel` label column, else None."""
+def class_label_names(data: Any, label_column: str) -> list[str] | None:
+    """The names of a `datasets.ClassLabel` label column, in its order, else None."""
+    if not is_hf_dataset(data):
+        return None
     import datasets
 
     feature = (getattr(data, "features", None) or {}).get(label_column)
     return list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+
+
+def labels_of(data: Any, text_column: str = "text", label_column: str = "label") -> list[int | str]:
+    """Every label of labelled data, in a model's output order: a `ClassLabel` column's names as it orders
+    them (so `int2str` of an output index names its label), else the distinct labels found, sorted.
+
+    Example:
+    >>> labels_of((["a", "b", "c"], ["yes", "no", "yes"]))
+    ['no', 'yes']
+    """
+    names = class_label_names(data, label_column)
+    return names if names is not None else sorted({label for _, label in iter_labelled(data, text_column, label_column)})
 
 
 def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
@@ -228,7 +242,7 @@ def iter_labelled(
         dataset = is_hf_dataset(data)
         _check_columns(data.column_names if dataset else data.columns, (text_column, label_column),
                        "dataset" if dataset else "DataFrame")
-        names = _label_names(data, label_column) if dataset else None
+        names = class_label_names(data, label_column) if dataset else None
         batches = (data.select_columns([text_column, label_column]).iter(batch_size=_DATASET_BATCH) if dataset
                    else [{text_column: data[text_column], label_column: data[label_column]}])
         row = 0

@@ -15,7 +15,7 @@ from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.sharding import Shard
 from cclm.pretraining.pretrainer import Pretrainer
-from cclm.data.texts import LabelledData, TextData, iter_labelled, texts_of
+from cclm.data.texts import LabelledData, TextData, iter_labelled, labels_of, texts_of
 
 @register_component("categorical_pretrainer")
 class CategoricalPretrainer(LabelPredictor, Pretrainer):
@@ -30,7 +30,8 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
 
     Args:
         labels: every label (ints or strings), in the order of the outputs.
-            Found in the first training data when omitted (sorted); saved
+            Found in the first training data when omitted (a `ClassLabel`
+            column's names in its order, else sorted); saved
             with the pretrainer.
         pooling: `"max"`, `"mean"` or `"cls"`.
         class_weight: `None`, `"balanced"` (weights inversely proportional
@@ -115,7 +116,7 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
         if self.labels is None or self.class_weight == "balanced":
             counts = Counter(label for _, label in iter_labelled(data, self.text_column, self.label_column))
             if self.labels is None:
-                self.labels = sorted(counts)
+                self.labels = labels_of(data, self.text_column, self.label_column)
                 check_labels(self.labels)
             if self.class_weight == "balanced":
                 total = sum(counts[label] for label in self.labels)

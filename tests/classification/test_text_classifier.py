@@ -310,3 +310,17 @@ def test_the_ngrams_read_past_the_window_of_the_composition(round_trip):
     with pytest.raises(ValueError, match="ngram_length=0"):
         TextClassifier(composed, ngram_length=0)
 
+
+
+def test_a_class_label_column_keeps_its_order(shared, languages):
+    import datasets
+
+    texts, labels = languages[0][0][:60], languages[0][1][:60]
+    names = ["pl_PL", "de_DE", "it_IT"]  # not sorted: output i is the dataset's label i
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)})
+    data = datasets.Dataset.from_dict({"text": texts, "label": [names.index(label) for label in labels]}, features)
+    classifier = TextClassifier(shared[0], seed=0, ngrams=2, ngram_buckets=1024)
+    classifier.fit(data, verbose=0)
+    assert classifier.labels == names
+    predicted = data.features["label"].int2str(classifier.predict(texts).argmax(axis=1).tolist())
+    assert predicted == classifier.predict_labels(texts) and np.mean(np.equal(predicted, labels)) > 0.8
