@@ -17,12 +17,21 @@ Errors print one line to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from cclm.cli.arguments import component_source, existing_path, needs_tensorflow
 from cclm.cli.errors import reporting_errors
 
 _WRITES = "where to save the component directory"
+
+
+def _name(args: argparse.Namespace) -> str:
+    """The component's name: `--name`, else the last part of `--output` (`--output models/topic`: "topic")."""
+    from cclm.keras_objects import keras_name
+
+    return args.name or keras_name(Path(args.output).resolve().name)
 
 
 def _data(args: argparse.Namespace, label_column: str | None = None) -> Any:
@@ -47,7 +56,7 @@ def _preprocessor_fit(args: argparse.Namespace) -> None:
     preprocessor = Preprocessor(
         sequence_length=args.sequence_length, downsample_factor=args.downsample_factor,
         subword_model=None if args.subwords == "none" else args.subwords, subword_vocab_size=args.subword_vocab_size,
-        lowercase=args.lowercase, name=args.name or "preprocessor",
+        lowercase=args.lowercase, name=_name(args),
     ).fit(data, text_column=args.text_column, progress=not args.quiet)
     path = preprocessor.save(args.output)
     print(f"Saved a preprocessor of {preprocessor.vocab_size:,} ids ({preprocessor.card['trained_on']}) to {path}")
@@ -100,8 +109,9 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _fit_and_save(args: argparse.Namespace, pretrainer: Any, data: Any) -> None:
-    pretrainer.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args))
+def _fit_and_save(args: argparse.Namespace, pretrainer: Any, data: Any, **fit_options: Any) -> None:
+    pretrainer.fit(data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, verbose=_verbose(args),
+                   **fit_options)
     path = pretrainer.save(args.output)
     metrics = ", ".join(f"{key} {value:.4g}" for key, value in pretrainer.card.get("metrics", {}).items())
     print(f"Saved {pretrainer.component_kind} {pretrainer.name!r} ({pretrainer.tower.count_params():,} tower "
@@ -120,7 +130,7 @@ def _pretrain_mlm(args: argparse.Namespace) -> None:
 
     data = _data(args)
     pretrainer = MaskedLanguagePretrainer(
-        target=args.target, mask_rate=args.mask_rate, denoising=_denoising(args), name=args.name or "mlm",
+        target=args.target, mask_rate=args.mask_rate, denoising=_denoising(args), name=_name(args),
         **_shared_parts(args), **_common(args),
     )
     _fit_and_save(args, pretrainer, data)
@@ -131,10 +141,31 @@ def _pretrain_categorical(args: argparse.Namespace) -> None:
 
     data = _data(args, args.label_column)
     pretrainer = CategoricalPretrainer(
-        label_column=args.label_column, pooling=args.pooling, name=args.name or "categorical",
+        label_column=args.label_column, pooling=args.pooling, name=_name(args),
         **_shared_parts(args), **_common(args),
     )
-    _fit_and_save(args, pretrainer, data)
+    callbacks = []
+    if args.validation_split:  # the epoch with the best held-out accuracy is the one kept
+        import keras
+
+        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", patience=args.patience, mode="max",
+                                                       restore_best_weights=True))
+    _fit_and_save(args, pretrainer, data, validation_split=args.validation_split, callbacks=callbacks)
+    _report_held_out(pretrainer)
+
+
+def _report_held_out(pretrainer: Any) -> None:
+    """The held-out accuracy beside chance (1 / labels), with a warning when it is no better."""
+    metrics, chance = pretrainer.card.get("metrics", {}), 1 / len(pretrainer.labels)
+    if "val_accuracy" not in metrics:
+        print(f"No held-out accuracy (--validation-split 0): accuracy on the training batches, "
+              f"{metrics.get('accuracy', float('nan')):.3f}, says little; chance is {chance:.3f}.")
+        return
+    accuracy = metrics["val_accuracy"]
+    print(f"Held-out accuracy {accuracy:.3f} (chance {chance:.3f} for {len(pretrainer.labels)} labels).")
+    if accuracy <= chance:
+        print(f"WARNING: held-out accuracy {accuracy:.3f} is no better than chance ({chance:.3f}); the tower has not "
+              "learnt the labels yet: give more labelled texts or --epochs.", file=sys.stderr)
 
 
 def _pretrain_distill(args: argparse.Namespace) -> None:
@@ -146,7 +177,7 @@ def _pretrain_distill(args: argparse.Namespace) -> None:
     if not hasattr(teacher, "embedder"):
         raise ValueError(f"--teacher {args.teacher} is a {type(teacher).__name__}; give a saved pretrainer or composed model.")
     student = DistillationPretrainer(
-        teacher, objective=args.objective, denoising=_denoising(args), name=args.name or "student", **_common(args)
+        teacher, objective=args.objective, denoising=_denoising(args), name=_name(args), **_common(args)
     )
     _fit_and_save(args, student, data)
     print(f"Teacher tower parameters: {sum(t.count_params() for t in _towers_of(teacher)):,}")
@@ -168,7 +199,7 @@ def _compose(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.towers[0]} holds no embedder; give saved pretrainers (cclm pretrain ...) as towers.")
     embedder, preprocessor = Embedder.load(first / "embedder"), Preprocessor.load(first / "preprocessor")
     composed = ComposedModel(embedder, [component_path(t) for t in args.towers], preprocessor=preprocessor,
-                             name=args.name or "composed_model")
+                             name=_name(args))
     widths = " + ".join(str(t.output_dim) for t in composed.towers)
     if not args.data:
         path = composed.save(args.output)
@@ -179,7 +210,7 @@ def _compose(args: argparse.Namespace) -> None:
         composed, preprocessor=preprocessor, pooling=args.pooling, train_composition=args.fine_tune,
         views=args.views, learning_rate=args.learning_rate, batch_size=args.batch_size,
         transforms=_training_typos(args), seed=args.seed,
-        text_column=args.text_column, label_column=args.label_column, name=args.name or "text_classifier",
+        text_column=args.text_column, label_column=args.label_column, name=_name(args),
     )
     validation = None
     if args.validation:
@@ -224,13 +255,13 @@ def _augment_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=float, default=0.0, metavar="RATE", help="train with this rate of typos")
 
 
-def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) -> None:
+def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True, epochs: int = 1) -> None:
     parser.add_argument("--output", required=True, help=_WRITES)
     if shares:
         parser.add_argument("--base", metavar="PRETRAINER", type=component_source,
                             help="a saved pretrainer whose embedder and preprocessor this tower shares (kept fixed)")
         parser.add_argument("--preprocessor", metavar="DIR", type=component_source, help="a saved preprocessor (when there is no --base)")
-    parser.add_argument("--epochs", type=int, default=1, help="passes over the data")
+    parser.add_argument("--epochs", type=int, default=epochs, help="passes over the data")
     parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
     parser.add_argument("--batch-size", type=int, default=32, help="texts per batch")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="the optimizer's peak learning rate")
@@ -239,7 +270,7 @@ def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True) ->
     _augment_argument(parser)
     parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16 (default: float32)")
     parser.add_argument("--seed", type=int, default=0, help="seeds shuffling, masks and typos")
-    parser.add_argument("--name", help="the component's name")
+    parser.add_argument("--name", help="the component's name (default: the last part of --output)")
 
 
 def add_training_commands(commands: argparse._SubParsersAction) -> None:
@@ -258,7 +289,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
                      help="also train a subword tokenizer, for subword MLM targets")
     fit.add_argument("--subword-vocab-size", type=int, default=8000, help="the subword tokenizer's vocabulary")
     fit.add_argument("--lowercase", action="store_true", help="lowercase every text first")
-    fit.add_argument("--name", help="the component's name")
+    fit.add_argument("--name", help="the component's name (default: the last part of --output)")
     fit.set_defaults(run=reporting_errors(_preprocessor_fit))
 
     pretrain = commands.add_parser("pretrain", help="train a tower: mlm, categorical or distill")
@@ -281,7 +312,12 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
         description="Trains a tower on labelled text (labels are read from the data) and saves the pretrainer.",
     )
     _data_arguments(categorical, labels=True)
-    _training_arguments(categorical)
+    _training_arguments(categorical, epochs=10)  # a tower learning labels from scratch needs several passes
+    categorical.add_argument("--validation-split", type=float, default=0.1, metavar="FRACTION",
+                             help="hold out this fraction of the data, its last examples, for the accuracy reported "
+                             "(0: none)")
+    categorical.add_argument("--patience", type=int, default=3,
+                             help="stop after this many epochs without a better held-out accuracy, and keep the best")
     _pooling_argument(categorical)
     needs_tensorflow(categorical).set_defaults(run=reporting_errors(_pretrain_categorical))
 
@@ -322,5 +358,5 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
                          help="read each text this many times, shifted by 0..N-1 leading spaces, and average")
     _augment_argument(compose)
     compose.add_argument("--seed", type=int, default=0, help="seeds shuffling and typos")
-    compose.add_argument("--name", help="the component's name")
+    compose.add_argument("--name", help="the component's name (default: the last part of --output)")
     needs_tensorflow(compose).set_defaults(run=reporting_errors(_compose))

@@ -84,7 +84,9 @@ def test_each_command_saves_a_component_that_loads(workflow):
     folder, outputs, texts = workflow
     assert "Saved a preprocessor of" in outputs["prep"]
     assert "Saved masked_language_pretrainer 'mlm'" in outputs["mlm"]
-    assert "Saved categorical_pretrainer" in outputs["cat"] and "accuracy" in outputs["cat"]
+    assert "Saved categorical_pretrainer 'cat'" in outputs["cat"]  # the name --output gave (issue 47, item 19)
+    assert "Held-out accuracy " in outputs["cat"] and "(chance 0.500 for 2 labels)" in outputs["cat"]
+    assert json.loads((folder / "cat" / "manifest.json").read_text())["name"] == "cat"
     assert "Teacher tower parameters: " in outputs["student"]
     composed = ComposedModel.load(folder / "composed")
     assert [t.output_dim for t in composed.towers] == [16, 16, 8]  # towers trained apart, composed on one embedder
@@ -147,6 +149,14 @@ def test_failures_say_what_is_wrong_and_exit_2(workflow, run_cli):
     result = cclm(*cases[0][0], cwd=folder)  # and from the console, as a user sees it
     assert result.returncode == 2 and cases[0][1] in result.stderr, result.stderr[-1500:]
     assert not (folder / "x").exists()  # nothing half-written
+
+
+def test_pretrain_categorical_defaults_train_several_epochs_and_hold_out_data(tmp_path):
+    from cclm.cli.main import build_parser
+
+    (tmp_path / "l.jsonl").write_text('{"text": "a", "label": "x"}\n')
+    args = build_parser().parse_args(["pretrain", "categorical", str(tmp_path / "l.jsonl"), "--output", "t"])
+    assert args.epochs >= 5 and 0 < args.validation_split < 0.5 and args.patience >= 1
 
 
 @pytest.mark.parametrize("command", [("preprocessor", "fit"), ("pretrain", "mlm"), ("pretrain", "categorical"),
