@@ -23,11 +23,13 @@ among its bases):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
-from cclm.data.texts import LabelledData, iter_labelled
+from cclm.data.fit_inputs import fit_data
+from cclm.data.texts import iter_labelled
 from cclm.keras_objects import keras_name
 from cclm.layers.logit_bias import LogitBias
 from cclm.models.bucketed_prediction import run_bucketed
@@ -164,16 +166,26 @@ class ClassifierPrediction:
         return run_bucketed(self._compiled(self._features), ids, 256, self._batch_length,
                             verbose if len(ids) > 2048 else 0)
 
-    def evaluate(self, data: LabelledData, batch_size: int | None = None) -> dict[str, float]:
+    def evaluate(
+        self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: str | int = "auto",
+        return_dict: bool = True,
+    ) -> dict[str, float] | list[float]:
         """Loss and accuracy on labelled data (texts cut at their start, no noise), in length-sorted batches.
+
+        Takes what Keras' `evaluate` does: `x` labelled data (any form `fit`
+        takes), or texts with their labels `y`. Returns `{"loss", "accuracy"}`;
+        with `return_dict=False`, `[loss, accuracy]` as Keras does. `verbose`
+        is taken for Keras' sake: nothing is printed.
 
         Raises:
             ValueError: a label of `data` is not one of `labels`, or no labelled text, before anything runs.
         """
+        data, _ = fit_data(x, y, True, task=type(self).__name__)
         self._require_built()
         pairs = list(iter_labelled(data, self.text_column, self.label_column))
         check_known_labels((label for _, label in pairs), self.labels, "evaluate on data labelled as the model was trained.")
         if not pairs:
             raise ValueError("The data holds no labelled text; give (texts, labels) with at least one pair.")
         logits = self._outputs(self._logits_model(), [text for text, _ in pairs], batch_size or self.batch_size)
-        return scores(logits, np.array([self.label_index[label] for _, label in pairs]))
+        measured = scores(logits, np.array([self.label_index[label] for _, label in pairs]))
+        return measured if return_dict else [measured["loss"], measured["accuracy"]]

@@ -274,6 +274,35 @@ def _iter_file(path: os.PathLike) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
+def texts_to_predict(texts: Any, text_column: str = "text") -> tuple[list[str], bool]:
+    """The texts a `predict` call reads, and whether they came as one text (one row back).
+
+    One `str`; a list, tuple, 1-D array or `pandas.Series` of them; an eager
+    `tf.string` tensor (a scalar is one text; bytes are read as UTF-8, a bad
+    sequence as U+FFFD); or data `iter_texts` reads (a `datasets.Dataset` /
+    `IterableDataset` or `pandas.DataFrame`: its `text_column`; a
+    `tf.data.Dataset` of strings).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> texts_to_predict(tf.constant(["a", "b"])), texts_to_predict("one")
+    ((['a', 'b'], False), (['one'], True))
+    """
+    if isinstance(texts, str):
+        return [check_text(texts, "texts")], True
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and tf.is_tensor(texts):
+        if texts.dtype != tf.string or texts.shape.rank not in (0, 1) or not hasattr(texts, "numpy"):
+            raise TypeError(f"texts is a {texts.dtype.name} tensor of shape {texts.shape}; give a 1-D tf.string "
+                            "tensor of texts (or a list of str).")
+        values = texts.numpy()
+        single = texts.shape.rank == 0
+        return [value.decode("utf-8", "replace") for value in ([values] if single else values)], single
+    if is_hf_dataset(texts) or is_dataframe(texts) or is_tf_dataset(texts):
+        return list(iter_texts(texts, text_column)), False
+    return check_batch(texts), False
+
+
 def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
     """Yields the texts in `data` one at a time, never holding them all.
 

@@ -24,10 +24,9 @@ import tensorflow as tf
 
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
-from cclm.data.texts import check_batch, check_text
+from cclm.data.texts import texts_to_predict
 from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
 from cclm.models.label_head import Label
-
 
 ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit
 
@@ -104,15 +103,16 @@ class LabelPredictor(ModelLike, Exportable):
     def _serving_options(self) -> dict[str, Any]:
         return {"batch_size": 256}  # the export runs length-sorted batches of this many texts
 
-    def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def predict(self, texts: str | Sequence[str] | Any, batch_size: int = 256) -> np.ndarray:
         """Every label's probability: (texts, labels) for a list of texts, (labels,) for one string.
 
-        Columns follow `self.labels`; `predict_labels` gives the most likely
-        label itself.
+        `texts`: a `str`, a list or array of them, a `tf.string` tensor, or a
+        `datasets.Dataset` / `DataFrame` (its `text_column`; see
+        `cclm.data.texts.texts_to_predict`). Columns follow `self.labels`;
+        `predict_labels` gives the most likely label itself.
         """
         model = self._logits_model()
-        single = isinstance(texts, str)
-        texts = [check_text(texts, "texts")] if single else check_batch(texts)
+        texts, single = texts_to_predict(texts, getattr(self, "text_column", "text"))
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
         probabilities = softmax(self._outputs(model, texts, batch_size))
@@ -121,6 +121,6 @@ class LabelPredictor(ModelLike, Exportable):
     def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
         """The most likely label of one string, or a list of them for a list of texts."""
         probabilities = self.predict(texts, batch_size)
-        if isinstance(texts, str):
+        if probabilities.ndim == 1:  # one text
             return self.labels[int(probabilities.argmax())]
         return [self.labels[i] for i in probabilities.argmax(axis=-1)]

@@ -324,3 +324,22 @@ def test_a_class_label_column_keeps_its_order(shared, languages):
     assert classifier.labels == names
     predicted = data.features["label"].int2str(classifier.predict(texts).argmax(axis=1).tolist())
     assert predicted == classifier.predict_labels(texts) and np.mean(np.equal(predicted, labels)) > 0.8
+
+
+def test_evaluate_and_predict_take_what_keras_and_datasets_users_give(trained, languages):
+    import datasets
+    import tensorflow as tf
+
+    texts, labels = languages[1][0][:12], languages[1][1][:12]
+    measured = trained.evaluate((texts, labels))
+    assert trained.evaluate(texts, labels, verbose=0) == measured == trained.evaluate(x=texts, y=labels, return_dict=True)
+    assert trained.evaluate(texts, labels, return_dict=False) == [measured["loss"], measured["accuracy"]]
+    expected = trained.predict(texts)
+    np.testing.assert_allclose(trained.predict(tf.constant(texts)), expected, atol=1e-6)
+    np.testing.assert_allclose(trained.predict(tf.constant(texts[0])), expected[0], atol=1e-6)
+    column = datasets.Dataset.from_dict({"text": texts, "label": labels})
+    np.testing.assert_allclose(trained.predict(column), expected, atol=1e-6)
+    assert trained.predict_labels(column) == trained.predict_labels(texts)
+    assert trained.predict_labels(tf.constant(texts[0])) == trained.predict_labels(texts[0])
+    with pytest.raises(TypeError, match="int32 tensor"):
+        trained.predict(tf.constant([1, 2]))
