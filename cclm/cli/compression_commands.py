@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cclm.cli.arguments import component_source, existing_path
 from cclm.cli.errors import reporting_errors
 
 
@@ -60,10 +61,10 @@ def add_compression_commands(commands: argparse._SubParsersAction) -> None:
         "only the characters of TEXTS (cclm.compression.trim_vocabulary): fewer embedding rows, the same outputs "
         "on texts of those characters; any other character maps to the unknown id.",
     )
-    trim.add_argument("model", help="a saved preprocessor, composed_model or text_classifier, or shelf:ID[@VERSION]")
-    trim.add_argument("texts", help="the texts whose characters to keep: .txt (one per line), .jsonl, .csv, ...")
+    trim.add_argument("model", type=component_source, help="a saved preprocessor, composed_model or text_classifier, or shelf:ID[@VERSION]")
+    trim.add_argument("texts", type=existing_path, help="the texts whose characters to keep: .txt (one per line), .jsonl, .csv, ...")
     trim.add_argument("--output", "-o", required=True, help="where to save the trimmed component")
-    trim.add_argument("--text-column", default="text")
+    trim.add_argument("--text-column", default="text", help="the column holding the text (tables)")
     trim.set_defaults(run=reporting_errors(_trim), needs_tensorflow=True)
 
     prune = commands.add_parser(
@@ -71,7 +72,7 @@ def add_compression_commands(commands: argparse._SubParsersAction) -> None:
         description="Writes a copy of a saved component with FRACTION of every chosen kernel and table set to zero "
         "(cclm.compression.prune: exact per tensor), its weights stored compressed so the directory shrinks.",
     )
-    prune.add_argument("model", help="a saved embedder, composed_model, text_classifier or pretrainer")
+    prune.add_argument("model", type=component_source, help="a saved embedder, composed_model, text_classifier or pretrainer")
     prune.add_argument("fraction", type=float, help="the share of each chosen tensor's weights to zero, 0 to 1")
     prune.add_argument("--output", "-o", required=True, help="where to save the pruned component")
     prune.add_argument("--method", choices=["l1", "random"], default="l1",

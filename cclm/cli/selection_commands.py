@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from cclm.cli.arguments import existing_path
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
@@ -44,12 +45,12 @@ def add_selection_commands(commands: argparse._SubParsersAction) -> None:
         "(seeded k-means++ starts) and prints the text nearest each centre: K distinct texts to label first, "
         "the largest cluster's first, the same for the same seed (cclm.selection.select_diverse).",
     )
-    select.add_argument("pool", help="the unlabelled texts: .txt (one per line), .jsonl, .csv, .parquet, ...")
+    select.add_argument("pool", type=existing_path, help="the unlabelled texts: .txt (one per line), .jsonl, .csv, .parquet, ...")
     select.add_argument("-k", type=int, required=True, help="how many texts to choose")
     select.add_argument("--model", default="starter",
                         help='a saved composed_model or text_classifier, or "starter" (the default): the starter '
                         "embedder with the starter-contrastive, -multilingual and -meaning towers")
     select.add_argument("--seed", type=int, default=0, help="the k-means++ draw (default 0)")
-    select.add_argument("--text-column", default="text")
+    select.add_argument("--text-column", default="text", help="the column holding the text (tables)")
     select.add_argument("--json", action="store_true", help="JSON Lines: index and text")
     select.set_defaults(run=reporting_errors(_select), needs_tensorflow=True)
