@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and with typos, publishes it to the default local shelf and fetches it back; it must predict the "
         "same. With --pretrain: fits a preprocessor and pretrains a masked-language tower, a categorical "
         "tower and a distilled student from scratch instead, and publishes every component. Real text only: "
-        "Python's documentation and Faker's word lists (pip install 'cclm[demo]').",
+        "Python's documentation and Faker's word lists (bash scripts/setup.sh demo, in a clone).",
     )
     demo.add_argument("--output", default="cclm-demo", help="where to write (default: ./cclm-demo)")
     demo.add_argument("--quick", action="store_true", help="fewer texts (and with --pretrain, tiny models): a check")
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=reporting_errors(_info))
 
     from cclm.cli.compression_commands import add_compression_commands
+    from cclm.cli.generation_commands import add_generation_commands
     from cclm.cli.model_commands import add_model_commands
     from cclm.cli.selection_commands import add_selection_commands
     from cclm.cli.shelf_commands import add_shelf_commands
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_shelf_commands(commands)
     add_compression_commands(commands)
     add_selection_commands(commands)
+    add_generation_commands(commands)
 
     version = commands.add_parser("version", help="print the cclm version")
     version.set_defaults(run=_version)
