@@ -23,6 +23,19 @@ def dense(rows, weights, buckets):
     return matrix
 
 
+def assert_primal_ridge(fit, joined, rows, counts, features, labels):
+    """The fit's logits are primal ridge over `joined` features at its strength and temperature."""
+    centered = joined - joined.mean(0)
+    targets = np.eye(fit.bias.shape[0])[labels]
+    penalty = fit.strength * np.mean((centered**2).sum(1))
+    solution = np.linalg.solve(centered.T @ centered + penalty * np.eye(centered.shape[1]),
+                               centered.T @ (targets - targets.mean(0)))
+    expected = fit.temperature * (centered @ solution + targets.mean(0))
+    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
+              + features @ fit.kernel + fit.bias)
+    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=2e-3 * np.abs(expected).max())
+
+
 def test_the_kernel_is_the_inner_product_of_the_tfidf_vectors():
     rng = np.random.default_rng(0)
     rows, counts = bags(300, rng, vocabulary=500, slots=30)  # more texts than one block of the sparse product
@@ -46,14 +59,7 @@ def test_the_fit_is_ridge_over_the_joined_features_at_the_chosen_values(subset):
     np.testing.assert_allclose(fit.idf, idf, rtol=1e-6)
     standardized = (features - features.mean(0)) / (features.std(0) * np.sqrt(5))
     joined = np.hstack([dense(rows, tfidf_weights(rows, counts, idf), 64), np.sqrt(fit.composition_weight) * standardized])
-    centered = joined - joined.mean(0)
-    targets = np.eye(3)[labels]
-    penalty = fit.strength * np.mean((centered**2).sum(1))
-    solution = np.linalg.solve(centered.T @ centered + penalty * np.eye(centered.shape[1]), centered.T @ (targets - targets.mean(0)))
-    expected = fit.temperature * (centered @ solution + targets.mean(0))
-    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
-              + features @ fit.kernel + fit.bias)
-    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=2e-3 * np.abs(expected).max())
+    assert_primal_ridge(fit, joined, rows, counts, features, labels)
 
 
 def test_features_that_tell_nothing_are_weighed_out():
@@ -186,15 +192,7 @@ def test_blocks_are_weighed_apart_and_a_block_that_tells_nothing_gets_weight_0(s
     joined = np.hstack([dense(rows, tfidf_weights(rows, counts, fit.idf), 64),
                         *(np.sqrt(w) * standardized[:, part] / np.sqrt(width) for w, part, width in
                           zip(fit.block_weights, [slice(0, 6), slice(6, 9)], [6, 3]))])
-    centered = joined - joined.mean(0)
-    targets = np.eye(3)[labels]
-    penalty = fit.strength * np.mean((centered**2).sum(1))
-    solution = np.linalg.solve(centered.T @ centered + penalty * np.eye(centered.shape[1]),
-                               centered.T @ (targets - targets.mean(0)))
-    expected = fit.temperature * (centered @ solution + targets.mean(0))
-    logits = (np.einsum("ts,tsl->tl", tfidf_weights(rows, counts, fit.idf), fit.ngram_kernel[rows])
-              + features @ fit.kernel + fit.bias)
-    np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=2e-3 * np.abs(expected).max())
+    assert_primal_ridge(fit, joined, rows, counts, features, labels)
 
 
 def test_given_block_weights_are_kept_and_bad_blocks_are_refused():
