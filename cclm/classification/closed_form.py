@@ -56,7 +56,7 @@ def tower_weights(classifier: Any, weights: tuple[float, ...]) -> str:
 
 def fit_closed_form(
     classifier: Any, data: LabelledData, validation_data: LabelledData | None, epochs: int, limit: int | None,
-    class_weight: dict[Label, float] | None, verbose: str | int,
+    class_weight: dict[Label, float] | None, verbose: str | int, callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
     """Solves `classifier`'s head from `data` (at most `limit` texts); returns a one-epoch Keras `History`.
 
@@ -68,6 +68,11 @@ def fit_closed_form(
         limit: the most texts read, or None.
         class_weight: `{label: weight}` for each text's squared error, or None.
         verbose: 0 hides the progress bar of the features.
+        callbacks: Keras callbacks, called for one epoch (`on_train_begin`,
+            `on_epoch_begin`, `on_epoch_end` with the history's logs,
+            `on_train_end`) on `classifier.model`: CSVLogger, TensorBoard,
+            ModelCheckpoint and EarlyStopping see the fit as Keras' fit shows
+            it; the solve has no batches, so no batch hooks are called.
 
     Raises:
         ValueError: no labelled text, a label the classifier does not have, or a bad `class_weight`.
@@ -75,6 +80,9 @@ def fit_closed_form(
     started = time.perf_counter()
     classifier._prepare(data)
     classifier._compile()  # the composition frozen, the model ready for evaluate
+    hooks = keras.callbacks.CallbackList(callbacks, model=classifier.model, epochs=1, steps=1, verbose=0)
+    hooks.on_train_begin()
+    hooks.on_epoch_begin(0)
     pairs = list(itertools.islice(iter_labelled(data, classifier.text_column, classifier.label_column), limit))
     if not pairs:
         raise ValueError("The training data holds no labelled text; give (texts, labels) with at least one pair.")
@@ -101,6 +109,9 @@ def fit_closed_form(
     history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
     if validation_data is not None:
         history.history.update({f"val_{k}": [v] for k, v in classifier.evaluate(validation_data).items()})
+    logs = {key: values[0] for key, values in history.history.items()}
+    hooks.on_epoch_end(0, logs)
+    hooks.on_train_end(logs)
     training = classifier._record_training(history, time.perf_counter() - started)
     ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} characters "
               f"({tower_weights(classifier, fitted.block_weights)})" if classifier.ngrams else "")

@@ -287,10 +287,11 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         (`cclm.classification.closed_form`): `epochs` is then the number of
         extra readings of every text through `transforms` (none without
         transforms), `steps_per_epoch * batch_size` caps the texts read,
-        `class_weight` weighs each text's squared error, and `callbacks` are
-        not called. The history and the model card hold the leave-one-out
-        accuracy (`loo_accuracy`), and with validation data its accuracy and
-        loss, never an accuracy on the texts the head was fitted to.
+        `class_weight` weighs each text's squared error, and `callbacks` see
+        one epoch whose logs are the history's. The history and the model
+        card hold the leave-one-out accuracy (`loo_accuracy`), and with
+        validation data its accuracy and loss, never an accuracy on the
+        texts the head was fitted to.
         Otherwise, `Trainer.fit`.
         """
         if not self.closed_form:
@@ -298,7 +299,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
                                class_weight, callbacks, verbose)
         data, validation_data = fit_data(x, y, True, validation_data, validation_split, type(self).__name__)
         limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
-        return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose)
+        return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose, callbacks)
 
     # ------------------------------------------------------- saving & loading
     def get_config(self) -> dict[str, Any]:

@@ -277,7 +277,8 @@ def _iter_file(path: os.PathLike) -> Iterator[str]:
 def texts_to_predict(texts: Any, text_column: str = "text") -> tuple[list[str], bool]:
     """The texts a `predict` call reads, and whether they came as one text (one row back).
 
-    One `str`; a list, tuple, 1-D array or `pandas.Series` of them; an eager
+    One `str`; a list, tuple, 1-D array, `pandas.Series` or `datasets`
+    column (`dataset["text"]`) of them; an eager
     `tf.string` tensor (a scalar is one text; bytes are read as UTF-8, a bad
     sequence as U+FFFD); or data `iter_texts` reads (a `datasets.Dataset` /
     `IterableDataset` or `pandas.DataFrame`: its `text_column`; a
@@ -300,6 +301,8 @@ def texts_to_predict(texts: Any, text_column: str = "text") -> tuple[list[str], 
         return [value.decode("utf-8", "replace") for value in ([values] if single else values)], single
     if is_hf_dataset(texts) or is_dataframe(texts) or is_tf_dataset(texts):
         return list(iter_texts(texts, text_column)), False
+    if type(texts).__module__.startswith("datasets.") and hasattr(texts, "__len__"):
+        texts = list(texts)  # a dataset's column (`dataset["text"]`), read whole
     return check_batch(texts), False
 
 

@@ -312,20 +312,6 @@ def test_the_ngrams_read_past_the_window_of_the_composition(round_trip):
 
 
 
-def test_a_class_label_column_keeps_its_order(shared, languages):
-    import datasets
-
-    texts, labels = languages[0][0][:60], languages[0][1][:60]
-    names = ["pl_PL", "de_DE", "it_IT"]  # not sorted: output i is the dataset's label i
-    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)})
-    data = datasets.Dataset.from_dict({"text": texts, "label": [names.index(label) for label in labels]}, features)
-    classifier = TextClassifier(shared[0], seed=0, ngrams=2, ngram_buckets=1024)
-    classifier.fit(data, verbose=0)
-    assert classifier.labels == names
-    predicted = data.features["label"].int2str(classifier.predict(texts).argmax(axis=1).tolist())
-    assert predicted == classifier.predict_labels(texts) and np.mean(np.equal(predicted, labels)) > 0.8
-
-
 def test_evaluate_and_predict_take_what_keras_and_datasets_users_give(trained, languages):
     import datasets
     import tensorflow as tf
@@ -343,3 +329,56 @@ def test_evaluate_and_predict_take_what_keras_and_datasets_users_give(trained, l
     assert trained.predict_labels(tf.constant(texts[0])) == trained.predict_labels(texts[0])
     with pytest.raises(TypeError, match="int32 tensor"):
         trained.predict(tf.constant([1, 2]))
+
+
+
+class Calls(keras.callbacks.Callback):
+    """Records which hooks a fit calls, and with which logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append(("train_begin", self.model is not None))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(("epoch_end", epoch, sorted(logs)))
+
+    def on_train_end(self, logs=None):
+        self.calls.append(("train_end", sorted(logs)))
+
+
+@pytest.fixture(scope="module")
+def class_label_fit(shared, languages, tmp_path_factory):
+    """A closed-form fit on a `datasets.Dataset` whose `ClassLabel` names are not sorted, with Keras callbacks."""
+    import datasets
+
+    (texts, labels), test = (languages[0][0][:60], languages[0][1][:60]), languages[1]
+    names = ["pl_PL", "de_DE", "it_IT"]  # not sorted: output i is the dataset's label i
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)})
+    data = datasets.Dataset.from_dict({"text": texts, "label": [names.index(label) for label in labels]}, features)
+    folder = tmp_path_factory.mktemp("callbacks")
+    callbacks = {"calls": Calls(), "csv": keras.callbacks.CSVLogger(str(folder / "log.csv")),
+                 "stop": keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, restore_best_weights=True),
+                 "board": keras.callbacks.TensorBoard(str(folder / "board"))}
+    classifier = TextClassifier(shared[0], seed=0, ngrams=2, ngram_buckets=1024)
+    classifier.fit(data, validation_data=(test[0][:12], test[1][:12]), callbacks=list(callbacks.values()))
+    return classifier, data, callbacks, folder
+
+
+def test_a_class_label_column_keeps_its_order(class_label_fit):
+    classifier, data, _, _ = class_label_fit
+    assert classifier.labels == data.features["label"].names
+    predicted = data.features["label"].int2str(classifier.predict(data).argmax(axis=1).tolist())
+    assert predicted == classifier.predict_labels(data["text"])
+    assert np.mean(np.equal(predicted, data.features["label"].int2str(data["label"]))) > 0.8
+
+
+def test_the_closed_form_fit_calls_keras_callbacks_for_its_one_epoch(class_label_fit):
+    classifier, _, callbacks, folder = class_label_fit
+    keys = ["loo_accuracy", "val_accuracy", "val_loss"]
+    assert callbacks["calls"].calls == [("train_begin", True), ("epoch_end", 0, keys), ("train_end", keys)]
+    assert (folder / "log.csv").read_text().splitlines()[0] == "epoch,loo_accuracy,val_accuracy,val_loss"
+    assert callbacks["stop"].best == classifier.card["metrics"]["val_loss"]
+    assert list((folder / "board").rglob("events.out.tfevents.*"))
