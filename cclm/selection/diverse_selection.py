@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,19 +37,28 @@ from cclm.models.composed_model import ComposedModel
 from cclm.selection.kmeans import kmeans, squared_distances
 
 
+_POOLING_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # composition -> its traced pooling
+
+
+def _pooling_model(composed: ComposedModel) -> CompiledModel:
+    """Ids -> mean-pooled composed vectors, traced once per composition (later calls reuse it)."""
+    if composed not in _POOLING_MODELS:
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        _POOLING_MODELS[composed] = CompiledModel(keras.Model(ids, SequencePooling("mean")(composed.id_model(ids))))
+    return _POOLING_MODELS[composed]
+
+
 def pooled_features(texts: Sequence[str], composed: ComposedModel, batch_size: int = 256) -> np.ndarray:
     """(texts, composed.output_dim): each text's composed vectors averaged over its characters."""
     if composed.preprocessor is None:
         raise ValueError("The composition has no preprocessor, so it cannot read text; compose it with "
                          "ComposedModel(..., preprocessor=prep).")
-    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-    model = keras.Model(ids, SequencePooling("mean")(composed.id_model(ids)))
     factor = composed.preprocessor.downsample_factor
 
     def batch_length(used: int, width: int) -> int:
         return min(width, max(-(-used // factor) * factor, factor))
 
-    return run_bucketed(CompiledModel(model), composed.preprocessor.encode(list(texts)), batch_size, batch_length)
+    return run_bucketed(_pooling_model(composed), composed.preprocessor.encode(list(texts)), batch_size, batch_length)
 
 
 def _standardized(features: np.ndarray) -> np.ndarray:

@@ -7,9 +7,6 @@ import pytest
 
 from cclm.compression import prunable_weights, prune, sparsity
 
-TEXTS = ["the cat sat", "Der Hund läuft", "a bird"]
-
-
 def directory_bytes(path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -51,7 +48,6 @@ def test_pruned_classifier_saves_smaller_and_loads_back_exactly(tiny_classifier,
     loaded = type(pruned).load(path)
     for name, variable in prunable_weights(pruned).items():
         np.testing.assert_array_equal(np.asarray(prunable_weights(loaded)[name].value), np.asarray(variable.value))
-    np.testing.assert_allclose(loaded.predict(TEXTS), pruned.predict(TEXTS), atol=1e-6)
     assert loaded.weights_compression == "gzip" and loaded.card["pruned"]["fraction"] == 0.7
 
 
