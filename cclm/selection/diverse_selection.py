@@ -36,7 +36,6 @@ from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
 from cclm.models.composed_model import ComposedModel
 from cclm.selection.kmeans import kmeans, squared_distances
 
-
 _POOLING_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # composition -> its traced pooling
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from cclm.compression import prunable_weights, prune, sparsity
 
+
 def directory_bytes(path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
