@@ -4,6 +4,7 @@ from cclm.preprocessing.character_encoder import CharacterEncoder
 from cclm.layers.downsampling_transformer import DownsamplingTransformer
 from cclm.layers.global_broadcast import GlobalBroadcast
 from cclm.layers.hashed_ngram_embedding import HashedNgramEmbedding
+from cclm.layers.labelled_softmax import LabelledSoftmax
 from cclm.layers.leading_ids import LeadingIds
 from cclm.layers.logit_bias import LogitBias
 from cclm.layers.ngram_logits import NgramLogits
@@ -20,6 +21,7 @@ __all__ = [
     "DownsamplingTransformer",
     "GlobalBroadcast",
     "HashedNgramEmbedding",
+    "LabelledSoftmax",
     "LeadingIds",
     "LogitBias",
     "NgramLogits",

@@ -25,6 +25,7 @@ import tensorflow as tf
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.data.texts import texts_to_predict
+from cclm.layers.labelled_softmax import LabelledSoftmax
 from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
 from cclm.models.label_head import Label
 
@@ -81,11 +82,16 @@ class LabelPredictor(ModelLike, Exportable):
             for start in range(0, len(texts), ENCODED_AT_ONCE)])
 
     def _keras_file_model(self) -> keras.Model:
-        """Strings -> probabilities (columns as `labels`): what a `.keras` path saves."""
-        model = self._logits_model()
+        """Strings -> probabilities (columns as `labels`, which the last layer holds): what a `.keras` path saves.
+
+        The logits model goes in uncompiled (its layers, not the trained
+        model's optimizer), so loading the file warns of no optimizer state.
+        """
+        trained = self._logits_model()
+        model = keras.Model(trained.input, trained.output, name=trained.name)
         texts = keras.Input(shape=(), dtype="string", name="texts")
         logits = model(self.preprocessor.as_layer(self._text_length())(texts))
-        return keras.Model(texts, keras.layers.Softmax(name="probabilities")(logits), name=model.name)
+        return keras.Model(texts, LabelledSoftmax(self.labels, name="probabilities")(logits), name=model.name)
 
     def _keras_model(self) -> keras.Model:
         return self._keras_file_model()

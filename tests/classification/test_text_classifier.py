@@ -382,3 +382,23 @@ def test_the_closed_form_fit_calls_keras_callbacks_for_its_one_epoch(class_label
     assert (folder / "log.csv").read_text().splitlines()[0] == "epoch,loo_accuracy,val_accuracy,val_loss"
     assert callbacks["stop"].best == classifier.card["metrics"]["val_loss"]
     assert list((folder / "board").rglob("events.out.tfevents.*"))
+
+
+def test_a_keras_file_loads_without_optimizer_warnings_and_names_its_labels(trained, languages, tmp_path):
+    import warnings
+    import zipfile
+
+    import h5py
+    import tensorflow as tf
+
+    path = trained.save(tmp_path / "classifier.keras")  # fine-tuned by gradient: its optimizer has state
+    with zipfile.ZipFile(path) as archive, h5py.File(archive.open("model.weights.h5")) as weights:
+        names = []
+        weights.visit(names.append)
+    assert not [name for name in names if "optimizer" in name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns of skipped optimizer variables
+        loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("probabilities").labels == trained.labels
+    texts = languages[1][0][:4]
+    np.testing.assert_allclose(np.asarray(loaded(tf.constant(texts))), trained.predict(texts), atol=1e-5)
