@@ -1,7 +1,14 @@
 """Every Python code block in README.md and docs/*.md runs; the README stays short."""
 
+import contextlib
+import io
+import itertools
+import json
 import pathlib
 import re
+import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -48,3 +55,90 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     command = "bash scripts/setup.sh test && python -m pytest"
     assert command in README.read_text() and command in ci
+
+
+# ------------------------------------------------------------------ shell blocks
+# Every command of every ```bash block parses; each runs for real unless it is below, with the reason.
+SKIPPED = {
+    "bash scripts/setup.sh": "installs packages; CI runs `bash scripts/setup.sh test` itself (.ci/run)",
+    "cclm demo": "minutes of work; tests/cli/test_cli.py runs `cclm demo --quick`",
+    "python -m pytest": "the suite itself",
+    "cclm pretrain": "trains for minutes; the test stands starter towers in for its output (STAND_INS), and "
+                     "tests/cli/test_training_commands.py runs these commands on tiny models",
+    "export TF_CONFIG": "a cluster of hosts (docs/training-at-scale.md); tests/training covers the strategies",
+    "python examples/train_on_a_cluster.py": "a cluster or TPU VM; tests/test_examples.py runs the script small",
+}
+# What the skipped trainings would have written, stood in by starter towers that share one embedder.
+STAND_INS = {"mlm": "starter-multilingual", "topic": "starter-contrastive", "student": "starter-student"}
+SHELL_COMMANDS = [
+    (page, line)
+    for page in PAGES
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    for line in block.splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
+
+
+def _skip_reason(line: str) -> str | None:
+    command = " ".join(part for part in shlex.split(line, comments=True) if part != "&&")
+    return next((why for start, why in SKIPPED.items() if command.startswith(start)), None)
+
+
+def _cclm(args: list[str], stdin: str = "") -> tuple[int, str, str]:
+    from cclm.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _stdin(stdin):
+        try:
+            code = main(args)
+        except SystemExit as exit:
+            code = exit.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def _stdin(text):
+    saved, sys.stdin = sys.stdin, io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
+def test_shell_blocks_parse_and_the_cheap_ones_run(tmp_path, monkeypatch):
+    from cclm.cli.main import build_parser
+    from cclm.data.sample_text import language_sentences, python_docs_paragraphs
+    from cclm.shelf.shelf import Shelf
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CCLM_SHELF", str(tmp_path / "default-shelf.git"))
+    monkeypatch.setenv("CCLM_CACHE", str(tmp_path / "default-cache"))
+    texts, labels = language_sentences(("de_DE", "it_IT"), per_language=12, words=5)
+    rows = "".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in zip(texts, labels))
+    for name in ("labelled.jsonl", "related.jsonl", "held-out.jsonl", "test.jsonl"):
+        (tmp_path / name).write_text(rows)
+    (tmp_path / "corpus.txt").write_text("\n".join(" ".join(p.split()) for p in python_docs_paragraphs()[:50]))
+    (tmp_path / "texts.tsv").write_text("".join(f"{i}\t{t}\n" for i, t in enumerate(texts[:3])))
+    for name, starter in STAND_INS.items():
+        (tmp_path / name).symlink_to(Shelf().fetch(starter), target_is_directory=True)
+    ran, seen = [], set()
+    for page, line in SHELL_COMMANDS:
+        parts = shlex.split(line, comments=True)
+        if "cclm" in parts:  # every documented command line parses, skipped or not
+            args = parts[parts.index("cclm") + 1:]
+            assert build_parser().parse_known_args(args)[0].command, (page.name, line)
+        # A variant (the same command and positionals, other options) of one run above is only parsed.
+        key = tuple(itertools.takewhile(lambda part: not part.startswith("-"), parts))
+        if _skip_reason(line) or key in seen:
+            continue
+        seen.add(key)
+        stdin = ""
+        if "|" in parts:  # `cut -f2 texts.tsv | cclm predict ...`: the left side runs in a shell
+            left = line.split("|")[0]
+            stdin = subprocess.run(left, shell=True, capture_output=True, text=True, check=True).stdout
+            parts = parts[parts.index("|") + 1:]
+        assert parts[0] == "cclm", f"{page.name}: {line!r} is neither run nor in SKIPPED"
+        code, out, err = _cclm(parts[1:], stdin)
+        assert code == 0, (page.name, line, err[-2000:])
+        ran.append(parts[1])
+    assert {"preprocessor", "compose", "predict", "evaluate", "shelf"} <= set(ran)
