@@ -10,6 +10,16 @@ Example:
 True
 """
 
+# ------------------------------------------------------- missing extras
+def install_hint(extra: str, packages: str) -> str:
+    """How to install an optional extra from a clone: the `cclm` on PyPI is another project, never named.
+
+    >>> install_hint("plot", "matplotlib")
+    'in your clone of cclm: bash scripts/setup.sh plot (or pip install matplotlib)'
+    """
+    return f"in your clone of cclm: bash scripts/setup.sh {extra} (or pip install {packages})"
+
+
 # ---------------------------------------------------------------- data
 class DataFileError(ValueError):
     """A data path that cannot be read as asked."""

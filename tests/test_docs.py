@@ -51,6 +51,19 @@ def test_links_resolve(page):
             assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
 
 
+def test_install_hints_work_from_a_clone():
+    """PyPI's `cclm` is another project: a hint must name `scripts/setup.sh EXTRA` (a real extra), never `pip install cclm`."""
+    extras = set(re.findall(r'^\s+"(\w+)": \[', (ROOT / "setup.py").read_text(), re.M))
+    assert {"demo", "plot", "test"} <= extras
+    for path in [*PAGES, *(ROOT / "cclm").rglob("*.py"), *(ROOT / "examples").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"pip install\s+['\"]?cclm\b|\bcclm\[\w+\]", text), f"{path} hints at PyPI's cclm"
+        for extra in re.findall(r"scripts/setup\.sh (\w+)", text):
+            assert extra in extras, f"{path} names an extra setup.py does not define: {extra}"
+    readme = README.read_text(encoding="utf-8")
+    assert "not on PyPI" in readme and "pip install -e" in readme
+
+
 def test_readme_test_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     command = "bash scripts/setup.sh test && python -m pytest"

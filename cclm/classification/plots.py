@@ -1,6 +1,6 @@
 """PNG figures: training curves from a model card, and accuracy against typo rate from a `NoiseReport`.
 
-Needs matplotlib (`pip install 'cclm[plot]'`). Figures are drawn with
+Needs matplotlib (`bash scripts/setup.sh plot` in a clone). Figures are drawn with
 matplotlib's object-oriented API (`matplotlib.figure.Figure`), never through
 `pyplot`: nothing global changes, so a notebook's backend and open figures
 stay as they were, and it works on servers with no display. Accuracy axes
@@ -30,7 +30,7 @@ def figure_class() -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("Plots need matplotlib: pip install 'cclm[plot]' (or matplotlib).") from None
+        raise ImportError(f"Plots need matplotlib: {install_hint('plot', 'matplotlib')}.") from None
     return Figure
 
 

@@ -113,7 +113,7 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--seed", type=int, default=0, help="noise seed")
     evaluate.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     evaluate.add_argument("--plot", metavar="DIR", help="also write PNG figures: accuracy against typo rate "
-                          "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs cclm[plot])")
+                          "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs matplotlib: bash scripts/setup.sh plot)")
     evaluate.add_argument("--text-column", default="text", help="the column holding the text")
     evaluate.add_argument("--label-column", default="label", help="the column holding labels")
     needs_tensorflow(evaluate).set_defaults(run=reporting_errors(_evaluate))

@@ -47,14 +47,14 @@ def language_sentences(
         the Faker locale of each (e.g. "de_DE") as its label.
 
     Raises:
-        ImportError: when Faker is not installed (`pip install cclm[demo]`).
+        ImportError: when Faker is not installed (`bash scripts/setup.sh demo`).
     """
     import importlib
 
     try:
         import faker  # noqa: F401
     except ImportError:
-        raise ImportError("language_sentences needs Faker's word lists: pip install 'cclm[demo]' (or faker).") from None
+        raise ImportError(f"language_sentences needs Faker's word lists: {install_hint('demo', 'faker')}.") from None
     rng = random.Random(seed)
     rows = []
     for language in languages:
@@ -76,12 +76,12 @@ def names_and_places(
         process, e.g. ("Renata Beranová, Na Viničních Horách, Židlochovice", "cs_CZ").
 
     Raises:
-        ImportError: when Faker is not installed (`pip install cclm[demo]`).
+        ImportError: when Faker is not installed (`bash scripts/setup.sh demo`).
     """
     try:
         import faker
     except ImportError:
-        raise ImportError("names_and_places needs Faker's providers: pip install 'cclm[demo]' (or faker).") from None
+        raise ImportError(f"names_and_places needs Faker's providers: {install_hint('demo', 'faker')}.") from None
     rows = []
     for offset, language in enumerate(languages):
         fake = faker.Faker(language)
