@@ -40,7 +40,6 @@ from real_text_tasks import docstring_paragraphs, split_of  # noqa: E402
 
 from cclm import Preprocessor  # noqa: E402
 from cclm.models.embedder import Embedder  # noqa: E402
-from cclm.preprocessing import special_ids  # noqa: E402
 from cclm.pretraining.causal_language_pretrainer import CausalLanguagePretrainer  # noqa: E402
 from cclm.pretraining.generation import generate_ids  # noqa: E402
 

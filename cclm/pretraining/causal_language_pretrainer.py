@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import cclm.preprocessing.special_ids as special_ids
 from cclm.components import register_component
 from cclm.data.texts import TextData
 from cclm.models.embedder import Embedder
 from cclm.pipelines.sharding import Shard
+from cclm.preprocessing import special_ids
 from cclm.pretraining.generation import generate_ids
+from cclm.pretraining.masked_language_pretrainer import character_head
 from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS, Pretrainer
 
 # Ids a model never generates; the separator is the end of a text, so it stays.
@@ -82,11 +84,8 @@ class CausalLanguagePretrainer(Pretrainer):
         super()._build()
 
     def _build_head(self) -> keras.Model:
-        features = keras.Input(shape=(None, self.tower.output_dim), name="features")
-        hidden = keras.layers.Dense(self.tower.output_dim, activation="gelu", name="transform")(features)
-        hidden = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(hidden)
-        logits = keras.layers.Dense(self.preprocessor.vocab_size, name="next_character_logits")(hidden)
-        return keras.Model(features, logits, name=f"{self.name}_head")
+        vocab_size = self.preprocessor.vocab_size
+        return character_head(self.tower.output_dim, vocab_size, f"{self.name}_head", "next_character_logits")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")

@@ -158,11 +158,7 @@ class MaskedLanguagePretrainer(Pretrainer):
                     "fit a preprocessor created with subword_model='bpe' (or 'wordpiece')."
                 )
             return SubwordHead(self.tower.output_dim, tokenizer.vocab_size, name=f"{self.name}_head")
-        features = keras.Input(shape=(None, self.tower.output_dim), name="features")
-        hidden = keras.layers.Dense(self.tower.output_dim, activation="gelu", name="transform")(features)
-        hidden = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(hidden)
-        logits = keras.layers.Dense(self.preprocessor.vocab_size, name="character_logits")(hidden)
-        return keras.Model(features, logits, name=f"{self.name}_head")
+        return character_head(self.tower.output_dim, self.preprocessor.vocab_size, f"{self.name}_head")
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         if self.target == "subwords":
@@ -269,6 +265,15 @@ class MaskedLanguagePretrainer(Pretrainer):
                 f"text is {len(ids)} positions long; this pretrainer reads at most {prep.sequence_length}."
             )
         return np.pad(ids, (0, length - len(ids)))[None, :]
+
+
+def character_head(width: int, vocab_size: int, name: str, logits_name: str = "character_logits") -> keras.Model:
+    """Tower vectors (batch, length, width) -> logits over every id: Dense + GELU, LayerNorm, Dense."""
+    features = keras.Input(shape=(None, width), name="features")
+    hidden = keras.layers.Dense(width, activation="gelu", name="transform")(features)
+    hidden = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(hidden)
+    logits = keras.layers.Dense(vocab_size, name=logits_name)(hidden)
+    return keras.Model(features, logits, name=name)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from cclm.pretraining.generation import beam_search, generate_ids, greedy_search, warp_log_probs
+from cclm.pretraining.generation import (
+    beam_search,
+    generate_ids,
+    greedy_search,
+    warp_log_probs,
+)
 
 # A bigram table over 4 ids (id 3 ends a text): the next id's log-probabilities given the last one.
 TABLE = np.log(np.array([
