@@ -36,7 +36,12 @@ def test_block_runs(page, index, block, tmp_path, monkeypatch):
     # Shelf() and "shelf:" references use a shelf and cache here, not the user's.
     monkeypatch.setenv("CCLM_SHELF", str(tmp_path / "default-shelf.git"))
     monkeypatch.setenv("CCLM_CACHE", str(tmp_path / "default-cache"))
-    exec(compile(block, f"{page.name} block {index}", "exec"), {"__name__": "docs"})
+    names = {"__name__": "docs"}
+    exec(compile(block, f"{page.name} block {index}", "exec"), names)
+    if page == README and "TextClassifier" in block:  # the Quickstart prints answers a reader can trust
+        classifier, texts, languages = names["classifier"], names["texts"], names["languages"]
+        assert classifier.evaluate((texts[160:], languages[160:]))["accuracy"] >= 0.95  # the comment says 1.0
+        assert classifier.predict_labels(texts[160]) == languages[160]
 
 
 def test_readme_is_for_users_and_short():

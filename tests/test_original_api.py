@@ -44,6 +44,10 @@ def test_the_seed_snippet_in_the_readme_runs_end_to_end(tmp_path, monkeypatch):
     assert x.shape == (1, prep.max_example_len)
     assert tuple(emb.shape) == (1, prep.max_example_len, 16 + 8)
     tower_a = names["pretrainer_a"].model
+    # One preprocessor fitted once, shared by both pretrainers (not fitted again by each), and
+    # both pretrainers unnamed: Keras-style default names keep their towers apart.
+    assert names["pretrainer_a"].preprocessor is names["pretrainer_b"].preprocessor
+    assert names["pretrainer_a"].name != names["pretrainer_b"].name
     np.testing.assert_allclose(emb[..., :16], tower_a(embedder(x)), rtol=1e-5, atol=1e-6)
     # `prep` is now the one loaded from the shelf's cache, in the original cclm's layout.
     assert (tmp_path / ".cclm" / "neat" / "preprocessor").is_symlink()
