@@ -10,7 +10,11 @@ import pytest
 
 from cclm.models import ComposedModel, Embedder
 from cclm.preprocessing import Preprocessor
-from cclm.pretraining import CategoricalPretrainer, DistillationPretrainer, MaskedLanguagePretrainer
+from cclm.pretraining import (
+    CategoricalPretrainer,
+    DistillationPretrainer,
+    MaskedLanguagePretrainer,
+)
 
 README = pathlib.Path(__file__).parents[1] / "README.md"
 SEED_SNIPPET_MARK = "pretrainer_a = MaskedLanguagePretrainer("

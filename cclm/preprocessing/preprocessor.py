@@ -13,13 +13,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import cclm.preprocessing.special_ids as special_ids
-from cclm.preprocessing.character_counts import CharacterCounter
-from cclm.preprocessing.character_vocabulary import CharacterVocabulary
-from cclm.preprocessing.normalization import NORMALIZATION_FORMS, normalize_prefix, prefix_length
 from cclm.components import Component, built_from, register_component, to_json_value
 from cclm.components.files import SUBWORD_FILE
-from cclm.preprocessing.subword import SUBWORD_MODELS, SubwordTokenizer
 from cclm.data.texts import TextData, check_batch, iter_texts
+from cclm.preprocessing.character_counts import CharacterCounter
+from cclm.preprocessing.character_vocabulary import CharacterVocabulary
+from cclm.preprocessing.normalization import (
+    NORMALIZATION_FORMS,
+    normalize_prefix,
+    prefix_length,
+)
+from cclm.preprocessing.subword import SUBWORD_MODELS, SubwordTokenizer
 
 DEFAULT_SEQUENCE_LENGTH = 256
 DEFAULT_DOWNSAMPLE_FACTOR = 4

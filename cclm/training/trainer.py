@@ -21,12 +21,18 @@ import keras
 import tensorflow as tf
 
 from cclm.data.fit_inputs import fit_data
-from cclm.pipelines.sharding import Shard
 from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.pipelines.documents import DocumentSource, TextStats
+from cclm.pipelines.sharding import Shard
 from cclm.pipelines.windows import Sampling, character_windows
 from cclm.training.distribution import fit_pipelines
-from cclm.training.fit import class_weights, compute_precision, record_fit, restored_epoch, run_fit
+from cclm.training.fit import (
+    class_weights,
+    compute_precision,
+    record_fit,
+    restored_epoch,
+    run_fit,
+)
 
 
 class Trainer:

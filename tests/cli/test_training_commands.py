@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from cclm import MaskedLanguagePretrainer, Preprocessor
-from cclm.pipelines.augmentation import Augmentor
-from cclm.models.composed_model import ComposedModel
-from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
-from cclm.data.sample_text import language_sentences, python_docs_paragraphs
 from cclm.classification.text_classifier import TextClassifier
+from cclm.data.sample_text import language_sentences, python_docs_paragraphs
+from cclm.models.composed_model import ComposedModel
+from cclm.pipelines.augmentation import Augmentor
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 
 TINY = ("--width", "16", "--layers", "1", "--quiet")
 
