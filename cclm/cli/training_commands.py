@@ -1,4 +1,4 @@
-"""`cclm preprocessor fit`, `cclm pretrain mlm|categorical|distill` and `cclm compose`: building components from a shell.
+"""`cclm preprocessor fit`, `cclm pretrain mlm|categorical|distill|causal` and `cclm compose`: building components from a shell.
 
 Each command reads data through `cclm.data.files.open_data` (text files,
 JSONL, CSV/TSV, Parquet or a saved `datasets` directory), trains with a
@@ -10,6 +10,7 @@ Errors print one line to stderr and exit with 2.
     cclm pretrain mlm corpus.txt --preprocessor prep --output mlm --epochs 3
     cclm pretrain categorical labelled.jsonl --base mlm --output topic --label-column topic
     cclm pretrain distill corpus.txt --teacher mlm --output student --width 32
+    cclm pretrain causal corpus.txt --output lm --epochs 3      # then: cclm generate lm "The "
     cclm compose mlm topic --output composed
     cclm compose mlm topic --train labelled.jsonl --output classifier   # with a label head
 """
@@ -134,6 +135,13 @@ def _pretrain_mlm(args: argparse.Namespace) -> None:
         **_shared_parts(args), **_common(args),
     )
     _fit_and_save(args, pretrainer, data)
+
+
+def _pretrain_causal(args: argparse.Namespace) -> None:
+    from cclm.pretraining.causal_language_pretrainer import CausalLanguagePretrainer
+
+    pretrainer = CausalLanguagePretrainer(name=_name(args), **_shared_parts(args), **_common(args))
+    _fit_and_save(args, pretrainer, _data(args))
 
 
 def _pretrain_categorical(args: argparse.Namespace) -> None:
@@ -292,7 +300,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("--name", help="the component's name (default: the last part of --output)")
     fit.set_defaults(run=reporting_errors(_preprocessor_fit))
 
-    pretrain = commands.add_parser("pretrain", help="train a tower: mlm, categorical or distill")
+    pretrain = commands.add_parser("pretrain", help="train a tower: mlm, categorical, distill or causal")
     tasks = pretrain.add_subparsers(dest="subcommand", metavar="TASK", required=True)
     mlm = tasks.add_parser(
         "mlm", help="masked-language modelling on unlabelled text",
@@ -334,6 +342,15 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     distill.add_argument("--denoise", type=float, default=0.0, metavar="RATE",
                          help="the student reads this rate of length-keeping typos, the teacher the clean text")
     needs_tensorflow(distill).set_defaults(run=reporting_errors(_pretrain_distill))
+
+    causal = tasks.add_parser(
+        "causal", help="next-character prediction on unlabelled text: a model that writes",
+        description="Trains a causal embedder and tower to predict each next character and saves the "
+        "pretrainer, ready for `cclm generate`; a --base must be causal itself.",
+    )
+    _data_arguments(causal)
+    _training_arguments(causal)
+    needs_tensorflow(causal).set_defaults(run=reporting_errors(_pretrain_causal))
 
     compose = commands.add_parser(
         "compose", help="compose saved towers; with --train, also fit a label head",
