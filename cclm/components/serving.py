@@ -5,13 +5,25 @@ holds the preprocessor's in-graph `CharacterEncoder`, the model's weights
 and an `outputs` function, traced once for a batch of strings: the
 `serve` endpoint (also the `serving_default` signature) takes `texts`,
 a (batch,) `tf.string` tensor, and returns a dict of tensors. Loading it
-needs TensorFlow and `tensorflow-text` (whose `NormalizeUTF8` op the
-Unicode normalization uses), never cclm:
+never needs cclm. Whether it needs more than TensorFlow is the exporter's
+choice, made explicit (a preprocessor normalizing Unicode, as the default
+NFC one does, has no core TensorFlow op for it), and written into the
+export's `README.txt`:
 
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
-    served = tf.saved_model.load("exported")
-    served.serve(tf.constant(["some text"]))
+- `tensorflow_text=True`: the export normalizes texts in its graph as the
+  preprocessor does, with `tensorflow-text`'s `NormalizeUTF8` op, so the
+  loader needs `import tensorflow_text` (and TF Serving a build with it):
+
+      import tensorflow as tf
+      import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
+      served = tf.saved_model.load("exported")
+      served.serve(tf.constant(["some text"]))
+
+- `tensorflow_text=False`: TensorFlow alone serves it; texts are read as
+  given, so give them in the preprocessor's normalization form (NFC text,
+  as most text is, gives the same answers as `predict`).
+
+An encoder that does not normalize needs neither.
 
 Example:
 >>> import keras, tempfile, tensorflow as tf
@@ -19,7 +31,7 @@ Example:
 >>> encoder = CharacterEncoder(characters=["a", "b"], sequence_length=4)
 >>> model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(7, 2)])
 >>> path = export_for_serving(tempfile.mkdtemp() + "/exported", encoder, model,
-...                           lambda ids, out: {"vectors": out})
+...                           lambda ids, out: {"vectors": out}, tensorflow_text=False)
 >>> served = tf.saved_model.load(str(path))  # keep it: its variables live as long as it does
 >>> tuple(served.serve(tf.constant(["ab"]))["vectors"].shape)
 (1, 4, 2)
@@ -73,6 +85,31 @@ def encode_to_longest(encoder: keras.layers.Layer, texts: tf.Tensor, multiple: i
     return tf.pad(ids, [[0, 0], [0, tf.maximum((width + multiple - 1) // multiple * multiple, multiple) - width]])
 
 
+EXPORT_README = "README.txt"  # beside saved_model.pb: what loading the export needs
+
+
+def _encoder_for(encoder: keras.layers.Layer, tensorflow_text: bool | None) -> tuple[keras.layers.Layer, str]:
+    """The encoder the export holds, and its `README.txt`: how to load it, and what that needs."""
+    form = getattr(encoder, "normalization", None)
+    if form is not None and tensorflow_text is None:
+        raise ValueError(
+            f"The preprocessor normalizes Unicode ({form}), which core TensorFlow cannot do in a graph. Pass "
+            "tensorflow_text=True to normalize in the export with tensorflow-text (whoever loads it then needs "
+            "`import tensorflow_text`; TF Serving, a build with it), or tensorflow_text=False to serve with "
+            f"TensorFlow alone, texts read as given (give them in {form}, as most text already is)."
+        )
+    imports, needs, note = "import tensorflow as tf\n", "TensorFlow alone", ""
+    if form is not None and tensorflow_text:
+        imports += "import tensorflow_text  # registers NormalizeUTF8: loading fails without it\n"
+        needs = f"TensorFlow and tensorflow-text (it normalizes texts to {form} with tensorflow-text's NormalizeUTF8 op)"
+    elif form is not None:
+        encoder = type(encoder).from_config({**encoder.get_config(), "normalization": None})
+        note = f"Texts are read as given, not normalized: give them in {form}, as the model was trained on.\n"
+    readme = (f"A TensorFlow SavedModel written by cclm. Loading it needs {needs}; not cclm.\n{note}\n{imports}"
+              'served = tf.saved_model.load("<this directory>")\nserved.serve(tf.constant(["some text"]))\n')
+    return encoder, readme
+
+
 def export_for_serving(
     path: str | os.PathLike,
     encoder: keras.layers.Layer,
@@ -81,6 +118,7 @@ def export_for_serving(
     overwrite: bool = True,
     batch_size: int | None = None,
     trim_to: int | None = None,
+    tensorflow_text: bool | None = None,
 ) -> Path:
     """Writes a SavedModel at `path` serving `outputs(ids, model(ids))` with `ids = encoder(texts)`; returns its path.
 
@@ -90,9 +128,14 @@ def export_for_serving(
     texts (`in_sorted_batches`; a model with one output row per text). With
     `trim_to`, the ids end after the call's longest text, rounded up to a
     multiple of it (`encode_to_longest`; a model whose outputs do not
-    depend on the padding that follows a text).
+    depend on the padding that follows a text). `tensorflow_text`: for an
+    encoder that normalizes Unicode, True to do so in the graph (loading
+    needs `import tensorflow_text`) or False to serve with TensorFlow alone,
+    reading texts as given (see the module docstring).
 
     Raises:
+        ValueError: the encoder normalizes Unicode and `tensorflow_text` is
+            None; or `path` names a `.keras` / `.h5` file.
         FileExistsError: `path` exists and `overwrite` is False, or it is not
             an earlier export (a file, or a directory without `saved_model.pb`).
     """
@@ -106,6 +149,7 @@ def export_for_serving(
     if path.suffix in {".keras", ".h5"}:
         raise ValueError(f"{path.name!r} names a Keras file, but an export is a SavedModel directory; "
                          "give a directory name such as 'exported'.")
+    encoder, readme = _encoder_for(encoder, tensorflow_text)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(texts: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -123,6 +167,7 @@ def export_for_serving(
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         archive.write_out(str(staging / "model"), verbose=False)
+        (staging / "model" / EXPORT_README).write_text(readme, encoding="utf-8")
         if path.exists():
             os.rename(path, staging / "old")  # kept until the new export is in place
         try:
@@ -139,20 +184,25 @@ def export_for_serving(
 class Exportable:
     """Gives a component `export(path)`; the component says what it serves in `_serving()`."""
 
-    def export(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    def export(self, path: str | os.PathLike, overwrite: bool = True, tensorflow_text: bool | None = None) -> Path:
         """Writes a TensorFlow SavedModel that serves raw strings; returns its path.
 
         Its `serve` endpoint (and `serving_default` signature) takes `texts`,
         a (batch,) `tf.string` tensor; what it returns depends on the
         component (`ComposedModel`: `vectors` and `mask`; `TextClassifier` and
-        `CategoricalPretrainer`: `labels`, as strings, and `probabilities`). Loading needs TensorFlow and `import tensorflow_text`,
-        not cclm (`cclm.components.serving`).
+        `CategoricalPretrainer`: `labels`, as strings, and `probabilities`).
+        Loading never needs cclm; `tensorflow_text` (required where the
+        preprocessor normalizes Unicode, as by default) chooses between
+        normalizing in the graph, which needs `import tensorflow_text` to
+        load, and TensorFlow alone, reading texts as given
+        (`cclm.components.serving`; the export's `README.txt` says which).
 
         Example:
-        >>> served = tf.saved_model.load(str(classifier.export("exported")))  # doctest: +SKIP
+        >>> served = tf.saved_model.load(str(classifier.export("exported", tensorflow_text=False)))  # doctest: +SKIP
         >>> served.serve(tf.constant(["some text"]))["labels"]  # doctest: +SKIP
         """
-        return export_for_serving(path, *self._serving(), overwrite=overwrite, **self._serving_options())
+        return export_for_serving(path, *self._serving(), overwrite=overwrite, tensorflow_text=tensorflow_text,
+                                  **self._serving_options())
 
     def _serving_options(self) -> dict[str, Any]:
         """`export_for_serving`'s `batch_size` and `trim_to` for this component (none by default)."""

@@ -126,7 +126,7 @@ def test_a_head_of_composition_weight_0_runs_no_embedder_and_no_tower(data, tmp_
     assert {"Embedder", "Tower"}.isdisjoint(layer_types(loaded)) and "NgramLogits" in layer_types(loaded)
     np.testing.assert_allclose(np.asarray(loaded(tf.constant(test[0]))), expected, atol=1e-6)
 
-    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported")))
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
     variables = {variable.name for variable in served.variables}
     assert not any("tower" in name or "embedding" in name for name in variables), variables
     np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-6)
@@ -180,7 +180,7 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
     model = classifier._logits_model()
     assert {"Embedder", "Tower"}.isdisjoint(layer_types(model)) and "MeaningTower" in layer_types(model)
     np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
-    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported")))
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
     np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
     classifier.head.logits.kernel.assign(classifier.head.logits.kernel * 2.0)  # a changed head: the part follows
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)

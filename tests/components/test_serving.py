@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import unicodedata
 
 import keras
 import numpy as np
@@ -13,14 +14,19 @@ from cclm.models.composed_model import ComposedModel
 from cclm.models.embedder import Embedder
 from cclm.models.tower import Tower
 
-# A fresh interpreter with TensorFlow and tensorflow-text only: it must serve without cclm.
+# A fresh interpreter with TensorFlow and tensorflow-text only: it must serve without cclm. Paths marked
+# "plain:" come first and load before tensorflow-text is imported: TensorFlow alone must serve them.
 SERVE = """
 import json, sys
 import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
 texts = json.loads(sys.argv[1])
 answers = []
 for path in sys.argv[2:]:
+    if path.startswith("plain:"):
+        assert "tensorflow_text" not in sys.modules
+        path = path[len("plain:"):]
+    else:
+        import tensorflow_text  # noqa: F401  (registers NormalizeUTF8)
     served = tf.saved_model.load(path)
     outputs = served.signatures["serving_default"](texts=tf.constant(texts))
     answers.append({key: value.numpy().tolist() for key, value in outputs.items()})
@@ -49,23 +55,35 @@ def classifier():
 
 
 def test_an_exported_classifier_and_composition_serve_raw_strings_without_cclm(classifier, tmp_path):
-    texts = ["Guten Morgen, wie geht es dir heute?", "Buongiorno a tutti", "Dzień dobry, café\u0301 ✓"]
+    texts = ["Guten Morgen, wie geht es dir heute?", "Buongiorno a tutti", "Dzień dobry, café\u0301 ✓",
+             "Cafe\u0301 in A\u030angstro\u0308m"]  # the last decomposed: NFC changes it
     composed = classifier.composed
-    served, vectors = serve_in_fresh_process(texts, classifier.export(tmp_path / "exported"),
-                                             composed.export(tmp_path / "composition"))
+    with pytest.raises(ValueError, match="tensorflow_text=True to normalize in the export"):
+        classifier.export(tmp_path / "undecided")  # the preprocessor normalizes (NFC): the exporter must choose
+    assert not (tmp_path / "undecided").exists()
+    exported = classifier.export(tmp_path / "exported", tensorflow_text=True)
+    assert "import tensorflow_text" in (exported / "README.txt").read_text()
+    plain = composed.export(tmp_path / "composition", tensorflow_text=False)
+    assert "needs TensorFlow alone" in (plain / "README.txt").read_text()
+    vectors, served = serve_in_fresh_process(texts, f"plain:{plain}", exported)
     assert served["labels"] == classifier.predict_labels(texts)
     np.testing.assert_allclose(served["probabilities"], classifier.predict(texts), atol=1e-5)
+    # TensorFlow alone reads texts as given: a text in NFC gets the composition's vectors, the other does not.
     ids = composed.preprocessor.encode(texts)
-    np.testing.assert_allclose(vectors["vectors"], composed.id_model.predict(ids, verbose=0), atol=1e-5)
-    assert np.array_equal(vectors["mask"], ids != 0)
+    nfc = [text == unicodedata.normalize("NFC", text) for text in texts]
+    assert nfc == [True, True, True, False]
+    expected = composed.id_model.predict(ids, verbose=0)
+    np.testing.assert_allclose(np.array(vectors["vectors"])[nfc], expected[nfc], atol=1e-5)
+    assert not np.array_equal(np.array(vectors["mask"])[3], ids[3] != 0)
+    assert np.array_equal(np.array(vectors["mask"])[nfc], (ids != 0)[nfc])
 
 
 def test_export_refuses_a_keras_file_name_and_keeps_what_exists(classifier, tmp_path):
     with pytest.raises(ValueError, match="SavedModel directory"):
-        classifier.export(tmp_path / "model.keras")
-    path = classifier.export(tmp_path / "exported")
+        classifier.export(tmp_path / "model.keras", tensorflow_text=True)
+    path = classifier.export(tmp_path / "exported", tensorflow_text=True)
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        classifier.export(path, overwrite=False)
+        classifier.export(path, overwrite=False, tensorflow_text=True)
     assert (path / "saved_model.pb").is_file() and not list(tmp_path.glob(".exported.*"))
 
 
@@ -105,7 +123,7 @@ def test_export_overwrites_only_an_earlier_export(tmp_path):
     model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(7, 2)])
 
     def export(path):
-        return export_for_serving(path, encoder, model, lambda ids, out: {"vectors": out})
+        return export_for_serving(path, encoder, model, lambda ids, out: {"vectors": out}, tensorflow_text=False)
 
     notes = tmp_path / "mine" / "notes.txt"
     notes.parent.mkdir()

@@ -135,6 +135,6 @@ def test_a_classifier_on_the_meaning_tower_saves_loads_and_exports(fitted, prep,
     classifier.save(tmp_path / "classifier.keras")
     from_file = keras.saving.load_model(tmp_path / "classifier.keras")
     assert np.allclose(np.asarray(from_file(tf.constant(sample))), expected, atol=1e-5)
-    served = tf.saved_model.load(str(classifier.export(tmp_path / "served")))
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "served", tensorflow_text=True)))
     probabilities = served.signatures["serving_default"](texts=tf.constant(sample))["probabilities"].numpy()
     assert np.allclose(probabilities, expected, atol=1e-5)
