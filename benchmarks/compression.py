@@ -83,39 +83,54 @@ def fitted(composed: ComposedModel, train, seed: int, **options) -> TextClassifi
     return classifier
 
 
+def trim_one(classifier: TextClassifier, task, scratch: Path, name: str) -> dict[str, str]:
+    """`classifier` and its trimmed copy, measured side by side: one column each."""
+    test_texts, test_labels = task.texts["test"], task.labels["test"]
+    trimmed = trim_vocabulary(classifier, task.texts["train"])
+    kept = set(trimmed.preprocessor.characters)
+    inside = [text for text in test_texts if set(trimmed.preprocessor.normalize(text)) <= kept]
+    difference = float(np.abs(trimmed.predict(inside) - classifier.predict(inside)).max())
+    times = fastest({"before": lambda: classifier.predict(test_texts), "after": lambda: trimmed.predict(test_texts)})
+    columns = {}
+    for when, model in (("before", classifier), ("after", trimmed)):
+        path = model.save(scratch / f"trim-{name}-{when}")
+        columns[when] = [f"{model.preprocessor.vocab_size:,}", f"{directory_bytes(path) / 1e6:.2f}",
+                         f"{directory_bytes(path / 'composed' / 'embedder') / 1e6:.3f}", f"{times[when]:.2f}",
+                         f"{accuracy(model.predict_labels(test_texts), test_labels) * 100:.1f}"]
+    columns["after"].append(f"{difference:.1e} ({len(inside)} texts)")
+    columns["before"].append("-")
+    return columns
+
+
 def measure_trimming(task, args: argparse.Namespace, scratch: Path) -> None:
     train = fewshot.few(task.texts["train"], task.labels["train"], args.few, 0)
     test_texts, test_labels = task.texts["test"], task.labels["test"]
-    classifier = fitted(starter_composition(), train, args.seed)
-    started = time.perf_counter()
-    trimmed = trim_vocabulary(classifier, task.texts["train"])
-    seconds = time.perf_counter() - started
-    kept = set(trimmed.preprocessor.characters)
-    inside = [text for text in test_texts if set(trimmed.preprocessor.normalize(text)) <= kept]
-    difference = float(np.abs(trimmed.predict(inside) - classifier.predict(inside)).max()) if inside else float("nan")
+    composed = starter_composition()
+    heads = {"default head": {}, "features alone": {"ngrams": 0}}
+    columns, reads = [], []
+    for name, options in heads.items():
+        classifier = fitted(composed, train, args.seed, **options)
+        if not options:
+            reads.append(f"the default head reads {classifier.head_reads}")
+        measured = trim_one(classifier, task, scratch, name.replace(" ", "-"))
+        columns += [measured["before"], measured["after"]]
     peer = tfidf_model(train)
-    times = fastest({"before": lambda: classifier.predict(test_texts), "after": lambda: trimmed.predict(test_texts),
-                     "peer": lambda: peer.predict(test_texts)})
-    sizes = {}
-    for name, model in (("before", classifier), ("after", trimmed)):
-        path = model.save(scratch / f"trim-{name}")
-        sizes[name] = (directory_bytes(path), directory_bytes(path / "composed" / "embedder"))
-    peer_bytes = len(pickle.dumps(peer))
-    rows = [("ids (vocabulary + special)", f"{classifier.preprocessor.vocab_size:,}", f"{trimmed.preprocessor.vocab_size:,}", "-"),
-            ("classifier on disk, MB", f"{sizes['before'][0] / 1e6:.2f}", f"{sizes['after'][0] / 1e6:.2f}", f"{peer_bytes / 1e6:.2f} (pickle)"),
-            ("its embedder on disk, MB", f"{sizes['before'][1] / 1e6:.3f}", f"{sizes['after'][1] / 1e6:.3f}", "-"),
-            (f"predict {len(test_texts):,} test texts, s", f"{times['before']:.2f}", f"{times['after']:.2f}", f"{times['peer']:.2f}"),
-            ("accuracy % on test", f"{accuracy(classifier.predict_labels(test_texts), test_labels) * 100:.1f}",
-             f"{accuracy(trimmed.predict_labels(test_texts), test_labels) * 100:.1f}",
-             f"{accuracy(peer.predict(test_texts), test_labels) * 100:.1f}")]
-    print(f"\ntrimming: {task.name}, kept the {len(kept):,} characters of {len(task.texts['train']):,} train texts "
-          f"in {seconds:.1f} s; the head reads {classifier.head_reads}")
-    print(f"{'':<34}{'starter classifier':>20}{'trimmed':>12}{'TF-IDF + LR':>18}")
-    print("-" * 84)
-    for name, *cells in rows:
-        print(f"{name:<34}{cells[0]:>20}{cells[1]:>12}{cells[2]:>18}")
-    print(f"largest probability difference on the {len(inside):,} of {len(test_texts):,} test texts made of kept "
-          f"characters: {difference:.2e}")
+    peer_seconds = fastest({"peer": lambda: peer.predict(test_texts)})["peer"]
+    columns.append(["-", f"{len(pickle.dumps(peer)) / 1e6:.2f}", "-", f"{peer_seconds:.2f}",
+                    f"{accuracy(peer.predict(test_texts), test_labels) * 100:.1f}", "-"])
+    names = ["ids (vocabulary + special)", "classifier on disk, MB", "its embedder on disk, MB",
+             f"predict {len(test_texts):,} test texts, s", "accuracy % on test",
+             "largest probability difference"]
+    print(f"\ntrimming: {task.name}, the README's starter composition trimmed to the characters of its "
+          f"{len(task.texts['train']):,} train texts; {args.few} labels per class (draw 0); " + "; ".join(reads))
+    print(f"{'':<32}" + "".join(f"{h:>36}" for h in ("default head: starter / trimmed",
+                                                      "features alone: starter / trimmed")) + f"{'TF-IDF + LR':>14}")
+    print("-" * 118)
+    for row, name in enumerate(names):
+        cells = [f"{columns[i][row]} / {columns[i + 1][row]}" for i in (0, 2)]
+        print(f"{name:<32}" + "".join(f"{cell:>36}" for cell in cells) + f"{columns[4][row]:>14}")
+    print("(features alone: TextClassifier(ngrams=0), the composition's pooled features only; TF-IDF + LR's size "
+          "is its pickle's; the difference is over the test texts made of kept characters)")
 
 
 def measure_pruning(task, args: argparse.Namespace, scratch: Path) -> None:
@@ -138,11 +153,13 @@ def measure_pruning(task, args: argparse.Namespace, scratch: Path) -> None:
                 continue
             pruned = prune(composed, fraction, method=method, layers=[tower], seed=args.seed) if fraction else composed
             zeros = np.mean(list(sparsity(pruned, [tower]).values()))
-            scores = [(accuracy(fitted(pruned, train, args.seed).predict_labels(test_texts), test_labels),
-                       accuracy(fitted(pruned, train, args.seed, ngrams=0).predict_labels(test_texts), test_labels))
-                      for train in draws]
-            alone = fitted(pruned, draws[0], args.seed, ngrams=0)
-            seconds = fastest({"predict": lambda: alone.predict(test_texts)})["predict"]
+            scores, alone = [], None
+            for train in draws:
+                features_only = fitted(pruned, train, args.seed, ngrams=0)
+                alone = features_only if alone is None else alone  # draw 0's: timed below
+                scores.append((accuracy(fitted(pruned, train, args.seed).predict_labels(test_texts), test_labels),
+                               accuracy(features_only.predict_labels(test_texts), test_labels)))
+            seconds = fastest({"predict": lambda model=alone: model.predict(test_texts)})["predict"]
             size = directory_bytes(pruned.save(scratch / f"prune-{method}-{fraction}")) if fraction else base_bytes
             mean = np.mean(scores, axis=0) * 100
             print(f"{fraction:<8.1f}{method if fraction else '-':<8}{zeros:>16.3f}{mean[0]:>16.1f}{mean[1]:>18.1f}"
