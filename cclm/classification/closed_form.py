@@ -112,6 +112,8 @@ def fit_closed_form(
     logs = {key: values[0] for key, values in history.history.items()}
     hooks.on_epoch_end(0, logs)
     hooks.on_train_end(logs)
+    for key in ("training", "history"):  # a refit solves anew: the card describes this fit, never piled-up refits
+        classifier.card.pop(key, None)
     training = classifier._record_training(history, time.perf_counter() - started)
     ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} characters "
               f"({tower_weights(classifier, fitted.block_weights)})" if classifier.ngrams else "")

@@ -59,7 +59,9 @@ def training_figure(card: dict[str, Any], title: str = "Training") -> Any:
     """Every metric of the card's per-epoch `history`, one panel per metric, with its `val_` twin where recorded.
 
     A metric recorded only for validation (e.g. `val_accuracy` beside a
-    closed-form head's `loo_accuracy`) gets its own panel.
+    closed-form head's `loo_accuracy`) gets its own panel. A history of one
+    value per metric (a closed-form fit, solved once: no epochs) is drawn as
+    bars, never as a curve over epochs.
 
     Raises:
         ValueError: when the card holds no history (the component was never trained).
@@ -70,19 +72,26 @@ def training_figure(card: dict[str, Any], title: str = "Training") -> Any:
     if not history:
         raise ValueError(f"{title}: the model card holds no training history; train the component with cclm first.")
     names = [key for key in history if not (key.startswith("val_") and key[4:] in history)]
+    single = all(len(values) == 1 for values in history.values())
     figure = figure_class()(figsize=(4.5 * len(names), 3.4))
     for axis, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names):
         curves = [(name, "validation" if name.startswith("val_") else "training")]
         if f"val_{name}" in history:
             curves.append((f"val_{name}", "validation"))
         for key, label in curves:
-            axis.plot(range(1, len(history[key]) + 1), history[key], marker="o", markersize=3, label=label)
-        if len(curves) > 1:
+            if single:
+                axis.bar([label], history[key], width=0.5)
+                axis.annotate(f"{history[key][0]:.3f}", (label, history[key][0]), textcoords="offset points",
+                              xytext=(0, 4), ha="center")
+            else:
+                axis.plot(range(1, len(history[key]) + 1), history[key], marker="o", markersize=3, label=label)
+        if len(curves) > 1 and not single:
             axis.legend()
         if _is_accuracy(name):
             axis.set_ylim(0, 1.02)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_xlabel("epoch")
+        if not single:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel("one fit (no epochs)" if single else "epoch")
         axis.set_title(name)
         axis.grid(alpha=0.3)
     figure.suptitle(title)

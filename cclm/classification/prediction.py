@@ -168,14 +168,17 @@ class ClassifierPrediction:
 
     def evaluate(
         self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: str | int = "auto",
-        return_dict: bool = True,
+        return_dict: bool = True, dataset_name: str | None = None,
     ) -> dict[str, float] | list[float]:
         """Loss and accuracy on labelled data (texts cut at their start, no noise), in length-sorted batches.
 
         Takes what Keras' `evaluate` does: `x` labelled data (any form `fit`
         takes), or texts with their labels `y`. Returns `{"loss", "accuracy"}`;
         with `return_dict=False`, `[loss, accuracy]` as Keras does. `verbose`
-        is taken for Keras' sake: nothing is printed.
+        is taken for Keras' sake: nothing is printed. With `dataset_name`,
+        the result goes into the model card as an evaluation on that data
+        (its Metrics, and the `model-index` a Hub upload shows), until the
+        next fit.
 
         Raises:
             ValueError: a label of `data` is not one of `labels`, or no labelled text, before anything runs.
@@ -188,4 +191,7 @@ class ClassifierPrediction:
             raise ValueError("The data holds no labelled text; give (texts, labels) with at least one pair.")
         logits = self._outputs(self._logits_model(), [text for text, _ in pairs], batch_size or self.batch_size)
         measured = scores(logits, np.array([self.label_index[label] for _, label in pairs]))
+        if dataset_name is not None:
+            self.card.setdefault("evaluations", {})[str(dataset_name)] = {
+                "accuracy": round(measured["accuracy"], 5), "loss": round(measured["loss"], 5), "texts": len(pairs)}
         return measured if return_dict else [measured["loss"], measured["accuracy"]]

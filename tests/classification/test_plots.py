@@ -18,6 +18,9 @@ def test_training_curves_show_validation_whole_epochs_and_accuracy_from_zero(tmp
     # A closed-form head records leave-one-out accuracy with a validation accuracy of another name.
     closed = training_figure({"history": {"loo_accuracy": [0.9], "val_accuracy": [0.8], "val_loss": [0.4]}})
     assert [axis.get_title() for axis in closed.axes] == ["loo_accuracy", "val_accuracy", "val_loss"]
+    # Solved once: bars of the fit's values, not points over epochs.
+    assert all(not axis.get_lines() and len(axis.patches) == 1 for axis in closed.axes)
+    assert {axis.get_xlabel() for axis in closed.axes} == {"one fit (no epochs)"}
     assert plot_training(CARD, tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="no training history"):
         training_figure({})

@@ -402,3 +402,23 @@ def test_a_keras_file_loads_without_optimizer_warnings_and_names_its_labels(trai
     assert loaded.get_layer("probabilities").labels == trained.labels
     texts = languages[1][0][:4]
     np.testing.assert_allclose(np.asarray(loaded(tf.constant(texts))), trained.predict(texts), atol=1e-5)
+
+
+def test_the_card_describes_the_current_fit_its_evaluations_and_limits(shared, languages):
+    from huggingface_hub import ModelCard
+
+    from cclm.components.card import render_card
+
+    train, test = languages
+    classifier = TextClassifier(shared[0], seed=0, ngrams=2, ngram_buckets=1024, name="langs")
+    classifier.fit(train[0][:24], train[1][:24])
+    classifier.evaluate(test[0][12:24], test[1][12:24], dataset_name="held-out sentences")
+    classifier.fit(train[0][:24], train[1][:24], validation_data=(test[0][:12], test[1][:12]))
+    assert "evaluations" not in classifier.card  # measured on the weights the refit replaced
+    assert classifier.card["training"]["epochs"] == 1  # a refit solves anew: the card holds this fit alone
+    assert {len(values) for values in classifier.card["history"].values()} == {1}
+    classifier.evaluate(test[0][12:24], test[1][12:24], dataset_name="held-out sentences")
+    card = render_card(classifier.manifest())
+    results = {(r.dataset_name, r.metric_type) for r in ModelCard(card).data.eval_results}
+    assert results == {(d, m) for d in ("validation data", "held-out sentences") for m in ("accuracy", "loss")}
+    assert "## Intended uses" in card and "## Limitations" in card and "Evaluated on held-out sentences:" in card
