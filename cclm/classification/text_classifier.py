@@ -12,8 +12,19 @@ import tensorflow as tf
 import cclm.preprocessing.special_ids as special_ids
 from cclm.classification.closed_form import fit_closed_form
 from cclm.classification.prediction import ClassifierPrediction
-from cclm.components import Component, ComponentError, built_from, load_weights_checked, register_component
-from cclm.components.files import COMPOSED_DIR, HEAD_WEIGHTS, NGRAM_WEIGHTS, PREPROCESSOR_DIR
+from cclm.components import (
+    Component,
+    ComponentError,
+    built_from,
+    load_weights_checked,
+    register_component,
+)
+from cclm.components.files import (
+    COMPOSED_DIR,
+    HEAD_WEIGHTS,
+    NGRAM_WEIGHTS,
+    PREPROCESSOR_DIR,
+)
 from cclm.data.fit_inputs import fit_data
 from cclm.data.texts import LabelledData, iter_labelled, labels_of
 from cclm.keras_objects import keras_name
@@ -31,7 +42,6 @@ from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.training.distribution import TrainingModel
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
-
 
 INTENDED_USES = ("Giving texts like those it was trained on (see Trained on) one of its labels, where a wrong label "
                  "now and then is acceptable; written by the person who trained it, who should say more here.")

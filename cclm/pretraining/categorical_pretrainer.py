@@ -10,12 +10,13 @@ import keras
 import tensorflow as tf
 
 from cclm.components import register_component
+from cclm.data.texts import LabelledData, TextData, iter_labelled, labels_of, texts_of
 from cclm.layers.sequence_pooling import POOLINGS
 from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.sharding import Shard
 from cclm.pretraining.pretrainer import Pretrainer
-from cclm.data.texts import LabelledData, TextData, iter_labelled, labels_of, texts_of
+
 
 @register_component("categorical_pretrainer")
 class CategoricalPretrainer(LabelPredictor, Pretrainer):

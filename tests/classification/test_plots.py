@@ -2,7 +2,12 @@ import matplotlib
 import pytest
 
 from cclm.classification.noise_report import NoiseReport
-from cclm.classification.plots import noise_figure, plot_noise, plot_training, training_figure
+from cclm.classification.plots import (
+    noise_figure,
+    plot_noise,
+    plot_training,
+    training_figure,
+)
 
 CARD = {"history": {"loss": [1.0, 0.6, 0.5], "accuracy": [0.5, 0.7, 0.8],
                     "val_loss": [1.1, 0.8, 0.9], "val_accuracy": [0.4, 0.6, 0.55]}}

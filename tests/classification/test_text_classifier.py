@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, load_component
-from cclm.pipelines.augmentation import Augmentor
+from cclm.classification.text_classifier import TextClassifier
+from cclm.data.sample_text import language_sentences
 from cclm.models.composed_model import ComposedModel
 from cclm.models.embedder import Embedder
-from cclm.data.sample_text import language_sentences
-from cclm.classification.text_classifier import TextClassifier
 from cclm.models.tower import Tower
+from cclm.pipelines.augmentation import Augmentor
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 
