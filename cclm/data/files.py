@@ -117,7 +117,7 @@ def first_bad_json_line(path: Path) -> str | None:
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "bad.jsonl"
-    >>> _ = path.write_text('{"text": "fine"}\n{"text": "no end"\n')
+    >>> _ = path.write_text('{"text": "fine"}\\n{"text": "no end"\\n')
     >>> first_bad_json_line(path).split(": ", 1)[0].endswith("bad.jsonl, line 2")
     True
     """

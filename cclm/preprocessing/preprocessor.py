@@ -179,7 +179,6 @@ class Preprocessor(Component):
         Reads `data` once, streaming: a `list[str]`, a `datasets.Dataset` /
         `IterableDataset` (`text_column`), or text file paths (`pathlib.Path`,
         one text per line). Same data, same ids, whatever the order of texts.
-        `progress=True` shows a progress bar (texts read) on stderr.
 
         Returns:
             `self`, fitted.
