@@ -42,10 +42,12 @@ def test_generate_refuses_a_model_that_does_not_generate(saved, run_cli):
     assert code == 2 and "does not generate" in err and "causal_language_pretrainer" in err
 
 
+
+
 def test_pretrain_causal_then_generate(tmp_path, run_cli, docs_texts):
     (tmp_path / "corpus.txt").write_text("\n".join(docs_texts[:40]), encoding="utf-8")
-    code, out, err = run_cli("pretrain", "causal", "corpus.txt", "--output", "lm", "--steps-per-epoch", "2",
-                             "--batch-size", "4", "--width", "16", "--layers", "1", "--quiet", cwd=tmp_path)
+    code, out, err = run_cli("pretrain", "causal", "corpus.txt", "--output", "lm", "--epochs", "0",
+                             "--width", "16", "--layers", "1", "--quiet", cwd=tmp_path)
     assert code == 0 and "Saved causal_language_pretrainer" in out, err
     code, out, err = run_cli("generate", "lm", "The ", "--max-new-chars", "5", cwd=tmp_path)
     assert code == 0 and out.startswith("The ") and len(out.rstrip("\n")) <= 9, err
