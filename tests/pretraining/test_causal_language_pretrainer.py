@@ -33,6 +33,17 @@ def test_training_pairs_predict_each_character_from_those_before(pretrainer, doc
     assert (targets == special_ids.SEP_ID).any()  # texts end with the end-of-text id, which is learned
 
 
+def test_datasets_and_files_give_the_same_pairs_as_lists(pretrainer, docs_texts, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    texts = [" ".join(t.split()) for t in docs_texts[:8]]  # one line each, as a file holds them
+    (tmp_path / "corpus.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    sources = [texts, datasets.Dataset.from_dict({"text": texts}), tmp_path / "corpus.txt"]
+    batches = [[np.array(x) for x in next(iter(pretrainer._dataset(data, 4, training=False)))] for data in sources]
+    for batch in batches[1:]:
+        for got, expected in zip(batch, batches[0]):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_no_output_sees_a_later_character(pretrainer):
     rng = np.random.default_rng(0)
     vocab = pretrainer.preprocessor.vocab_size
