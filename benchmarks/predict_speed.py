@@ -84,7 +84,8 @@ def measure(task: Task, composed: ComposedModel, args: argparse.Namespace, direc
         texts, truth = capped(list(zip(texts, truth)), 5, np.random.default_rng(0))
     classifier = TextClassifier(composed)
     classifier.fit(train, verbose=0)
-    served = tf.saved_model.load(str(classifier.export(os.path.join(directory, task.name))))
+    exported = classifier.export(os.path.join(directory, task.name), tensorflow_text=True)  # normalizes as predict
+    served = tf.saved_model.load(str(exported))
     ways = {"predict": classifier.predict_labels,
             "SavedModel": lambda batch: [label.decode() for label in served.serve(tf.constant(batch))["labels"].numpy()],
             "TF-IDF + LR": tfidf(train)}
