@@ -28,7 +28,7 @@ Example:
 >>> composed = ComposedModel(embedder, [tower], preprocessor=prep)
 >>> small = trim_vocabulary(composed, ["hello world"])
 >>> prep.vocab_size, small.preprocessor.vocab_size
-(22, 13)
+(26, 13)
 >>> import numpy as np
 >>> bool(np.abs(composed(["low hell"]).numpy() - small(["low hell"]).numpy()).max() <= 1e-5)
 True
