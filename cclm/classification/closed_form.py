@@ -80,6 +80,9 @@ def fit_closed_form(
     started = time.perf_counter()
     classifier._prepare(data)
     classifier._compile()  # the composition frozen, the model ready for evaluate
+    if callbacks:  # Keras' monitors learn that "val_accuracy" should rise from metrics built by a first update
+        classifier.model.compute_metrics(None, np.zeros(1, "int32"), np.zeros((1, len(classifier.labels)), "float32"))
+        classifier.model.reset_metrics()
     hooks = keras.callbacks.CallbackList(callbacks, model=classifier.model, epochs=1, steps=1, verbose=0)
     hooks.on_train_begin()
     hooks.on_epoch_begin(0)

@@ -109,13 +109,14 @@ class LabelPredictor(ModelLike, Exportable):
     def _serving_options(self) -> dict[str, Any]:
         return {"batch_size": 256}  # the export runs length-sorted batches of this many texts
 
-    def predict(self, texts: str | Sequence[str] | Any, batch_size: int = 256) -> np.ndarray:
+    def predict(self, texts: str | Sequence[str] | Any, batch_size: int = 256, verbose: str | int = 0) -> np.ndarray:
         """Every label's probability: (texts, labels) for a list of texts, (labels,) for one string.
 
         `texts`: a `str`, a list or array of them, a `tf.string` tensor, or a
         `datasets.Dataset` / `DataFrame` (its `text_column`; see
         `cclm.data.texts.texts_to_predict`). Columns follow `self.labels`;
-        `predict_labels` gives the most likely label itself.
+        `predict_labels` gives the most likely label itself. `verbose` is
+        taken for Keras' sake: nothing is printed.
         """
         model = self._logits_model()
         texts, single = texts_to_predict(texts, getattr(self, "text_column", "text"))
@@ -124,7 +125,9 @@ class LabelPredictor(ModelLike, Exportable):
         probabilities = softmax(self._outputs(model, texts, batch_size))
         return probabilities[0] if single else probabilities
 
-    def predict_labels(self, texts: str | Sequence[str], batch_size: int = 256) -> Label | list[Label]:
+    def predict_labels(
+        self, texts: str | Sequence[str] | Any, batch_size: int = 256, verbose: str | int = 0,
+    ) -> Label | list[Label]:
         """The most likely label of one string, or a list of them for a list of texts."""
         probabilities = self.predict(texts, batch_size)
         if probabilities.ndim == 1:  # one text

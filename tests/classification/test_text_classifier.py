@@ -323,6 +323,8 @@ def test_evaluate_and_predict_take_what_keras_and_datasets_users_give(trained, l
     expected = trained.predict(texts)
     np.testing.assert_allclose(trained.predict(tf.constant(texts)), expected, atol=1e-6)
     np.testing.assert_allclose(trained.predict(tf.constant(texts[0])), expected[0], atol=1e-6)
+    np.testing.assert_allclose(trained.predict(tf.constant(texts)[:, None], verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(trained.predict(np.array([t.encode() for t in texts])), expected, atol=1e-6)
     column = datasets.Dataset.from_dict({"text": texts, "label": labels})
     np.testing.assert_allclose(trained.predict(column), expected, atol=1e-6)
     assert trained.predict_labels(column) == trained.predict_labels(texts)
@@ -360,7 +362,8 @@ def class_label_fit(shared, languages, tmp_path_factory):
     data = datasets.Dataset.from_dict({"text": texts, "label": [names.index(label) for label in labels]}, features)
     folder = tmp_path_factory.mktemp("callbacks")
     callbacks = {"calls": Calls(), "csv": keras.callbacks.CSVLogger(str(folder / "log.csv")),
-                 "stop": keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, restore_best_weights=True),
+                 # As in Keras' fit, whether "val_accuracy" should rise is found among the model's metrics.
+                 "stop": keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=0, restore_best_weights=True),
                  "board": keras.callbacks.TensorBoard(str(folder / "board"))}
     classifier = TextClassifier(shared[0], seed=0, ngrams=2, ngram_buckets=1024)
     classifier.fit(data, validation_data=(test[0][:12], test[1][:12]), callbacks=list(callbacks.values()))
@@ -380,7 +383,7 @@ def test_the_closed_form_fit_calls_keras_callbacks_for_its_one_epoch(class_label
     keys = ["loo_accuracy", "val_accuracy", "val_loss"]
     assert callbacks["calls"].calls == [("train_begin", True), ("epoch_end", 0, keys), ("train_end", keys)]
     assert (folder / "log.csv").read_text().splitlines()[0] == "epoch,loo_accuracy,val_accuracy,val_loss"
-    assert callbacks["stop"].best == classifier.card["metrics"]["val_loss"]
+    assert callbacks["stop"].best == classifier.card["metrics"]["val_accuracy"]
     assert list((folder / "board").rglob("events.out.tfevents.*"))
 
 
