@@ -43,14 +43,6 @@ from cclm.training.distribution import TrainingModel
 from cclm.training.fit import make_optimizer
 from cclm.training.trainer import Trainer
 
-INTENDED_USES = ("Giving texts like those it was trained on (see Trained on) one of its labels, where a wrong label "
-                 "now and then is acceptable; written by the person who trained it, who should say more here.")
-LIMITATIONS = ("Trained by a cclm user on their own labelled texts, not reviewed. Its accuracy is known only where "
-               "Metrics says (leave-one-out, validation data, named evaluations); expect less on texts unlike the "
-               "training texts (other languages, topics, lengths or spelling). It always answers one of its labels, "
-               "even for a text that fits none, and reads only the start of long texts. Check it on your own data "
-               "before relying on it, and do not use it for decisions about people.")
-
 
 @register_component("text_classifier")
 class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
@@ -133,6 +125,14 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
 
     component_kind = "text_classifier"
     labelled = True
+    card_intended_uses = ("Giving texts like those it was trained on (see Trained on) one of its labels, where a "
+                          "wrong label now and then is acceptable; written by the person who trained it, who should "
+                          "say more here.")
+    card_limitations = ("Trained by a cclm user on their own labelled texts, not reviewed. Its accuracy is known only "
+                        "where Metrics says (leave-one-out, validation data, named evaluations); expect less on texts "
+                        "unlike the training texts (other languages, topics, lengths or spelling). It always answers "
+                        "one of its labels, even for a text that fits none, and reads only the start of long texts. "
+                        "Check it on your own data before relying on it, and do not use it for decisions about people.")
 
     def __init__(
         self,
@@ -280,8 +280,6 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         passes = max(self.stats.passes, 1)
         self.card["trained_on"] = f"{self.stats.used // passes:,} labelled texts; labels: {', '.join(map(str, self.labels))}"
         self.card.pop("evaluations", None)  # measured on the weights this fit replaced
-        self.card.setdefault("intended_uses", INTENDED_USES)
-        self.card.setdefault("limitations", LIMITATIONS)
         return training
 
     def _require_built(self) -> None:

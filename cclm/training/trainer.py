@@ -38,6 +38,13 @@ from cclm.training.fit import (
 class Trainer:
     """The shared `fit` of every cclm task; subclasses supply the hooks below."""
 
+    # The model card's Intended uses and Limitations after a fit, unless the card already has its own.
+    card_intended_uses = ("Reading texts like those it was trained on (see Trained on), as a part of a cclm "
+                          "composition; written by the person who trained it, who should say more here.")
+    card_limitations = ("Trained by a cclm user on their own texts, not reviewed. It knows what its training texts "
+                        "hold (see Trained on and Metrics); expect less on texts unlike them (other languages, "
+                        "topics, lengths or spelling). Check it on your own data before relying on it.")
+
     batch_size: int
     labelled: bool = False  # whether the task learns from labels (`y`, `class_weight`)
     _fit_class_weights: Any = None  # each label index's loss weight during a fit with `class_weight`
@@ -103,6 +110,8 @@ class Trainer:
         `restored`: the epoch whose weights a callback restored (its metrics are the card's).
         """
         training = record_fit(self.card, history, seconds, restored)
+        self.card.setdefault("intended_uses", self.card_intended_uses)
+        self.card.setdefault("limitations", self.card_limitations)
         if self.precision_policy:
             training["mixed precision"] = self.precision_policy
         replicas = self._fit_model.distribute_strategy.num_replicas_in_sync

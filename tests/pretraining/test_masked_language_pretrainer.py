@@ -92,6 +92,8 @@ def test_save_load_identical_outputs_then_continue_training(tmp_path, texts):
     assert {"manifest.json", "README.md", "tower.weights.h5", "head.weights.h5", "embedder", "preprocessor"} <= {
         p.name for p in path.iterdir()
     }
+    card = (path / "README.md").read_text()
+    assert "## Intended uses" in card and "## Limitations" in card  # a user-trained component says what it is for
     loaded = MaskedLanguagePretrainer.load(path)
     ids = pretrainer.preprocessor.encode(texts[:8])
     np.testing.assert_array_equal(np.asarray(loaded.training_model(ids)), np.asarray(pretrainer.training_model(ids)))
