@@ -14,7 +14,8 @@ construction; its size is its pickle's).
 **Pruning** (`cclm.compression.prune`). The few-shot benchmark's
 "starter: contrastive" composition (starter embedder + starter-contrastive)
 with 0 / 0.3 / 0.5 / 0.7 / 0.9 of each of the tower's kernels zeroed, by
-magnitude (l1) and at random. Reported per fraction: few-shot accuracy (32
+magnitude (l1) and at random. Reported per fraction: how far the test texts'
+pooled features moved (|pruned - unpruned| / |unpruned|), few-shot accuracy (32
 labels per class, mean of the draws) of a default `TextClassifier` (which
 also reads TF-IDF n-grams and may give the composition little weight) and of
 one on the composition's features alone (`ngrams=0`, where the tower's
@@ -45,6 +46,7 @@ from peers import accuracy  # noqa: E402
 from cclm import ComposedModel  # noqa: E402
 from cclm.classification import TextClassifier  # noqa: E402
 from cclm.compression import prune, sparsity, trim_vocabulary  # noqa: E402
+from cclm.selection import pooled_features  # noqa: E402
 from cclm.shelf.starter import StarterShelf, starter_composition  # noqa: E402
 
 FRACTIONS = (0.0, 0.3, 0.5, 0.7, 0.9)
@@ -142,17 +144,19 @@ def measure_pruning(task, args: argparse.Namespace, scratch: Path) -> None:
     test_texts, test_labels = task.texts["test"], task.labels["test"]
     peer = np.mean([accuracy(tfidf_model(train).predict(test_texts), test_labels) for train in draws])
     base_bytes = directory_bytes(composed.save(scratch / "prune-base"))
+    base_features = pooled_features(test_texts, composed)
     print(f"\npruning: {task.name}, tower {tower!r} of the starter embedder + starter-contrastive composition "
           f"({composed.towers[0].count_params():,} weights); {args.few} labels per class, mean of {args.draws} draws")
-    print(f"{'pruned':<8}{'method':<8}{'zeros in tower':>16}{'default head %':>16}{'features alone %':>18}"
-          f"{'on disk MB':>12}{'predict s':>11}{'TF-IDF+LR %':>13}")
-    print("-" * 102)
+    print(f"{'pruned':<8}{'method':<8}{'zeros in tower':>16}{'features moved':>16}{'default head %':>16}"
+          f"{'features alone %':>18}{'on disk MB':>12}{'predict s':>11}{'TF-IDF+LR %':>13}")
+    print("-" * 118)
     for method in args.methods:
         for fraction in FRACTIONS:
             if fraction == 0.0 and method != args.methods[0]:
                 continue
             pruned = prune(composed, fraction, method=method, layers=[tower], seed=args.seed) if fraction else composed
             zeros = np.mean(list(sparsity(pruned, [tower]).values()))
+            moved = np.linalg.norm(pooled_features(test_texts, pruned) - base_features) / np.linalg.norm(base_features)
             scores, alone = [], None
             for train in draws:
                 features_only = fitted(pruned, train, args.seed, ngrams=0)
@@ -162,7 +166,7 @@ def measure_pruning(task, args: argparse.Namespace, scratch: Path) -> None:
             seconds = fastest({"predict": lambda model=alone: model.predict(test_texts)})["predict"]
             size = directory_bytes(pruned.save(scratch / f"prune-{method}-{fraction}")) if fraction else base_bytes
             mean = np.mean(scores, axis=0) * 100
-            print(f"{fraction:<8.1f}{method if fraction else '-':<8}{zeros:>16.3f}{mean[0]:>16.1f}{mean[1]:>18.1f}"
+            print(f"{fraction:<8.1f}{method if fraction else '-':<8}{zeros:>16.3f}{moved:>16.3f}{mean[0]:>16.1f}{mean[1]:>18.1f}"
                   f"{size / 1e6:>12.2f}{seconds:>11.2f}{peer * 100:>13.1f}", flush=True)
 
 
