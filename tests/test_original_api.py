@@ -1,5 +1,6 @@
 """The original cclm API works as its users wrote it: the import paths, the calls, the shelf."""
 
+import os
 import pathlib
 import re
 import subprocess
@@ -29,13 +30,35 @@ def seed_snippet() -> str:
 DATASET = ["cclm is neat", "composable character-level models", "towers share one embedder"] * 12
 
 
-def test_the_original_imports_work_in_a_fresh_process():
-    code = (
-        "from cclm.preprocessing import Preprocessor; from cclm.models import Embedder, ComposedModel; "
-        "from cclm.pretraining import MaskedLanguagePretrainer, CategoricalPretrainer, DistillationPretrainer; "
-        "from cclm.shelf import Shelf"
-    )
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+# The original import paths, then normal use: it prints nothing unless asked (issue 47, item 18).
+FRESH_PROCESS_USE = """
+from cclm.preprocessing import Preprocessor
+from cclm.models import Embedder, ComposedModel
+from cclm.pretraining import MaskedLanguagePretrainer, CategoricalPretrainer, DistillationPretrainer
+from cclm.shelf import Shelf
+
+texts = ["cclm is neat", "towers share an embedder"] * 8
+prep = Preprocessor(sequence_length=16)
+prep.fit(texts)
+embedder = Embedder(prep.max_example_len, prep.n_chars, hidden_dim=8, num_blocks=1)
+small = {"hidden_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 8}
+tower = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=small)
+tower.fit(texts, steps_per_epoch=1)
+ComposedModel(embedder, [tower.model], preprocessor=prep)(["cclm is neat"])
+print("---asked---", flush=True)
+tower.fit(texts, steps_per_epoch=1, verbose=1)
+"""
+
+
+def test_the_original_imports_work_in_a_fresh_process_and_use_is_quiet(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", FRESH_PROCESS_USE], capture_output=True, text=True, cwd=tmp_path,
+                            env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    quiet, asked = result.stdout.split("---asked---\n")
+    # No TensorFlow start-up lines, no progress bars: nothing at all until verbose=1 asks.
+    assert quiet == "" and result.stderr == "", (quiet, result.stderr)
+    assert "1/1" in asked  # Keras' progress bar, when asked for
 
 
 def test_the_seed_snippet_in_the_readme_runs_end_to_end(tmp_path, monkeypatch):
