@@ -23,18 +23,15 @@ among its bases):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import keras
 import numpy as np
 
-from cclm.data.fit_inputs import fit_data
-from cclm.data.texts import iter_labelled
 from cclm.keras_objects import keras_name
 from cclm.layers.logit_bias import LogitBias
 from cclm.models.bucketed_prediction import run_bucketed
 from cclm.models.composed_model import ComposedModel
-from cclm.models.label_head import LabelHead, check_known_labels
+from cclm.models.label_head import LabelHead
 
 READS_COMPOSITION = "composition and n-grams"
 READS_NGRAMS = "n-grams alone (composition weight 0)"
@@ -45,18 +42,8 @@ def reads_towers(names: Sequence[str]) -> str:
     return f"n-grams and {', '.join(names)} (the other towers weight 0)"
 
 
-def scores(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Mean cross-entropy (`loss`) and accuracy of `logits` (texts, labels) against label indices."""
-    logits = np.asarray(logits, np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(len(labels))
-    return {"accuracy": float(np.mean(logits.argmax(axis=1) == labels)),
-            "loss": float(-np.mean(log_probabilities[rows, labels]))}
-
-
 class ClassifierPrediction:
-    """`TextClassifier`'s reach, bucketed batches, n-gram-only model and `evaluate` (see the module docstring)."""
+    """`TextClassifier`'s reach, bucketed batches and n-gram-only model (see the module docstring)."""
 
     def _logits_model(self) -> keras.Model:
         """Ids -> logits: the whole model, or the part of it the head reads (see the module docstring)."""
@@ -165,33 +152,3 @@ class ClassifierPrediction:
         """Each text's pooled features (views averaged), from the ids of its start."""
         return run_bucketed(self._compiled(self._features), ids, 256, self._batch_length,
                             verbose if len(ids) > 2048 else 0)
-
-    def evaluate(
-        self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: str | int = "auto",
-        return_dict: bool = True, dataset_name: str | None = None,
-    ) -> dict[str, float] | list[float]:
-        """Loss and accuracy on labelled data (texts cut at their start, no noise), in length-sorted batches.
-
-        Takes what Keras' `evaluate` does: `x` labelled data (any form `fit`
-        takes), or texts with their labels `y`. Returns `{"loss", "accuracy"}`;
-        with `return_dict=False`, `[loss, accuracy]` as Keras does. `verbose`
-        is taken for Keras' sake: nothing is printed. With `dataset_name`,
-        the result goes into the model card as an evaluation on that data
-        (its Metrics, and the `model-index` a Hub upload shows), until the
-        next fit.
-
-        Raises:
-            ValueError: a label of `data` is not one of `labels`, or no labelled text, before anything runs.
-        """
-        data, _ = fit_data(x, y, True, task=type(self).__name__)
-        self._require_built()
-        pairs = list(iter_labelled(data, self.text_column, self.label_column))
-        check_known_labels((label for _, label in pairs), self.labels, "evaluate on data labelled as the model was trained.")
-        if not pairs:
-            raise ValueError("The data holds no labelled text; give (texts, labels) with at least one pair.")
-        logits = self._outputs(self._logits_model(), [text for text, _ in pairs], batch_size or self.batch_size)
-        measured = scores(logits, np.array([self.label_index[label] for _, label in pairs]))
-        if dataset_name is not None:
-            self.card.setdefault("evaluations", {})[str(dataset_name)] = {
-                "accuracy": round(measured["accuracy"], 5), "loss": round(measured["loss"], 5), "texts": len(pairs)}
-        return measured if return_dict else [measured["loss"], measured["accuracy"]]

@@ -1,8 +1,9 @@
-"""`LabelPredictor`: `predict`, `predict_labels`, `.keras` files and `export` for components that label texts.
+"""`LabelPredictor`: `predict`, `evaluate`, `.keras` files and `export` for components that label texts.
 
 Shared by `CategoricalPretrainer` and `TextClassifier`. As with a Keras
-model, `predict` returns probabilities, one row per text in the order of
-`labels`; a single string gives a single row. `predict_labels` gives the
+model, `evaluate(x, y)` gives loss and accuracy and `predict` returns
+probabilities, one row per text in the order of `labels`; a single
+string gives a single row. `predict_labels` gives the
 most likely label instead. Saved to a path ending in `.keras`, the
 component writes a Keras model from raw strings to probabilities;
 `export(path)` writes a TensorFlow SavedModel serving raw strings ->
@@ -24,10 +25,11 @@ import tensorflow as tf
 
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
-from cclm.data.texts import texts_to_predict
+from cclm.data.fit_inputs import fit_data
+from cclm.data.texts import iter_labelled, texts_to_predict
 from cclm.layers.labelled_softmax import LabelledSoftmax
 from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
-from cclm.models.label_head import Label
+from cclm.models.label_head import Label, check_known_labels
 
 ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit
 
@@ -38,9 +40,20 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def scores(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Mean cross-entropy (`loss`) and accuracy of `logits` (texts, labels) against label indices."""
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(labels))
+    return {"accuracy": float(np.mean(logits.argmax(axis=1) == labels)),
+            "loss": float(-np.mean(log_probabilities[rows, labels]))}
+
+
 class LabelPredictor(ModelLike, Exportable):
-    """Adds `predict`, `predict_labels`, `export` and Keras' `summary`, `count_params` and calls (strings ->
-    probabilities); a subclass gives `labels`, `preprocessor`, `_logits_model()` and `_text_length()`.
+    """Adds `predict`, `predict_labels`, `evaluate`, `export` and Keras' `summary`, `count_params` and calls
+    (strings -> probabilities); a subclass gives `labels`, `label_index`, `preprocessor`, `batch_size`,
+    `text_column`, `label_column`, `card`, `_logits_model()` and `_text_length()`.
     Put it first among the bases, before `Component`."""
 
     labels: list[Label]
@@ -133,3 +146,33 @@ class LabelPredictor(ModelLike, Exportable):
         if probabilities.ndim == 1:  # one text
             return self.labels[int(probabilities.argmax())]
         return [self.labels[i] for i in probabilities.argmax(axis=-1)]
+
+    def evaluate(
+        self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: str | int = "auto",
+        return_dict: bool = True, dataset_name: str | None = None,
+    ) -> dict[str, float] | list[float]:
+        """Loss and accuracy on labelled data (texts cut at their start, no noise), in length-sorted batches.
+
+        Takes what Keras' `evaluate` does: `x` labelled data (any form `fit`
+        takes), or texts with their labels `y`. Returns `{"loss", "accuracy"}`;
+        with `return_dict=False`, `[loss, accuracy]` as Keras does. `verbose`
+        is taken for Keras' sake: nothing is printed. With `dataset_name`,
+        the result goes into the model card as an evaluation on that data
+        (its Metrics, and the `model-index` a Hub upload shows), until the
+        next fit.
+
+        Raises:
+            ValueError: a label of `data` is not one of `labels`, or no labelled text, before anything runs.
+        """
+        data, _ = fit_data(x, y, True, task=type(self).__name__)
+        model = self._logits_model()  # raises while there is none
+        pairs = list(iter_labelled(data, self.text_column, self.label_column))
+        check_known_labels((label for _, label in pairs), self.labels, "evaluate on data labelled as the model was trained.")
+        if not pairs:
+            raise ValueError("The data holds no labelled text; give (texts, labels) with at least one pair.")
+        logits = self._outputs(model, [text for text, _ in pairs], batch_size or self.batch_size)
+        measured = scores(logits, np.array([self.label_index[label] for _, label in pairs]))
+        if dataset_name is not None:
+            self.card.setdefault("evaluations", {})[str(dataset_name)] = {
+                "accuracy": round(measured["accuracy"], 5), "loss": round(measured["loss"], 5), "texts": len(pairs)}
+        return measured if return_dict else [measured["loss"], measured["accuracy"]]

@@ -36,6 +36,7 @@ def test_learns_to_identify_languages_from_characters(sentences):
     accuracy = np.mean([p == t for p, t in zip(predicted, test_labels)])
     assert accuracy > 0.8  # chance is 0.25
     assert history.history["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
+    assert pretrainer.evaluate(test_texts, test_labels, return_dict=False)[1] == pytest.approx(accuracy, abs=1e-6)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert probabilities.shape == (len(test_texts), 4)
 
