@@ -279,7 +279,6 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             training["transforms"] = [repr(t) for t in self.transforms]
         passes = max(self.stats.passes, 1)
         self.card["trained_on"] = f"{self.stats.used // passes:,} labelled texts; labels: {', '.join(map(str, self.labels))}"
-        self.card.pop("evaluations", None)  # measured on the weights this fit replaced
         return training
 
     def _require_built(self) -> None:

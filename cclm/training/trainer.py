@@ -110,6 +110,7 @@ class Trainer:
         `restored`: the epoch whose weights a callback restored (its metrics are the card's).
         """
         training = record_fit(self.card, history, seconds, restored)
+        self.card.pop("evaluations", None)  # `evaluate(..., dataset_name=...)` results: of the weights this fit changed
         self.card.setdefault("intended_uses", self.card_intended_uses)
         self.card.setdefault("limitations", self.card_limitations)
         if self.precision_policy:
