@@ -2,6 +2,7 @@
 `--quiet`, a closed pipe, bad JSON, and `--help` for every option (issue 47, item 17)."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,19 +39,31 @@ def test_preprocessor_fit_imports_no_tensorflow(folder):
     assert '"tensorflow_version": "2.' in (folder / "prep" / "manifest.json").read_text()  # still recorded
 
 
-@pytest.mark.parametrize("args, named", [
+MISSING = [
     (("predict", "no-such-model", "a text"), "no-such-model does not exist"),
-    (("evaluate", "prep", "no-such.jsonl"), "no-such.jsonl does not exist"),
-    (("compose", "prep", "no-such-tower", "--output", "x"), "no-such-tower does not exist"),
+    (("evaluate", ".", "no-such.jsonl"), "no-such.jsonl does not exist"),
+    (("compose", ".", "no-such-tower", "--output", "x"), "no-such-tower does not exist"),
     (("pretrain", "mlm", "no-such.txt", "--output", "x"), "no-such.txt does not exist"),
     (("info", "no-such-dir"), "no-such-dir does not exist"),
-])
-def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder, args, named):
-    if not (folder / "prep").exists():
-        cclm_in_fresh_process("preprocessor", "fit", "corpus.txt", "--output", "prep", cwd=folder)
-    result = cclm_in_fresh_process(*args, cwd=folder)
-    assert result.returncode == 2 and named in result.stderr, result.stderr[-2000:]
-    assert "tensorflow imported: False" in result.stderr
+]
+# Each command of argv[1] (JSON) in turn, in one fresh process; then whether TensorFlow was imported.
+EACH_WITHOUT_TENSORFLOW = (
+    "import json, sys\nfrom cclm.cli.main import main\n"
+    "for args in json.loads(sys.argv[1]):\n    try:\n        code = main(args)\n"
+    "    except SystemExit as exit:\n        code = exit.code\n    print('exit code', code, file=sys.stderr)\n"
+    "print('tensorflow imported:', 'tensorflow' in sys.modules, file=sys.stderr)\n"
+)
+
+
+def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder):
+    commands = json.dumps([list(args) for args, _ in MISSING])
+    result = subprocess.run([sys.executable, "-c", EACH_WITHOUT_TENSORFLOW, commands], cwd=folder,
+                            capture_output=True, text=True, timeout=300)
+    reports = result.stderr.split("exit code ")
+    for (args, named), report in zip(MISSING, reports):
+        assert named in report, (args, report)
+    assert [report.split()[0] for report in reports[1:]] == ["2"] * len(MISSING), result.stderr
+    assert result.stderr.endswith("tensorflow imported: False\n")
 
 
 def test_quiet_anywhere_hides_progress_and_every_command_takes_it(folder, run_cli):
