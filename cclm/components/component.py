@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cclm.components.card import render_card
-from cclm.components.compressed_weights import check_weights_compression, compress_weight_files
+from cclm.components.compressed_weights import (
+    check_weights_compression,
+    compress_weight_files,
+)
 from cclm.components.files import CARD_NAME, MANIFEST_NAME, write_directory
 from cclm.components.hub import push_to_hub
 from cclm.components.loading import SHELF_REFERENCE_PREFIX, component_path
