@@ -88,7 +88,8 @@ def test_info_prints_the_card_and_the_manifest(demo_run):
 
 def test_info_on_a_bad_path_fails_with_a_message(tmp_path):
     result = cclm("info", str(tmp_path / "nowhere"))
-    assert result.returncode == 2 and "is not a directory" in result.stderr
+    assert result.returncode == 2 and "nowhere does not exist; give a saved component directory" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_round_trip_check_allows_float32_rounding_but_not_another_answer():
