@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from cclm.data.texts import is_dataframe, is_hf_dataset, is_labelled_pair, is_tf_dataset, describe
+from cclm.errors import NoUsableTextError
 
 
 def _is_sequence(value: Any) -> bool:
@@ -81,6 +82,10 @@ def fit_data(
         x = (list(x), list(y))
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split={validation_split!r}; give a fraction in [0, 1), e.g. 0.2.")
+    if isinstance(validation_data, (list, tuple)) and (
+            not validation_data or (is_labelled_pair(validation_data) and not len(validation_data[0]))):
+        raise NoUsableTextError("The validation data is empty: give held-out texts (with their labels), or leave "
+                                "validation_data out. Nothing was trained.")
     if not validation_split:
         return x, validation_data
     if validation_data is not None:

@@ -147,8 +147,8 @@ def test_lengths_beyond_the_tower_fail_when_building(texts):
 def test_no_usable_text_is_a_clear_error(texts):
     with pytest.raises(NoUsableTextError, match="The data gave no usable text: 2 empty"):
         tiny(texts).fit(["", "   "], verbose=0)
-    with pytest.raises(NoUsableTextError, match="The data is empty"):
-        tiny(texts).fit(texts, validation_data=[], verbose=0)  # validation data too
+    with pytest.raises(NoUsableTextError, match="The validation data is empty"):
+        tiny(texts).fit(texts, validation_data=[], verbose=0)  # validation data too, before any training
 
 
 def test_fill_mask_ranks_fillings_with_probabilities(texts):
