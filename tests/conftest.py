@@ -76,11 +76,16 @@ def round_trip(tmp_path):
     return save_and_load
 
 
-# The longest files first. pytest-xdist (`--dist loadfile`) hands files to the workers in collection order,
-# so a long file collected last runs alone at the end while the other worker idles.
+# The longest files first (a minute or more each on 2 cores, measured with --durations). pytest-xdist
+# (`--dist loadfile --no-loadscope-reorder`, pyproject.toml) hands whole files to the workers in
+# collection order; without `--no-loadscope-reorder` it would order them by their number of tests,
+# and a long one-test file would run alone at the end while the other worker idles.
 LONGEST_FIRST = (
-    "tests/training/test_distribution.py", "tests/cli/test_cli.py", "tests/cli/test_training_commands.py",
-    "tests/benchmarks/", "tests/test_examples.py", "tests/test_docs.py", "tests/test_original_api.py",
+    "tests/scripts/test_train_starter.py", "tests/test_docs.py", "tests/pretraining/test_masked_language_pretrainer.py",
+    "tests/training/test_distribution.py", "tests/cli/test_training_commands.py", "tests/test_examples.py",
+    "tests/cli/test_cli.py", "tests/test_original_api.py", "tests/pretraining/test_distillation_pretrainer.py",
+    "tests/benchmarks/", "tests/classification/test_text_classifier.py", "tests/models/test_composed_model.py",
+    "tests/pretraining/test_categorical_pretrainer.py",
 )
 
 
