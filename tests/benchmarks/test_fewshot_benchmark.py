@@ -13,6 +13,7 @@ CATALOGS = pathlib.Path("/usr/share/locale")
 
 
 @pytest.mark.skipif(not list(CATALOGS.glob("sv/LC_MESSAGES/*.mo")), reason="no Debian message catalogs here")
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_fewshot_benchmark_prints_the_table_and_checks_the_corpus():
     # One task end to end (the other task's pipeline is the same code); the code task's data below.
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "language"],

@@ -11,6 +11,7 @@ SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "meaning_speed.py"
 
 
 @pytest.mark.skipif(shutil.which("apt-cache") is None, reason="the package task needs Debian's package lists")
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_meaning_speed_benchmark_prints_a_row_per_task():
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], check=False, capture_output=True, text=True, timeout=600)
     if "package lists are empty" in result.stderr:

@@ -4,9 +4,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "memory.py"
 
 
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_memory_benchmark_prints_both_corpus_sizes_and_their_ratio():
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

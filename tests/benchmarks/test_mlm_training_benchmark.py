@@ -4,9 +4,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "mlm_training.py"
 
 
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_mlm_training_benchmark_prints_every_row():
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

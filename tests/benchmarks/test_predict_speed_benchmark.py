@@ -4,9 +4,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "predict_speed.py"
 
 
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_predict_speed_benchmark_prints_a_row_per_batch_and_the_ratios():
     # The topic task reads Python's own standard library, so it runs on any machine.
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tasks", "topic"],

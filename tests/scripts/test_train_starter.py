@@ -18,6 +18,7 @@ import teachers  # noqa: E402
 
 @pytest.mark.skipif(not list(pathlib.Path("/usr/share/locale").glob("sv/LC_MESSAGES/*.mo")),
                     reason="no Debian message catalogs here")
+@pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
 def test_the_recipe_keeps_held_out_text_out_and_writes_a_starter_shelf(tmp_path):
     output = tmp_path / "starter_shelf"
     # Source files from one small stdlib package: walking all of /usr is most of a quick run's time.
