@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cclm.components.files import atomic_file
+from cclm.errors import install_hint
 
 
 def figure_class() -> Any:

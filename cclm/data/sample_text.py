@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import random
 
+from cclm.errors import install_hint
+
 SOURCE = "Python's own documentation topics (pydoc_data.topics, shipped with CPython)"
 
 
