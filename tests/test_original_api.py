@@ -66,7 +66,7 @@ def test_the_seed_snippet_in_the_readme_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     names = {"__name__": "readme"}
     exec(compile(seed_snippet(), "README.md seed snippet", "exec"), names)
-    prep, embedder, composed, x, emb = (names[k] for k in ("prep", "embedder", "composed", "x", "emb"))
+    prep, embedder, _composed, x, emb = (names[k] for k in ("prep", "embedder", "composed", "x", "emb"))
     assert (embedder.max_length, embedder.vocab_size) == (prep.sequence_length, prep.vocab_size)
     assert x.shape == (1, prep.max_example_len)
     assert tuple(emb.shape) == (1, prep.max_example_len, 16 + 8)
