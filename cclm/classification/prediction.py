@@ -55,12 +55,15 @@ class ClassifierPrediction:
 
     def _towers_read(self) -> tuple[int, ...]:
         """The indices of the towers the head's logits read: those whose rows of its kernel are not all zero."""
-        towers = range(len(self.composed.towers))
         if self.ngram_logits is None:
-            return tuple(towers)
+            return tuple(range(len(self.composed.towers)))
         kernel = self.head.logits.kernel.value.numpy()  # read on every call: cheap
+        return tuple(i for i, rows in enumerate(self._tower_rows()) if np.any(kernel[rows]))
+
+    def _tower_rows(self) -> list[slice]:
+        """Each tower's rows of the head's kernel: its block of the pooled features, in composition order."""
         ends = np.cumsum([tower.output_dim for tower in self.composed.towers])
-        return tuple(i for i in towers if np.any(kernel[ends[i] - self.composed.towers[i].output_dim:ends[i]]))
+        return [slice(end - tower.output_dim, end) for tower, end in zip(self.composed.towers, ends)]
 
     @property
     def head_reads(self) -> str:
@@ -100,10 +103,8 @@ class ClassifierPrediction:
             logits = keras.layers.Add(name=f"{scope}_logits")([head(part.id_model(inputs)), self.ngram_logits(ids)])
             models[key] = (keras.Model(ids, logits, name=scope), head)
         model, head = models[key]
-        ends = np.cumsum([tower.output_dim for tower in self.composed.towers])
-        kernel = self.head.logits.kernel.value.numpy()
-        rows = np.concatenate([np.arange(ends[i] - self.composed.towers[i].output_dim, ends[i]) for i in read])
-        wanted = [kernel[rows], self.head.logits.bias.value.numpy()]
+        kernel, blocks = self.head.logits.kernel.value.numpy(), self._tower_rows()
+        wanted = [np.concatenate([kernel[blocks[i]] for i in read]), self.head.logits.bias.value.numpy()]
         if not all(np.array_equal(a, b) for a, b in zip(head.logits.get_weights(), wanted)):
             head.logits.set_weights(wanted)
         return model
