@@ -97,7 +97,8 @@ def train_meaning(preprocessor, args) -> tuple:
     meaning.card["trained_on"] = (
         f"{len(texts):,} English texts: " + ", ".join(f"{name} ({count:,})" for name, count in counts.items())
         + f"; its {words:,} most frequent words (seen twice or more) through the teacher alone, each also misspelt "
-        f"once (one random edit), then {meaning.card['training']['sentences']:,} of the texts; every dev or test "
+        f"once (one random edit), then {meaning.card['training']['sentences']:,} of the texts, each also with 10% typos "
+        "per character; every dev or test "
         "text of benchmarks/fewshot.py dropped (held-out texts left in the corpus: 0).")
     meaning.card["training"]["teacher license"] = f"{teachers.MINILM}: {teachers.LICENSE}"
     meaning.card["limitations"] = (

@@ -24,6 +24,7 @@ from cclm.layers.word_ngrams import word_codes
 from cclm.models.freezing import set_trainable
 from cclm.models.meaning_tower import MeaningTower
 from cclm.models.tower import tower_config, tower_from_config
+from cclm.pipelines.augmentation import Augmentor
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.pretraining.teacher import Teacher
 
@@ -53,8 +54,9 @@ class MeaningPretrainer(ModelLike, Component):
        `typo_rate` share of the words to the same vector.
     2. **Sentences.** Up to `sentences` of the texts go through the teacher;
        the table is fitted to their vectors, staying near the stage-one
-       table (`sentence_strength`), each text also fitted with a
-       `sentence_typos` share of its words misspelt. `_HELD_OUT` of them measure the fit:
+       table (`sentence_strength`), each text also fitted with typos at
+       `sentence_typos` per character (`Augmentor.typos`: substitutions,
+       deletions, insertions, swaps, as people make them). `_HELD_OUT` of them measure the fit:
        the history's `cosine` (student against teacher, before and after).
 
     The teacher is any callable `list[str] -> array (n, d)` (e.g.
@@ -72,8 +74,8 @@ class MeaningPretrainer(ModelLike, Component):
         vocabulary_size, min_count: the words of stage one.
         sif_coefficient: a word of probability p weighs `a / (a + p)`.
         typo_rate: the share of words also fitted misspelt (stage one).
-        sentence_typos: the share of each text's words misspelt in its
-            second copy (stage two); 0 fits no second copy.
+        sentence_typos: the typos per character of each text's second copy
+            (stage two); 0 fits no second copy.
         sentences: the most texts of stage two (0 skips it).
         strength: stage one's ridge strength, relative to the data.
         sentence_strength: how strongly stage two keeps to stage one's table.
@@ -102,7 +104,7 @@ class MeaningPretrainer(ModelLike, Component):
         self, preprocessor: Preprocessor, teacher: Teacher | None = None, tower: MeaningTower | None = None,
         tower_options: dict[str, Any] | None = None, vocabulary_size: int = 40_000, min_count: int = 2,
         sif_coefficient: float = 1e-3, typo_rate: float = 1.0, sentences: int = 20_000, strength: float = 0.3,
-        sentence_strength: float = 1.0, sentence_typos: float = 0.3, text_column: str = "text",
+        sentence_strength: float = 1.0, sentence_typos: float = 0.1, text_column: str = "text",
         vectors_column: str | None = None, seed: int = 0, name: str | None = None,
     ):
         if not preprocessor.characters:
@@ -112,6 +114,8 @@ class MeaningPretrainer(ModelLike, Component):
                             "name='its name').")
         if not 0 <= typo_rate <= 1:
             raise ValueError(f"typo_rate={typo_rate!r}; use a share between 0 and 1.")
+        if not 0 <= sentence_typos <= 1:
+            raise ValueError(f"sentence_typos={sentence_typos!r}; use typos per character between 0 and 1 (e.g. 0.1).")
         self.preprocessor = preprocessor
         self.teacher = teacher
         self.tower_options = {**DEFAULT_MEANING_OPTIONS, **(tower_options or {})}
@@ -207,8 +211,8 @@ class MeaningPretrainer(ModelLike, Component):
             goals = (vectors - mean) @ axes
             length = self.preprocessor.sequence_length or 512
             chosen_texts = [texts[i] for i in order]
-            if self.sentence_typos:  # the same vectors for a copy of each fitted text with misspelt words
-                chosen_texts += solver.misspell_texts([texts[i] for i in fitted], self.sentence_typos, self.seed)
+            if self.sentence_typos:  # the same vectors for a copy of each fitted text with typos
+                chosen_texts += Augmentor.typos(self.sentence_typos, seed=self.seed)([texts[i] for i in fitted])
                 goals = np.concatenate([goals, goals[len(held):]])
             matrix = solver.bag_matrix(self.tower, self._encode(chosen_texts, length))
             held_rows = np.arange(len(held))

@@ -70,20 +70,6 @@ def one_edit_typos(words: Sequence[str], seed: int = 0) -> list[str]:
     return typos
 
 
-def misspell_texts(texts: Sequence[str], share: float, seed: int = 0) -> list[str]:
-    """Each text with a one-edit typo (`one_edit_typos`) in a random `share` of its words."""
-    rng = np.random.default_rng(seed)
-    misspelt = []
-    for text in texts:
-        spans = [match.span() for match in _WORD.finditer(text)]
-        chosen = [span for span, hit in zip(spans, rng.random(len(spans)) < share) if hit]
-        typos = one_edit_typos([text[a:b] for a, b in chosen], int(rng.integers(2**31)))
-        for (start, end), typo in sorted(zip(chosen, typos), reverse=True):
-            text = text[:start] + typo + text[end:]
-        misspelt.append(text)
-    return misspelt
-
-
 def principal_axes(vectors: np.ndarray, dimensions: int) -> tuple[np.ndarray, np.ndarray]:
     """(mean, axes (d, dimensions)): project with `(x - mean) @ axes`, as Model2Vec reduces a teacher's vectors."""
     vectors = np.asarray(vectors, "float64")

@@ -108,14 +108,27 @@ def test_precomputed_vectors_in_a_datasets_column_train_it_without_a_teacher(pre
     assert history.history["cosine"][0] > 0.5
 
 
-def test_misspelt_copies_change_the_chosen_share_of_words_and_nothing_between_them():
-    from cclm.pretraining.static_distillation import misspell_texts
+def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, texts):
+    from cclm.pipelines import Augmentor
 
-    texts = ["Parsing configuration files, quickly and safely!"] * 50
-    assert misspell_texts(texts, 0.0) == texts
-    changed = [sum(a != b for a, b in zip(words_of(texts[0]), words_of(t))) for t in misspell_texts(texts, 1.0)]
-    assert min(changed) >= 4  # every word of 3 letters or more (one edit may, rarely, give the word back)
-    assert all(t.endswith("!") and ", " in t for t in misspell_texts(texts, 1.0))
+    encoder = BagOfWordsTeacher()
+    teacher = Teacher(encoder, "bag-of-words", cache_dir=None, progress=False)
+    held, fitted = texts[:60], texts[60:]
+    misspelt = Augmentor.typos(0.1, seed=5)(held)
+    targets = encoder(held)
+    closeness = {}
+    for typos in (0.0, 0.1):
+        meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, typo_rate=0.0,
+                                    sentences=len(fitted), sentence_typos=typos, min_count=1)
+        meaning.fit(fitted, verbose=0)
+        vectors = meaning.model.text_vectors(prep.encode(misspelt)).numpy()
+        # the student's vectors live on the teacher's principal axes: compare them by a least-squares map
+        mapped = vectors @ np.linalg.lstsq(vectors, targets, rcond=None)[0]
+        closeness[typos] = float(np.mean(np.sum(mapped * targets, 1) / (np.linalg.norm(mapped, axis=1)
+                                                                        * np.linalg.norm(targets, axis=1))))
+    assert closeness[0.1] > closeness[0.0]
+    with pytest.raises(ValueError, match="sentence_typos=1.5"):
+        MeaningPretrainer(prep, teacher, sentence_typos=1.5)
 
 
 def test_a_classifier_on_the_meaning_tower_saves_loads_and_exports(fitted, prep, texts, tmp_path):
