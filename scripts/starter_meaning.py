@@ -23,7 +23,7 @@ from pathlib import Path
 import real_text_tasks as tasks
 import teachers
 
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 TOWER = {"buckets": 2**17, "output_dim": 256, "min_n": 3, "max_n": 5, "table_dtype": "int8"}
 PACKAGES = ("numpy", "keras", "datasets", "huggingface_hub", "tokenizers", "git", "tqdm", "sklearn", "scipy",
             "matplotlib", "faker", "hypothesis", "transformers", "sentence_transformers", "torch")

@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-measure", action="store_true", help="skip the benchmark (the cards get no accuracy)")
     parser.add_argument("--only", choices=["all", "meaning"], default="all",
                         help="meaning: train starter-meaning alone, keeping the other shipped components")
-    parser.add_argument("--meaning-sentences", type=int, default=8000,
+    parser.add_argument("--meaning-sentences", type=int, default=48000,
                         help="texts whose teacher vectors starter-meaning's second stage fits")
     parser.add_argument("--teacher-cache", type=pathlib.Path, default=fewshot.teachers.DEFAULT_CACHE,
                         help="where the teacher's vectors are cached (a rerun encodes nothing twice)")
