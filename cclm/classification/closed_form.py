@@ -46,6 +46,11 @@ def tower_widths(classifier: Any) -> list[int] | None:
     return [tower.output_dim for tower in towers] if len(towers) > 1 else None
 
 
+def light_towers(classifier: Any) -> list[bool]:
+    """For each tower, whether it reads ids alone and so costs about what the n-grams do (a `MeaningTower`)."""
+    return [bool(getattr(tower, "reads_ids", False)) for tower in classifier.composed.towers]
+
+
 def tower_weights(classifier: Any, weights: tuple[float, ...]) -> str:
     """The card's words for the head's weights: `composition weight W: tower w, ...` (one tower: `composition weight W`)."""
     total = f"composition weight {sum(weights):g}"
@@ -100,7 +105,8 @@ def fit_closed_form(
     # per reading: (pooled features, n-gram rows, n-gram counts), each computed once
     parts = [_read(classifier, reading, progress) for reading in readings]
     solve = functools.partial(fit_head, num_labels=len(classifier.labels), buckets=classifier.ngram_buckets,
-                              seed=classifier.seed or 0, sample_weights=weights, blocks=tower_widths(classifier))
+                              seed=classifier.seed or 0, sample_weights=weights, blocks=tower_widths(classifier),
+                              light_blocks=light_towers(classifier))
     fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
     if len(parts) > 1:  # noisy readings then join the fit at them
         fitted = solve(parts, label_ids, chosen=fitted)

@@ -13,7 +13,10 @@ and a tower that does not help is weighed down rather than trusted: each
 weight is the smallest whose leave-one-out accuracy is within one standard
 error of the best (`simplest_within_one_error`), block by block, sweeping
 the blocks in turn (`choose_block_weights`). A tower of weight 0 is not
-computed at prediction (`cclm.classification.prediction`).
+computed at prediction (`cclm.classification.prediction`), so the error
+asked of a tower follows its cost: a light one (reading ids, as the n-grams
+do) is compared with the fit without it text by text; one that runs the
+embedder must beat it by the best accuracy's own, larger error.
 The exact leave-one-out costs the cube of the number of texts: with more
 than `subset`, the weight, strength and temperature are chosen on a random
 `subset` of them, and the head is then fitted to every text at those
@@ -136,34 +139,47 @@ def _dual_by_conjugate_gradients(
     return dual - dual.mean(axis=0)
 
 
-def simplest_within_one_error(accuracies: Sequence[float], shares: np.ndarray) -> int:
+def simplest_within_one_error(
+    accuracies: Sequence[float], shares: np.ndarray, correct: Sequence[np.ndarray] | None = None,
+) -> int:
     """The first index whose accuracy is within one standard error of the best (the one-standard-error rule).
 
     `accuracies` are leave-one-out accuracies of ever more complex fits (the
     composition weighed ever more); `shares` each text's share of them. A
-    fit that beats a simpler one by less than the standard error of the
-    best accuracy (over the effective number of texts) is not trusted: the
-    composition's features of texts its towers were pretrained on can look
-    more telling to leave-one-out than they are on new text.
+    fit that beats a simpler one by less than a standard error is not
+    trusted: the composition's features of texts its towers were pretrained
+    on can look more telling to leave-one-out than they are on new text.
+    Without `correct`, the error is the best accuracy's own (over the
+    effective number of texts). With `correct` (each fit's leave-one-out
+    hits, one boolean per text), it is the error of each fit's difference
+    from the best, text by text: fits of the same texts err together, so
+    a gain that one accuracy's error would hide can be real.
     """
-    best = max(accuracies)
-    texts = 1.0 / float(np.sum(np.square(shares)))
-    margin = np.sqrt(best * (1.0 - best) / texts)
-    return next(i for i, accuracy in enumerate(accuracies) if accuracy >= best - margin - 1e-12)
+    best = int(np.argmax(accuracies))
+    if correct is None:
+        texts = 1.0 / float(np.sum(np.square(shares)))
+        margins = [np.sqrt(accuracies[best] * (1.0 - accuracies[best]) / texts)] * len(accuracies)
+    else:
+        differences = [np.asarray(hits, "float64") - np.asarray(correct[best], "float64") for hits in correct]
+        margins = [np.sqrt(np.sum(np.square(shares) * np.square(d - shares @ d))) for d in differences]
+    return next(i for i, accuracy in enumerate(accuracies) if accuracy >= accuracies[best] - margins[i] - 1e-12)
 
 
 def choose_block_weights(
     solved: Callable[[tuple[float, ...]], tuple], blocks: int, grid: Sequence[float], shares: np.ndarray,
-    sweeps: int = SWEEPS,
+    sweeps: int = SWEEPS, paired: Sequence[bool] | None = None,
 ) -> tuple[tuple[float, ...], tuple]:
     """Each block's weight, by coordinate ascent from all zeros; returns the weights and `solved(weights)`.
 
-    `solved(weights)` gives `((leave-one-out accuracy, ...), ...), ...` for
-    a tuple of block weights (`choose_strength`'s result first). Sweeping the
-    blocks in turn, each block's weight is the smallest of `grid` within one
-    standard error of the best with the other blocks' weights held
-    (`simplest_within_one_error`); the sweeps stop when one changes nothing.
-    Each weight tuple is solved once.
+    `solved(weights)` gives `((leave-one-out accuracy, ...), strength, scores,
+    hits), ...` for a tuple of block weights (`choose_strength`'s result
+    first, then each text's leave-one-out hit). Sweeping the blocks in turn,
+    each block's weight is the smallest of `grid` within one standard error
+    of the best with the other blocks' weights held
+    (`simplest_within_one_error`): for the blocks `paired` marks, the error
+    of each fit's text-by-text difference from the best; for the others, the
+    best accuracy's own, which asks more of them. The sweeps stop when one
+    changes nothing. Each weight tuple is solved once.
     """
     memo: dict[tuple[float, ...], tuple] = {}
 
@@ -179,7 +195,9 @@ def choose_block_weights(
         start = current
         for block in range(blocks):
             tried = [current[:block] + (float(w),) + current[block + 1:] for w in grid]
-            current = tried[simplest_within_one_error([solution(w)[0][0][0] for w in tried], shares)]
+            found = [solution(w)[0] for w in tried]
+            hits = [f[3] for f in found] if paired is not None and paired[block] else None
+            current = tried[simplest_within_one_error([f[0][0] for f in found], shares, hits)]
         if current == start:
             break
     return current, solution(current)
@@ -196,7 +214,7 @@ def fit_wide_ridge(
     strengths: Sequence[float] = STRENGTHS, composition_weights: Sequence[float] = COMPOSITION_WEIGHTS,
     temperatures: Sequence[float] = TEMPERATURES, subset: int = 2000, seed: int = 0, tolerance: float = 1e-2,
     sample_weights: np.ndarray | None = None, blocks: Sequence[int] | None = None,
-    block_weights: Sequence[float] | None = None,
+    block_weights: Sequence[float] | None = None, light_blocks: Sequence[bool] | None = None,
 ) -> WideRidgeFit:
     """Ridge classification of `labels` from n-gram bags (`NgramLogits.bag`) and pooled features.
 
@@ -218,6 +236,12 @@ def fit_wide_ridge(
         blocks: the widths of the features' blocks (e.g. each tower's),
             weighed apart; None: one block.
         block_weights: each block's weight, instead of choosing them.
+        light_blocks: for each block, whether its features cost about what
+            the n-grams do (a tower that reads ids alone): its weight is
+            then kept where it beats the fit without it by more than the
+            error of their text-by-text difference. Other blocks (towers that
+            run the embedder, many times the n-grams' cost) must beat it by
+            the best accuracy's own error, which asks more. None: none light.
 
     Raises:
         ValueError: with fewer than two texts, arrays that differ in rows, or
@@ -238,6 +262,8 @@ def fit_wide_ridge(
     if sum(blocks) != features.shape[1] or min(blocks, default=0) < 1:
         raise ValueError(f"blocks {blocks} for {features.shape[1]} feature columns; give each block's width, "
                          "adding up to the features' (e.g. each tower's output_dim).")
+    if light_blocks is not None and len(light_blocks) != len(blocks):
+        raise ValueError(f"light_blocks {list(light_blocks)} for {len(blocks)} blocks; give one flag per block.")
     starts = np.cumsum([0, *blocks])
     columns = [slice(starts[b], starts[b + 1]) for b in range(len(blocks))]
     mean, scale = features.mean(axis=0), features.std(axis=0)
@@ -261,16 +287,17 @@ def fit_wide_ridge(
         reference = float(np.mean(np.diag(kernel))) or 1.0
         found = choose_strength(vectors, eigenvalues, reference, targets[chosen], labels[chosen], strengths,
                                 chosen_weights)
-        return found, (eigenvalues, vectors, reference)
+        return (*found, found[2].argmax(axis=1) == labels[chosen]), (eigenvalues, vectors, reference)
 
     if block_weights is None:
-        block_weights, solution = choose_block_weights(solved, len(blocks), composition_weights, chosen_shares)
+        block_weights, solution = choose_block_weights(solved, len(blocks), composition_weights, chosen_shares,
+                                                       paired=light_blocks)
     else:
         block_weights = tuple(float(w) for w in block_weights)
         if len(block_weights) != len(blocks):
             raise ValueError(f"{len(block_weights)} block weights for {len(blocks)} blocks; give one per block.")
         solution = solved(block_weights)
-    (score, strength, loo), (eigenvalues, vectors, reference) = solution
+    (score, strength, loo, _), (eigenvalues, vectors, reference) = solution
     column_weights = np.repeat(block_weights, blocks).astype("float64")
     weighed = None if sample_weights is None else chosen_shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels[chosen], weighed))
@@ -306,7 +333,7 @@ def fit_wide_ridge(
 def fit_head(
     parts: list[tuple[np.ndarray, ...]], labels: np.ndarray, num_labels: int, buckets: int, seed: int = 0,
     chosen: RidgeFit | WideRidgeFit | None = None, sample_weights: np.ndarray | None = None,
-    blocks: Sequence[int] | None = None,
+    blocks: Sequence[int] | None = None, light_blocks: Sequence[bool] | None = None,
 ) -> RidgeFit | WideRidgeFit:
     """A `TextClassifier`'s closed-form head from its readings of the texts, at `chosen`'s values when given.
 
@@ -314,7 +341,8 @@ def fit_head(
     reading of the same texts (the clean ones, then noisy copies); with
     n-gram rows and counts the head is `fit_wide_ridge`, else `fit_ridge`.
     `sample_weights` weigh each text (every reading of it alike); `blocks`
-    are the widths of the features' blocks weighed apart (each tower's).
+    are the widths of the features' blocks weighed apart (each tower's),
+    `light_blocks` which of them cost about what the n-grams do.
     """
     features = np.concatenate([part[0] for part in parts])
     bags = concatenate_bags([part[1:] for part in parts]) if len(parts[0]) > 1 else ()
@@ -325,7 +353,8 @@ def fit_head(
     if not bags:
         return fit_ridge(features, labels, num_labels, **kept)
     kept.update({} if chosen is None else {"block_weights": chosen.block_weights})
-    return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, blocks=blocks, **kept)
+    return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, blocks=blocks,
+                          light_blocks=light_blocks, **kept)
 
 
 _BAGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

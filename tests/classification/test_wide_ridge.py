@@ -160,6 +160,32 @@ def test_a_more_complex_fit_must_beat_a_simpler_one_by_a_standard_error():
     assert simplest_within_one_error([0.80, 0.81, 0.85], heavy) == 0
 
 
+def test_compared_text_by_text_a_gain_with_no_loss_beats_a_standard_error_of_one_accuracy():
+    shares = np.full(120, 1 / 120)
+    simpler = np.arange(120) < 96  # 0.80
+    richer = np.arange(120) < 100  # the same texts right, and 4 more: 0.833
+    accuracies = [simpler.mean(), richer.mean()]
+    assert simplest_within_one_error(accuracies, shares) == 0  # 0.033 is within 0.034, one accuracy's error
+    assert simplest_within_one_error(accuracies, shares, [simpler, richer]) == 1  # the difference's error: 0.016
+    swapped = richer.copy()
+    swapped[:8] = False  # the richer fit loses 8 texts the simpler one had and wins 10 others: no clear gain
+    swapped[100:106] = True
+    assert simplest_within_one_error([simpler.mean(), swapped.mean()], shares, [simpler, swapped]) == 0
+
+
+def test_a_light_block_is_compared_text_by_text_and_a_bad_flag_count_is_refused():
+    rng = np.random.default_rng(31)
+    rows, counts = bags(120, rng)
+    labels = np.repeat([0, 1, 2], 40)
+    rows[:, -1] = 40 + np.where(rng.random(120) < 0.7, labels, rng.integers(0, 3, 120))
+    features = np.c_[rng.normal(size=(120, 4)) + 0.5 * labels[:, None], rng.normal(size=(120, 4))]
+    heavy = fit_wide_ridge(rows, counts, features, labels, 3, 64, blocks=[4, 4], light_blocks=[False, False])
+    light = fit_wide_ridge(rows, counts, features, labels, 3, 64, blocks=[4, 4], light_blocks=[True, True])
+    assert light.block_weights[0] >= heavy.block_weights[0] and light.loo_accuracy >= heavy.loo_accuracy
+    with pytest.raises(ValueError, match=r"light_blocks \[True\] for 2 blocks"):
+        fit_wide_ridge(rows, counts, features, labels, 3, 64, blocks=[4, 4], light_blocks=[True])
+
+
 def test_the_fit_takes_the_simplest_weight_within_one_standard_error_not_the_best():
     rng = np.random.default_rng(31)
     rows, counts = bags(120, rng)
