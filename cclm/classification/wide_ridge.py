@@ -11,8 +11,8 @@ the ridge strength and the softmax temperature are chosen by exact
 leave-one-out on the training labels, so nothing is tuned on held-out data
 and a tower that does not help is weighed down rather than trusted: each
 weight is the smallest whose leave-one-out accuracy is within one standard
-error of the best (`simplest_within_one_error`), block by block, sweeping
-the blocks in turn (`choose_block_weights`). A tower of weight 0 is not
+error of the best, block by block, sweeping the blocks in turn
+(`cclm.classification.weight_choice`). A tower of weight 0 is not
 computed at prediction (`cclm.classification.prediction`), so the error
 asked of a tower follows its cost: a light one (reading ids, as the n-grams
 do) is compared with the fit without it text by text; one that runs the
@@ -39,7 +39,7 @@ Example:
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +47,10 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge, text_shares
+from cclm.classification.weight_choice import choose_block_weights
 from cclm.models.bucketed_prediction import used_lengths
 
 COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # a block's kernel against the n-grams' (both unit scale)
-SWEEPS = 2  # passes over the blocks when choosing their weights
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
 
 
@@ -137,70 +137,6 @@ def _dual_by_conjugate_gradients(
         direction = residual + (squared / np.maximum(previous, 1e-30)) * direction
     dual = roots[:, None] * solution
     return dual - dual.mean(axis=0)
-
-
-def simplest_within_one_error(
-    accuracies: Sequence[float], shares: np.ndarray, correct: Sequence[np.ndarray] | None = None,
-) -> int:
-    """The first index whose accuracy is within one standard error of the best (the one-standard-error rule).
-
-    `accuracies` are leave-one-out accuracies of ever more complex fits (the
-    composition weighed ever more); `shares` each text's share of them. A
-    fit that beats a simpler one by less than a standard error is not
-    trusted: the composition's features of texts its towers were pretrained
-    on can look more telling to leave-one-out than they are on new text.
-    Without `correct`, the error is the best accuracy's own (over the
-    effective number of texts). With `correct` (each fit's leave-one-out
-    hits, one boolean per text), it is the error of each fit's difference
-    from the best, text by text: fits of the same texts err together, so
-    a gain that one accuracy's error would hide can be real.
-    """
-    best = int(np.argmax(accuracies))
-    if correct is None:
-        texts = 1.0 / float(np.sum(np.square(shares)))
-        margins = [np.sqrt(accuracies[best] * (1.0 - accuracies[best]) / texts)] * len(accuracies)
-    else:
-        differences = [np.asarray(hits, "float64") - np.asarray(correct[best], "float64") for hits in correct]
-        margins = [np.sqrt(np.sum(np.square(shares) * np.square(d - shares @ d))) for d in differences]
-    return next(i for i, accuracy in enumerate(accuracies) if accuracy >= accuracies[best] - margins[i] - 1e-12)
-
-
-def choose_block_weights(
-    solved: Callable[[tuple[float, ...]], tuple], blocks: int, grid: Sequence[float], shares: np.ndarray,
-    sweeps: int = SWEEPS, paired: Sequence[bool] | None = None,
-) -> tuple[tuple[float, ...], tuple]:
-    """Each block's weight, by coordinate ascent from all zeros; returns the weights and `solved(weights)`.
-
-    `solved(weights)` gives `((leave-one-out accuracy, ...), strength, scores,
-    hits), ...` for a tuple of block weights (`choose_strength`'s result
-    first, then each text's leave-one-out hit). Sweeping the blocks in turn,
-    each block's weight is the smallest of `grid` within one standard error
-    of the best with the other blocks' weights held
-    (`simplest_within_one_error`): for the blocks `paired` marks, the error
-    of each fit's text-by-text difference from the best; for the others, the
-    best accuracy's own, which asks more of them. The sweeps stop when one
-    changes nothing. Each weight tuple is solved once.
-    """
-    memo: dict[tuple[float, ...], tuple] = {}
-
-    def solution(weights: tuple[float, ...]) -> tuple:
-        if weights not in memo:
-            memo[weights] = solved(weights)
-        return memo[weights]
-
-    grid, current = sorted(grid), (0.0,) * blocks
-    if 0.0 not in grid:  # no weight may be 0: start at the smallest
-        current = (grid[0],) * blocks
-    for _ in range(sweeps if blocks > 1 else 1):
-        start = current
-        for block in range(blocks):
-            tried = [current[:block] + (float(w),) + current[block + 1:] for w in grid]
-            found = [solution(w)[0] for w in tried]
-            hits = [f[3] for f in found] if paired is not None and paired[block] else None
-            current = tried[simplest_within_one_error([f[0][0] for f in found], shares, hits)]
-        if current == start:
-            break
-    return current, solution(current)
 
 
 def _centered(kernel: np.ndarray, shares: np.ndarray) -> np.ndarray:

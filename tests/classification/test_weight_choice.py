@@ -1,0 +1,28 @@
+"""The one-standard-error rule that picks each tower's weight."""
+
+import numpy as np
+
+from cclm.classification.weight_choice import simplest_within_one_error
+
+
+def test_a_more_complex_fit_must_beat_a_simpler_one_by_a_standard_error():
+    shares = np.full(256, 1 / 256)  # the standard error of 0.85 over 256 texts is 0.022
+    assert simplest_within_one_error([0.80, 0.81, 0.85], shares) == 2
+    assert simplest_within_one_error([0.80, 0.81, 0.82], shares) == 0
+    assert simplest_within_one_error([0.70, 0.80, 0.81], shares) == 1
+    # Weighted texts count as fewer: a few heavy texts make a wider margin.
+    heavy = np.r_[np.full(4, 0.2), np.full(252, 0.2 / 252)]
+    assert simplest_within_one_error([0.80, 0.81, 0.85], heavy) == 0
+
+
+def test_compared_text_by_text_a_gain_with_no_loss_beats_a_standard_error_of_one_accuracy():
+    shares = np.full(120, 1 / 120)
+    simpler = np.arange(120) < 96  # 0.80
+    richer = np.arange(120) < 100  # the same texts right, and 4 more: 0.833
+    accuracies = [simpler.mean(), richer.mean()]
+    assert simplest_within_one_error(accuracies, shares) == 0  # 0.033 is within 0.034, one accuracy's error
+    assert simplest_within_one_error(accuracies, shares, [simpler, richer]) == 1  # the difference's error: 0.016
+    swapped = richer.copy()
+    swapped[:8] = False  # the richer fit loses 8 texts the simpler one had and wins 10 others: no clear gain
+    swapped[100:106] = True
+    assert simplest_within_one_error([simpler.mean(), swapped.mean()], shares, [simpler, swapped]) == 0
