@@ -6,6 +6,7 @@ import itertools
 import json
 import pathlib
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def test_block_runs(page, index, block, tmp_path, monkeypatch):
     # Shelf() and "shelf:" references use a shelf and cache here, not the user's.
     monkeypatch.setenv("CCLM_SHELF", str(tmp_path / "default-shelf.git"))
     monkeypatch.setenv("CCLM_CACHE", str(tmp_path / "default-cache"))
-    names = {"__name__": "docs"}
-    exec(compile(block, f"{page.name} block {index}", "exec"), names)
+    script = tmp_path / f"{page.stem}_block_{index}.py"  # a traceback names the page and the block
+    script.write_text(block, encoding="utf-8")
+    names = runpy.run_path(str(script), run_name="docs")
     if page == README and "TextClassifier" in block:  # the Quickstart prints answers a reader can trust
         classifier, texts, languages = names["classifier"], names["texts"], names["languages"]
         assert classifier.evaluate((texts[160:], languages[160:]))["accuracy"] >= 0.95  # the comment says 1.0

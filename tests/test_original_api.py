@@ -3,6 +3,7 @@
 import os
 import pathlib
 import re
+import runpy
 import subprocess
 import sys
 
@@ -23,7 +24,7 @@ SEED_SNIPPET_MARK = "pretrainer_a = MaskedLanguagePretrainer("
 
 def seed_snippet() -> str:
     """The README's Python block that shows the original cclm API (tests/test_docs.py leaves it to this file)."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
     return next(block for block in blocks if SEED_SNIPPET_MARK in block)
 
 
@@ -53,7 +54,7 @@ tower.fit(texts, steps_per_epoch=1, verbose=1)
 def test_the_original_imports_work_in_a_fresh_process_and_use_is_quiet(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-c", FRESH_PROCESS_USE], capture_output=True, text=True, cwd=tmp_path,
-                            env=env, timeout=600)
+                            env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     quiet, asked = result.stdout.split("---asked---\n")
     # No TensorFlow start-up lines, no progress bars: nothing at all until verbose=1 asks.
@@ -64,8 +65,9 @@ def test_the_original_imports_work_in_a_fresh_process_and_use_is_quiet(tmp_path)
 def test_the_seed_snippet_in_the_readme_runs_end_to_end(tmp_path, monkeypatch):
     """The README's block of the original API, run here once, with its results checked."""
     monkeypatch.chdir(tmp_path)
-    names = {"__name__": "readme"}
-    exec(compile(seed_snippet(), "README.md seed snippet", "exec"), names)
+    script = tmp_path / "readme_seed_snippet.py"
+    script.write_text(seed_snippet(), encoding="utf-8")
+    names = runpy.run_path(str(script), run_name="readme")
     prep, embedder, _composed, x, emb = (names[k] for k in ("prep", "embedder", "composed", "x", "emb"))
     assert (embedder.max_length, embedder.vocab_size) == (prep.sequence_length, prep.vocab_size)
     assert x.shape == (1, prep.max_example_len)
