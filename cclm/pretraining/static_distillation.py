@@ -135,8 +135,7 @@ def solve_table(
     targets = np.asarray(targets, "float32")
     buckets = matrix.shape[1]
     start = np.zeros((buckets, targets.shape[1]), "float32") if start is None else np.asarray(start, "float32")
-    matrix = tf.sparse.reorder(matrix)
-    indices, values = matrix.indices.numpy(), matrix.values.numpy()
+    indices, values = matrix.indices.numpy(), matrix.values.numpy()  # in any order: only summed per bucket
     matrix, transposed = compressed_rows(matrix), compressed_rows(tf.sparse.transpose(matrix))
     diagonal = np.bincount(indices[:, 1], values.astype("float64") ** 2, minlength=buckets)
     penalty = float(strength) * float(diagonal[diagonal > 0].mean() if (diagonal > 0).any() else 1.0)
