@@ -2,14 +2,14 @@
 
 `fit_wide_ridge` (`cclm.classification.wide_ridge`) weighs each tower's
 features against the n-grams by leave-one-out. A heavier weight is kept
-only where its leave-one-out accuracy beats a lighter one's by more than a
-standard error (`simplest_within_one_error`); `choose_block_weights` applies
+only where its leave-one-out accuracy beats a lighter one's by more than the
+standard error of their difference (`simplest_within_one_error`); `choose_block_weights` applies
 the rule block by block, sweeping the blocks in turn from all zeros.
 
 Example:
 >>> import numpy as np
 >>> shares = np.full(256, 1 / 256)  # 256 texts alike
->>> simplest_within_one_error([0.80, 0.81, 0.82], shares)  # +0.02 is inside one error (0.024): the simplest
+>>> simplest_within_one_error([0.80, 0.81, 0.82], shares)  # +0.02 is inside the difference's error (0.035)
 0
 """
 
@@ -32,16 +32,18 @@ def simplest_within_one_error(
     fit that beats a simpler one by less than a standard error is not
     trusted: the composition's features of texts its towers were pretrained
     on can look more telling to leave-one-out than they are on new text.
-    Without `correct`, the error is the best accuracy's own (over the
-    effective number of texts). With `correct` (each fit's leave-one-out
-    hits, one boolean per text), it is the error of each fit's difference
-    from the best, text by text: fits of the same texts err together, so
-    a gain that one accuracy's error would hide can be real.
+    The error is that of each fit's difference from the best. Without
+    `correct`, the two accuracies are taken as separate estimates (over the
+    effective number of texts), so their errors add. With `correct` (each
+    fit's leave-one-out hits, one boolean per text), the difference is taken
+    text by text: fits of the same texts err together, so a gain hidden by
+    the separate errors can be real.
     """
     best = int(np.argmax(accuracies))
     if correct is None:
         texts = 1.0 / float(np.sum(np.square(shares)))
-        margins = [np.sqrt(accuracies[best] * (1.0 - accuracies[best]) / texts)] * len(accuracies)
+        variances = [accuracy * (1.0 - accuracy) / texts for accuracy in accuracies]
+        margins = [np.sqrt(variance + variances[best]) for variance in variances]
     else:
         differences = [np.asarray(hits, "float64") - np.asarray(correct[best], "float64") for hits in correct]
         margins = [np.sqrt(np.sum(np.square(shares) * np.square(d - shares @ d))) for d in differences]
@@ -61,8 +63,9 @@ def choose_block_weights(
     of the best with the other blocks' weights held
     (`simplest_within_one_error`): for the blocks `paired` marks, the error
     of each fit's text-by-text difference from the best; for the others, the
-    best accuracy's own, which asks more of them. The sweeps stop when one
-    changes nothing. Each weight tuple is solved once.
+    error of the difference of two separate accuracies, which asks more of
+    them. The sweeps stop when one changes nothing. Each weight tuple is
+    solved once.
     """
     memo: dict[tuple[float, ...], tuple] = {}
 

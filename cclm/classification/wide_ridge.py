@@ -16,7 +16,7 @@ error of the best, block by block, sweeping the blocks in turn
 computed at prediction (`cclm.classification.prediction`), so the error
 asked of a tower follows its cost: a light one (reading ids, as the n-grams
 do) is compared with the fit without it text by text; one that runs the
-embedder must beat it by the best accuracy's own, larger error.
+embedder is compared as two separate accuracies, whose larger error asks more.
 The exact leave-one-out costs the cube of the number of texts: with more
 than `subset`, the weight, strength and temperature are chosen on a random
 `subset` of them, and the head is then fitted to every text at those
@@ -177,7 +177,8 @@ def fit_wide_ridge(
             then kept where it beats the fit without it by more than the
             error of their text-by-text difference. Other blocks (towers that
             run the embedder, many times the n-grams' cost) must beat it by
-            the best accuracy's own error, which asks more. None: none light.
+            the error of the difference of two separate accuracies, which
+            asks more. None: none light.
 
     Raises:
         ValueError: with fewer than two texts, arrays that differ in rows, or
