@@ -18,6 +18,10 @@ among its bases):
   predicts from the n-gram logits and its bias alone. The saved component
   still holds the whole composition, and the manifest says what the head
   reads (`head_reads`).
+- A head that reads meaning towers alone (with the n-grams) folds its
+  kernel into their tables (`MeaningTower.folded`): each text looks up
+  rows as wide as the labels, not the tower's vectors, where that makes
+  the folded table no larger than the tower's (labels <= output_dim / 4).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from cclm.layers.logit_bias import LogitBias
 from cclm.models.bucketed_prediction import run_bucketed
 from cclm.models.composed_model import ComposedModel
 from cclm.models.label_head import LabelHead
+from cclm.models.meaning_tower import MeaningTower
 
 READS_COMPOSITION = "composition and n-grams"
 READS_NGRAMS = "n-grams alone (composition weight 0)"
@@ -90,6 +95,8 @@ class ClassifierPrediction:
         whole model; its head holds the rows of the whole head's kernel that
         those towers' features meet, copied again whenever they change.
         """
+        if self._foldable(read):
+            return self._folded_towers(read)
         models = self.__dict__.setdefault("_tower_models", {})
         key = (id(self.model), read)
         if key not in models:
@@ -108,6 +115,35 @@ class ClassifierPrediction:
         if not all(np.array_equal(a, b) for a, b in zip(head.logits.get_weights(), wanted)):
             head.logits.set_weights(wanted)
         return model
+
+    def _foldable(self, read: tuple[int, ...]) -> bool:
+        """Whether the towers `read` are meaning towers whose folded tables are no larger than theirs (one view)."""
+        towers = [self.composed.towers[i] for i in read]
+        return self.views == 1 and all(isinstance(tower, MeaningTower) and 4 * len(self.labels) <= tower.output_dim
+                                       for tower in towers)
+
+    def _folded_towers(self, read: tuple[int, ...]) -> keras.Model:
+        """Ids -> the n-gram logits, the head's bias and each meaning tower read through its folded table.
+
+        The tables are folded again whenever the head's kernel changes (a
+        refit); a tower's own table is taken to stay as it was when folded.
+        """
+        models = self.__dict__.setdefault("_folded_models", {})
+        key = (id(self.model), read)
+        kernel, blocks = self.head.logits.kernel.value.numpy(), self._tower_rows()
+        kernels = [kernel[blocks[i]] for i in read]
+        if key in models and all(np.array_equal(a, b) for a, b in zip(models[key][1], kernels)):
+            return models[key][0]
+        scope = keras_name(self.name)
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+        window_ids = self.model.get_layer(f"{scope}_window")(ids)
+        bias = LogitBias.sharing(self.head.logits.bias, name=f"{scope}_bias")
+        folded = [self.composed.towers[i].folded(k, name=f"{scope}_folded_{n}") for n, (i, k) in
+                  enumerate(zip(read, kernels))]
+        logits = keras.layers.Add(name=f"{scope}_logits")([bias(self.ngram_logits(ids)),
+                                                          *(layer(window_ids) for layer in folded)])
+        models[key] = (keras.Model(ids, logits, name=scope), kernels)
+        return models[key][0]
 
     def _window_length(self) -> int:
         """The composition's window: the ids it reads of each text."""

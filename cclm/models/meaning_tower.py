@@ -110,6 +110,23 @@ class MeaningTower(keras.Model):
     def compute_output_spec(self, ids: Any) -> keras.KerasTensor:
         return keras.KerasTensor((*ids.shape, self.output_dim), "float32")
 
+    def dense_table(self, rows: slice = slice(None)) -> np.ndarray:
+        """The table's `rows` as float32 (int8 rows times their scales)."""
+        table = np.asarray(self.table.value[rows], "float32")
+        return table if self.row_scale is None else table * np.asarray(self.row_scale.value[rows])[:, None]
+
+    def folded(self, kernel: Any, name: str | None = None) -> FoldedMeaning:
+        """A `FoldedMeaning` giving `text_vectors(ids) @ kernel` from a table of the rows times `kernel` (output_dim, width)."""
+        kernel = np.asarray(kernel, "float32")
+        if kernel.ndim != 2 or kernel.shape[0] != self.output_dim:
+            raise ValueError(f"A kernel of shape {kernel.shape}; give one of shape ({self.output_dim}, width).")
+        layer = FoldedMeaning(self.codes, self.bag.buckets, kernel.shape[1], self.bag.min_n, self.bag.max_n,
+                              table_dtype="float32", name=name or f"{self.name}_folded")
+        step = 8192  # rows at a time: the float32 copy of a whole int8 table would be 4 times its size
+        layer.table.assign(np.concatenate([self.dense_table(slice(start, start + step)) @ kernel
+                                           for start in range(0, self.bag.buckets, step)]))
+        return layer
+
     def set_table(self, table: Any) -> None:
         """Sets the table (buckets, output_dim), stored as `table_dtype`."""
         table = np.asarray(table, "float32")
@@ -134,3 +151,34 @@ class MeaningTower(keras.Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MeaningTower:
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class FoldedMeaning(MeaningTower):
+    """Ids (batch, length) -> (batch, output_dim): a meaning tower's text vectors through a linear map, in one lookup.
+
+    A `MeaningTower`'s text vector is a weighted sum of its table's rows, so
+    a linear map of it (a head's kernel) is the same weighted sum of the rows
+    mapped. `MeaningTower.folded(kernel)` makes this layer, whose table holds
+    them: a text costs rows of the map's width, not of the tower's. A
+    `TextClassifier` predicts through it where its head reads meaning towers
+    alone (`cclm.classification.prediction`).
+
+    Example:
+    >>> import numpy as np
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32")
+    >>> tower.set_table(np.random.default_rng(0).normal(size=(64, 4)))
+    >>> kernel = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
+    >>> ids = np.array([[5, 6, 7, 5, 0]], "int32")
+    >>> bool(np.allclose(tower.folded(kernel)(ids), tower.text_vectors(ids).numpy() @ kernel, atol=1e-5))
+    True
+    """
+
+    def call(self, ids: Any) -> Any:
+        return self.text_vectors(ids)
+
+    def compute_mask(self, ids: Any, mask: Any = None) -> None:
+        return None
+
+    def compute_output_spec(self, ids: Any) -> keras.KerasTensor:
+        return keras.KerasTensor((ids.shape[0], self.output_dim), "float32")

@@ -187,3 +187,32 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
     again = load_component(classifier.save(tmp_path / "component"))
     assert again.head_reads == reads_towers(["meaning"])
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
+
+
+def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_tables(data, tmp_path):
+    train, test = data
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
+    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=16, table_dtype="int8", name="meaning")
+    meaning.set_table(np.random.default_rng(0).normal(size=(256, 16)).astype("float32"))
+    composed = ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER), meaning], preprocessor=prep)
+    classifier = TextClassifier(composed, seed=0)
+    classifier.fit(train, verbose=0)
+    classifier.head.logits.kernel.assign(  # the transformer tower's rows zero: weight 0
+        np.concatenate([np.zeros((16, 3)), np.random.default_rng(1).normal(size=(16, 3))]).astype("float32"))
+    assert classifier.head_reads == reads_towers(["meaning"])
+    expected = full_window_probabilities(classifier, test[0])  # through the tower's 16-wide vectors
+    model = classifier._logits_model()
+    # 3 labels <= 16 / 4: each text looks up rows of 3 logits, not the tower's 16 dimensions
+    assert "FoldedMeaning" in layer_types(model) and {"Embedder", "Tower", "MeaningTower"}.isdisjoint(layer_types(model))
+    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
+    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
+    classifier.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(tf.constant(test[0]), verbose=0), expected, atol=1e-5)
+    classifier.head.logits.kernel.assign(classifier.head.logits.kernel * 2.0)  # a changed head: the tables follow
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    again = load_component(classifier.save(tmp_path / "component"))
+    np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
