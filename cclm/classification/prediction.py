@@ -18,10 +18,11 @@ among its bases):
   predicts from the n-gram logits and its bias alone. The saved component
   still holds the whole composition, and the manifest says what the head
   reads (`head_reads`).
-- A head that reads meaning towers alone (with the n-grams) folds its
-  kernel into their tables (`MeaningTower.folded`): each text looks up
-  rows as wide as the labels, not the tower's vectors, where that makes
-  the folded table no larger than the tower's (labels <= output_dim / 4).
+- A head that reads meaning towers alone (with or without the n-grams)
+  folds its kernel into their tables (`MeaningTower.folded`): each text
+  looks up rows as wide as the labels, not the tower's vectors, where that
+  makes the folded table no larger than the tower's (labels <= output_dim
+  / 4), with one view and no `normalize`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class ClassifierPrediction:
         """Ids -> logits: the whole model, or the part of it the head reads (see the module docstring)."""
         self._require_built()
         read = self._towers_read()
+        if read and self._foldable(read):
+            return self._folded_towers(read)
         if len(read) == len(self.composed.towers):
             return self.model
         return self._towers_alone(read) if read else self._ngrams_alone()
@@ -95,8 +98,6 @@ class ClassifierPrediction:
         whole model; its head holds the rows of the whole head's kernel that
         those towers' features meet, copied again whenever they change.
         """
-        if self._foldable(read):
-            return self._folded_towers(read)
         models = self.__dict__.setdefault("_tower_models", {})
         key = (id(self.model), read)
         if key not in models:
@@ -117,13 +118,17 @@ class ClassifierPrediction:
         return model
 
     def _foldable(self, read: tuple[int, ...]) -> bool:
-        """Whether the towers `read` are meaning towers whose folded tables are no larger than theirs (one view)."""
+        """Whether the towers `read` are meaning towers whose folded tables are no larger than theirs.
+
+        One view, and a head whose logits are linear in the pooled features
+        (no `normalize`): then any pooling gives each meaning tower's text vector.
+        """
         towers = [self.composed.towers[i] for i in read]
-        return self.views == 1 and all(isinstance(tower, MeaningTower) and 4 * len(self.labels) <= tower.output_dim
-                                       for tower in towers)
+        return self.views == 1 and self.head.norm is None and all(
+            isinstance(tower, MeaningTower) and 4 * len(self.labels) <= tower.output_dim for tower in towers)
 
     def _folded_towers(self, read: tuple[int, ...]) -> keras.Model:
-        """Ids -> the n-gram logits, the head's bias and each meaning tower read through its folded table.
+        """Ids -> the head's bias, the n-gram logits (if any) and each meaning tower read through its folded table.
 
         The tables are folded again whenever the head's kernel changes (a
         refit); a tower's own table is taken to stay as it was when folded.
@@ -140,8 +145,11 @@ class ClassifierPrediction:
         bias = LogitBias.sharing(self.head.logits.bias, name=f"{scope}_bias")
         folded = [self.composed.towers[i].folded(k, name=f"{scope}_folded_{n}") for n, (i, k) in
                   enumerate(zip(read, kernels))]
-        logits = keras.layers.Add(name=f"{scope}_logits")([bias(self.ngram_logits(ids)),
-                                                          *(layer(window_ids) for layer in folded)])
+        terms = [layer(window_ids) for layer in folded]
+        if self.ngram_logits is not None:
+            terms.append(self.ngram_logits(ids))
+        terms[0] = bias(terms[0])
+        logits = keras.layers.Add(name=f"{scope}_logits")(terms) if len(terms) > 1 else terms[0]
         models[key] = (keras.Model(ids, logits, name=scope), kernels)
         return models[key][0]
 

@@ -216,3 +216,23 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
     again = load_component(classifier.save(tmp_path / "component"))
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["max", "cls"])
+def test_folded_meaning_tables_give_what_any_pooling_of_the_tower_gives(data, pooling):
+    train, test = data
+    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
+    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=16, table_dtype="float32", name="meaning")
+    meaning.set_table(np.random.default_rng(2).normal(size=(256, 16)).astype("float32"))
+    classifier = TextClassifier(ComposedModel(embedder, [meaning], preprocessor=prep), pooling=pooling, seed=0)
+    classifier.fit(train, verbose=0)
+    classifier.head.logits.kernel.assign(np.random.default_rng(3).normal(size=(16, 3)).astype("float32"))
+    assert "FoldedMeaning" in layer_types(classifier._logits_model())
+    texts = ["", "!?", *test[0]]  # no words at all: the tower's vector and the folded logits are both 0
+    np.testing.assert_allclose(classifier.predict(texts), full_window_probabilities(classifier, texts), atol=1e-5)
+    # A head that standardizes its pooled features by gradient (normalize=True) is not linear in them: not folded.
+    normalized = TextClassifier(ComposedModel(embedder, [meaning], preprocessor=prep), pooling=pooling, normalize=True,
+                                seed=0)
+    normalized.fit(train, epochs=1, verbose=0)
+    assert "FoldedMeaning" not in layer_types(normalized._logits_model())
