@@ -52,23 +52,36 @@ import tensorflow as tf
 import cclm.keras_objects as keras_objects
 
 
-def in_sorted_batches(model: keras.Model, ids: tf.Tensor, batch_size: int) -> tf.Tensor:
+BATCHES_AT_ONCE = 2  # batches `in_sorted_batches` runs side by side: both cores busy, memory for two batches only
+
+
+def in_sorted_batches(model: keras.Model, ids: tf.Tensor, batch_size: int, trim_to: int | None = None) -> tf.Tensor:
     """`model(ids)` (one row per text) computed `batch_size` texts at a time, texts sorted by length, in their order.
 
-    In graph: a model that trims its padding to the batch (`TextClassifier`'s)
-    then pays each batch's longest text, not the longest of all.
+    In graph, the batches in a loop that runs `BATCHES_AT_ONCE` of them
+    side by side. With `trim_to`, each batch's ids end after its longest text,
+    rounded up to a multiple of it (for a model whose outputs do not depend
+    on the padding that follows a text, e.g. `TextClassifier`'s): a batch
+    of short texts never pays for the longest of all.
     """
     count = tf.shape(ids)[0]
-    order = tf.argsort(tf.reduce_sum(tf.cast(tf.not_equal(ids, 0), tf.int32), axis=1), stable=True)
-    ordered = tf.gather(ids, order)
+    lengths = tf.reduce_sum(tf.cast(tf.not_equal(ids, 0), tf.int32), axis=1)
+    order = tf.argsort(lengths, stable=True)
+    ordered, ordered_lengths = tf.gather(ids, order), tf.gather(lengths, order)
     batches = (count + batch_size - 1) // batch_size
     output = model.outputs[0]
     results = tf.TensorArray(output.dtype, size=batches, infer_shape=False, element_shape=[None, *output.shape[1:]])
 
     def step(index: tf.Tensor, results: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
-        return index + 1, results.write(index, model(ordered[index * batch_size:(index + 1) * batch_size], training=False))
+        batch = ordered[index * batch_size:(index + 1) * batch_size]
+        if trim_to is not None:
+            longest = tf.reduce_max(ordered_lengths[index * batch_size:(index + 1) * batch_size])
+            width = tf.maximum((longest + trim_to - 1) // trim_to * trim_to, trim_to)
+            batch = batch[:, :tf.minimum(width, tf.shape(batch)[1])]
+        return index + 1, results.write(index, model(batch, training=False))
 
-    _, results = tf.while_loop(lambda index, _: index < batches, step, (tf.constant(0), results))
+    _, results = tf.while_loop(lambda index, _: index < batches, step, (tf.constant(0), results),
+                               parallel_iterations=BATCHES_AT_ONCE)
     return tf.gather(results.concat(), tf.argsort(order))
 
 
@@ -156,7 +169,7 @@ def export_for_serving(
         ids = encoder(texts) if trim_to is None else encode_to_longest(encoder, texts, trim_to)
         if batch_size is None:
             return outputs(ids, model(ids, training=False))
-        return outputs(ids, in_sorted_batches(model, ids, batch_size))
+        return outputs(ids, in_sorted_batches(model, ids, batch_size, trim_to))
 
     encoder(tf.constant([""]))  # builds it: Keras exports built layers only
     archive = keras.export.ExportArchive()

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import cclm.preprocessing.special_ids as special_ids
+from cclm.components.serving import in_sorted_batches
 
 
 def used_lengths(ids: np.ndarray) -> np.ndarray:
@@ -55,6 +56,24 @@ class CompiledModel:
     def __call__(self, ids: np.ndarray) -> Any:
         outputs = self._function(tf.constant(ids, tf.int32))
         return tf.nest.map_structure(lambda tensor: tensor.numpy(), outputs)
+
+
+class CompiledBatches:
+    """`model` on (texts, length) int32 ids in length-sorted batches inside one traced graph (`in_sorted_batches`).
+
+    The batches run in a graph loop, side by side on the cores, each cut
+    after its longest text (rounded up to `trim_to`): for a model whose
+    outputs do not depend on the padding that follows a text. Traced once
+    for every shape; calls return a NumPy array, rows in the ids' order.
+    """
+
+    def __init__(self, model: keras.Model, batch_size: int, trim_to: int):
+        self.model = model
+        function = tf.function(lambda ids: in_sorted_batches(model, ids, batch_size, trim_to), autograph=False)
+        self._function = function.get_concrete_function(tf.TensorSpec((None, None), tf.int32, name="ids"))
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        return self._function(tf.constant(ids, tf.int32)).numpy()
 
 
 def run_bucketed(

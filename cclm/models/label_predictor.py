@@ -28,7 +28,7 @@ from cclm.components.serving import Exportable
 from cclm.data.fit_inputs import fit_data
 from cclm.data.texts import iter_labelled, texts_to_predict
 from cclm.layers.labelled_softmax import LabelledSoftmax
-from cclm.models.bucketed_prediction import CompiledModel, run_bucketed
+from cclm.models.bucketed_prediction import CompiledBatches, CompiledModel, run_bucketed, used_lengths
 from cclm.models.label_head import Label, check_known_labels
 
 ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit
@@ -87,12 +87,23 @@ class LabelPredictor(ModelLike, Exportable):
         return cache[id(model)]
 
     def _outputs(self, model: keras.Model, texts: Sequence[str], batch_size: int, verbose: str | int = 0) -> np.ndarray:
-        """`model`'s output for every text, a bounded share of the ids in memory at once."""
-        function = self._compiled(model)
-        return np.concatenate([
-            run_bucketed(function, self._encode(texts[start:start + ENCODED_AT_ONCE]), batch_size, self._batch_length,
-                         verbose)
-            for start in range(0, len(texts), ENCODED_AT_ONCE)])
+        """`model`'s output for every text, a bounded share of the ids in memory at once.
+
+        A model that trims the padding after a text (`_serving_options`'
+        `trim_to`) runs its length-sorted batches in one graph, as the export
+        does (`CompiledBatches`); others batch by length from Python.
+        """
+        chunks = (self._encode(texts[start:start + ENCODED_AT_ONCE]) for start in range(0, len(texts), ENCODED_AT_ONCE))
+        trim_to = self._serving_options().get("trim_to")
+        if trim_to is None:
+            function = self._compiled(model)
+            return np.concatenate([run_bucketed(function, ids, batch_size, self._batch_length, verbose) for ids in chunks])
+        cache = self.__dict__.setdefault("_compiled_batches", {})
+        key = (id(model), batch_size, trim_to)
+        if key not in cache or cache[key].model is not model:
+            cache[key] = CompiledBatches(model, batch_size, trim_to)
+        return np.concatenate([cache[key](ids[:, :self._batch_length(int(used_lengths(ids).max(initial=0)), ids.shape[1])])
+                               for ids in chunks])
 
     def _keras_file_model(self) -> keras.Model:
         """Strings -> probabilities (columns as `labels`, which the last layer holds): what a `.keras` path saves.

@@ -101,6 +101,28 @@ def test_in_sorted_batches_gives_every_text_its_own_row_in_order():
     assert tuple(batched(tf.zeros((0, 4), tf.int32)).shape) == (0, 2)
 
 
+def test_in_sorted_batches_with_trim_to_gives_each_batch_ids_up_to_its_own_longest_text():
+    import tensorflow as tf
+
+    from cclm.components.serving import in_sorted_batches
+    from cclm.models.bucketed_prediction import CompiledBatches
+
+    ids = keras.Input(shape=(None,), dtype="int32")
+    width = keras.layers.Lambda(lambda x: tf.fill([tf.shape(x)[0], 1], tf.cast(tf.shape(x)[1], "float32")),
+                                output_shape=(1,))(ids)  # the width each batch got
+    total = keras.ops.cast(keras.ops.sum(ids, axis=1, keepdims=True), "float32")
+    model = keras.Model(ids, keras.ops.concatenate([width, total], axis=1))
+    batch = np.zeros((5, 12), "int32")
+    for row, length in enumerate([9, 1, 2, 0, 5]):
+        batch[row, :length] = row + 1
+    batched = tf.function(lambda ids: in_sorted_batches(model, ids, batch_size=2, trim_to=4))
+    out = np.asarray(batched(tf.constant(batch)))
+    # batches by length: rows 3 and 1 (0 and 1 ids) -> width 4, rows 2 and 4 (2, 5) -> 8, row 0 (9) -> 12
+    np.testing.assert_array_equal(out[:, 0], [12, 4, 8, 4, 8])
+    np.testing.assert_array_equal(out[:, 1], batch.sum(axis=1))
+    np.testing.assert_array_equal(CompiledBatches(model, batch_size=2, trim_to=4)(batch), out)
+
+
 def test_encode_to_longest_gives_the_encoders_ids_up_to_the_batchs_longest_text():
     import tensorflow as tf
 
