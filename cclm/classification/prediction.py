@@ -54,18 +54,19 @@ class ClassifierPrediction:
     def _logits_model(self) -> keras.Model:
         """Ids -> logits: the whole model, or the part of it the head reads (see the module docstring)."""
         self._require_built()
-        read = self._towers_read()
+        kernel = self.head.logits.kernel.value.numpy()  # read once a call: cheap, and it follows every refit
+        read = self._towers_read(kernel)
         if read and self._foldable(read):
-            return self._folded_towers(read)
+            return self._folded_towers(read, kernel)
         if len(read) == len(self.composed.towers):
             return self.model
         return self._towers_alone(read) if read else self._ngrams_alone()
 
-    def _towers_read(self) -> tuple[int, ...]:
-        """The indices of the towers the head's logits read: those whose rows of its kernel are not all zero."""
+    def _towers_read(self, kernel: np.ndarray | None = None) -> tuple[int, ...]:
+        """The indices of the towers the head's logits read: those whose rows of its `kernel` are not all zero."""
         if self.ngram_logits is None:
             return tuple(range(len(self.composed.towers)))
-        kernel = self.head.logits.kernel.value.numpy()  # read on every call: cheap
+        kernel = self.head.logits.kernel.value.numpy() if kernel is None else kernel
         return tuple(i for i, rows in enumerate(self._tower_rows()) if np.any(kernel[rows]))
 
     def _tower_rows(self) -> list[slice]:
@@ -127,7 +128,7 @@ class ClassifierPrediction:
         return self.views == 1 and self.head.norm is None and all(
             isinstance(tower, MeaningTower) and 4 * len(self.labels) <= tower.output_dim for tower in towers)
 
-    def _folded_towers(self, read: tuple[int, ...]) -> keras.Model:
+    def _folded_towers(self, read: tuple[int, ...], kernel: np.ndarray) -> keras.Model:
         """Ids -> the head's bias, the n-gram logits (if any) and each meaning tower read through its folded table.
 
         The tables are folded again whenever the head's kernel changes (a
@@ -135,7 +136,7 @@ class ClassifierPrediction:
         """
         models = self.__dict__.setdefault("_folded_models", {})
         key = (id(self.model), read)
-        kernel, blocks = self.head.logits.kernel.value.numpy(), self._tower_rows()
+        blocks = self._tower_rows()
         kernels = [kernel[blocks[i]] for i in read]
         if key in models and all(np.array_equal(a, b) for a, b in zip(models[key][1], kernels)):
             return models[key][0]

@@ -102,8 +102,12 @@ class LabelPredictor(ModelLike, Exportable):
         key = (id(model), batch_size, trim_to)
         if key not in cache or cache[key].model is not model:
             cache[key] = CompiledBatches(model, batch_size, trim_to)
-        return np.concatenate([cache[key](ids[:, :self._batch_length(int(used_lengths(ids).max(initial=0)), ids.shape[1])])
-                               for ids in chunks])
+        outputs = []
+        for ids in chunks:
+            ids = ids[:, :self._batch_length(int(used_lengths(ids).max(initial=0)), ids.shape[1])]
+            # one batch (a serving call's few texts): the model itself, without the loop around it
+            outputs.append(self._compiled(model)(ids) if len(ids) <= batch_size else cache[key](ids))
+        return np.concatenate(outputs)
 
     def _keras_file_model(self) -> keras.Model:
         """Strings -> probabilities (columns as `labels`, which the last layer holds): what a `.keras` path saves.
