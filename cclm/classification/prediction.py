@@ -8,8 +8,9 @@ among its bases):
   by `cclm.layers.LeadingIds`, trimmed to the batch's longest text plus a
   margin the towers' convolutions read ahead. `predict`, `evaluate` and the
   closed-form head's feature pass run length-sorted batches
-  (`cclm.models.bucketed_prediction`), so a short text is never padded to
-  the window, and each text gets what the full window gives it.
+  (`cclm.models.bucketed_prediction`; `predict` and `evaluate` in one graph
+  loop, as the export), so a short text is never padded to the window, and
+  each text gets what the full window gives it.
 - Nothing computed that the head ignores. A closed-form head weighs each
   tower apart (`cclm.classification.wide_ridge`); a tower it gave weight 0
   (its rows of the kernel all zero) is not run: `predict`, the `.keras`
