@@ -163,18 +163,25 @@ def test_repeated_predictions_on_new_shapes_never_retrace(data):
     assert not [record for record in records if "retracing" in record.getMessage()]
 
 
-def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read_reads_it(data, tmp_path):
-    train, test = data
+def meaning_classifier(train, output_dim, table_dtype="float16", transformer=True, **options):
+    """A classifier fitted on a composition with a random meaning tower (after a tiny transformer tower, if asked),
+    its head then reading the meaning tower alone: the transformer tower's rows of its kernel zero."""
     keras.utils.set_random_seed(0)
     prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
     embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
-    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=8, name="meaning")
-    meaning.set_table(np.random.default_rng(0).normal(size=(256, 8)).astype("float32"))
-    composed = ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER), meaning], preprocessor=prep)
-    classifier = TextClassifier(composed, seed=0)
+    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=output_dim, table_dtype=table_dtype, name="meaning")
+    meaning.set_table(np.random.default_rng(0).normal(size=(256, output_dim)).astype("float32"))
+    towers = [Tower(input_dim=16, name="tower", **TINY_TOWER)] * transformer + [meaning]
+    classifier = TextClassifier(ComposedModel(embedder, towers, preprocessor=prep), seed=0, **options)
     classifier.fit(train, verbose=0)
-    classifier.head.logits.kernel.assign(  # the transformer tower's rows zero: weight 0
-        np.concatenate([np.zeros((16, 3)), np.random.default_rng(1).normal(size=(8, 3))]).astype("float32"))
+    rows = [np.zeros((16, 3))] * transformer + [np.random.default_rng(1).normal(size=(output_dim, 3))]
+    classifier.head.logits.kernel.assign(np.concatenate(rows).astype("float32"))
+    return classifier
+
+
+def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read_reads_it(data, tmp_path):
+    train, test = data
+    classifier = meaning_classifier(train, output_dim=8)  # 3 labels > 8 / 4: the tower's own vectors, not folded
     assert classifier.head_reads == reads_towers(["meaning"])
     expected = full_window_probabilities(classifier, test[0])
     model = classifier._logits_model()
@@ -191,16 +198,7 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
 
 def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_tables(data, tmp_path):
     train, test = data
-    keras.utils.set_random_seed(0)
-    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
-    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
-    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=16, table_dtype="int8", name="meaning")
-    meaning.set_table(np.random.default_rng(0).normal(size=(256, 16)).astype("float32"))
-    composed = ComposedModel(embedder, [Tower(input_dim=16, name="tower", **TINY_TOWER), meaning], preprocessor=prep)
-    classifier = TextClassifier(composed, seed=0)
-    classifier.fit(train, verbose=0)
-    classifier.head.logits.kernel.assign(  # the transformer tower's rows zero: weight 0
-        np.concatenate([np.zeros((16, 3)), np.random.default_rng(1).normal(size=(16, 3))]).astype("float32"))
+    classifier = meaning_classifier(train, output_dim=16, table_dtype="int8")
     assert classifier.head_reads == reads_towers(["meaning"])
     expected = full_window_probabilities(classifier, test[0])  # through the tower's 16-wide vectors
     model = classifier._logits_model()
@@ -221,18 +219,11 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
 @pytest.mark.parametrize("pooling", ["max", "cls"])
 def test_folded_meaning_tables_give_what_any_pooling_of_the_tower_gives(data, pooling):
     train, test = data
-    prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
-    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
-    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=16, table_dtype="float32", name="meaning")
-    meaning.set_table(np.random.default_rng(2).normal(size=(256, 16)).astype("float32"))
-    classifier = TextClassifier(ComposedModel(embedder, [meaning], preprocessor=prep), pooling=pooling, seed=0)
-    classifier.fit(train, verbose=0)
-    classifier.head.logits.kernel.assign(np.random.default_rng(3).normal(size=(16, 3)).astype("float32"))
+    classifier = meaning_classifier(train, output_dim=16, table_dtype="float32", transformer=False, pooling=pooling)
     assert "FoldedMeaning" in layer_types(classifier._logits_model())
     texts = ["", "!?", *test[0]]  # no words at all: the tower's vector and the folded logits are both 0
     np.testing.assert_allclose(classifier.predict(texts), full_window_probabilities(classifier, texts), atol=1e-5)
     # A head that standardizes its pooled features by gradient (normalize=True) is not linear in them: not folded.
-    normalized = TextClassifier(ComposedModel(embedder, [meaning], preprocessor=prep), pooling=pooling, normalize=True,
-                                seed=0)
+    normalized = TextClassifier(classifier.composed, pooling=pooling, normalize=True, seed=0)
     normalized.fit(train, epochs=1, verbose=0)
     assert "FoldedMeaning" not in layer_types(normalized._logits_model())
