@@ -52,11 +52,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import fewshot  # noqa: E402  (measures the components)
-import starter_meaning  # noqa: E402  (starter-meaning, distilled from a sentence encoder)
-from starter_corpora import corpora, scripts_of, vocabulary  # noqa: E402  (held-out text kept out)
+import fewshot  # measures the components
+import starter_meaning  # starter-meaning, distilled from a sentence encoder
+from starter_corpora import corpora, scripts_of, vocabulary  # held-out text kept out
 
-from cclm.cli.pretraining_demo import _table as plain_table  # noqa: E402  (the CLI's plain-text tables)
+# the CLI's plain-text tables
+from cclm.cli.pretraining_demo import _table as plain_table
 
 VERSION = "1.1.0"
 STEPS = {"contrastive": 6000, "multilingual": 300, "code": 300, "student": 300}

@@ -20,7 +20,7 @@ PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 BLOCKS = [
     (page, index, block)
     for page in PAGES
-    for index, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S))
+    for index, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL))
     if "pretrainer_a = MaskedLanguagePretrainer(" not in block
 ]
 
@@ -60,7 +60,7 @@ def test_links_resolve(page):
 
 def test_install_hints_work_from_a_clone():
     """PyPI's `cclm` is another project: a hint must name `scripts/setup.sh EXTRA` (a real extra), never `pip install cclm`."""
-    extras = set(re.findall(r'^\s+"(\w+)": \[', (ROOT / "setup.py").read_text(), re.M))
+    extras = set(re.findall(r'^\s+"(\w+)": \[', (ROOT / "setup.py").read_text(), re.MULTILINE))
     assert {"demo", "plot", "test"} <= extras
     for path in [*PAGES, *(ROOT / "cclm").rglob("*.py"), *(ROOT / "examples").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
@@ -93,7 +93,7 @@ STAND_INS = {"mlm": "starter-multilingual", "topic": "starter-contrastive", "stu
 SHELL_COMMANDS = [
     (page, line)
     for page in PAGES
-    for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
     for line in block.splitlines()
     if line.strip() and not line.lstrip().startswith("#")
 ]
@@ -163,7 +163,7 @@ def test_shell_blocks_parse_and_the_cheap_ones_run(tmp_path, monkeypatch):
         if ">" in parts:  # `cclm select ... > to-label.tsv`: the output is checked, not written
             parts = parts[:parts.index(">")]
         assert parts[0] == "cclm", f"{page.name}: {line!r} is neither run nor in SKIPPED"
-        code, out, err = _cclm(parts[1:], stdin)
+        code, _out, err = _cclm(parts[1:], stdin)
         assert code == 0, (page.name, line, err[-2000:])
         ran.append(parts[1])
     assert {"preprocessor", "compose", "predict", "evaluate", "shelf"} <= set(ran)

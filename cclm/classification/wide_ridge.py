@@ -46,7 +46,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from cclm.classification.ridge import STRENGTHS, TEMPERATURES, RidgeFit, _log_likelihood, choose_strength, fit_ridge, text_shares
+from cclm.classification.ridge import (
+    STRENGTHS,
+    TEMPERATURES,
+    RidgeFit,
+    _log_likelihood,
+    choose_strength,
+    fit_ridge,
+    text_shares,
+)
 from cclm.classification.weight_choice import choose_block_weights
 from cclm.models.bucketed_prediction import used_lengths
 

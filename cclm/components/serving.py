@@ -49,8 +49,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-import cclm.keras_objects as keras_objects
-
+from cclm import keras_objects
 
 BATCHES_AT_ONCE = 2  # batches `in_sorted_batches` runs side by side: both cores busy, memory for two batches only
 

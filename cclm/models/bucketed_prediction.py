@@ -29,8 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import cclm.preprocessing.special_ids as special_ids
 from cclm.components.serving import in_sorted_batches
+from cclm.preprocessing import special_ids
 
 
 def used_lengths(ids: np.ndarray) -> np.ndarray:

@@ -28,7 +28,12 @@ from cclm.components.serving import Exportable
 from cclm.data.fit_inputs import fit_data
 from cclm.data.texts import iter_labelled, texts_to_predict
 from cclm.layers.labelled_softmax import LabelledSoftmax
-from cclm.models.bucketed_prediction import CompiledBatches, CompiledModel, run_bucketed, used_lengths
+from cclm.models.bucketed_prediction import (
+    CompiledBatches,
+    CompiledModel,
+    run_bucketed,
+    used_lengths,
+)
 from cclm.models.label_head import Label, check_known_labels
 
 ENCODED_AT_ONCE = 8192  # texts encoded at a time by `predict` and the closed-form fit

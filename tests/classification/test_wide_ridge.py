@@ -4,11 +4,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from cclm.classification.weight_choice import simplest_within_one_error
 from cclm.classification.wide_ridge import (
-    _BAGS, COMPOSITION_WEIGHTS, _ngram_kernel, compact_bags, concatenate_bags, fit_wide_ridge, ngram_bags,
+    _BAGS,
+    COMPOSITION_WEIGHTS,
+    _ngram_kernel,
+    compact_bags,
+    concatenate_bags,
+    fit_wide_ridge,
+    ngram_bags,
     tfidf_weights,
 )
-from cclm.classification.weight_choice import simplest_within_one_error
 from cclm.layers import NgramLogits
 
 

@@ -13,7 +13,7 @@ from cclm.shelf.starter import StarterShelf
 
 SCRIPT = pathlib.Path(__file__).parents[2] / "scripts" / "train_starter.py"
 sys.path.insert(0, str(SCRIPT.parents[1] / "benchmarks"))
-import teachers  # noqa: E402
+import teachers
 
 
 @pytest.mark.skipif(not list(pathlib.Path("/usr/share/locale").glob("sv/LC_MESSAGES/*.mo")),
@@ -25,7 +25,7 @@ def test_the_recipe_keeps_held_out_text_out_and_writes_a_starter_shelf(tmp_path)
     sources = pathlib.Path(email.__file__).parent
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--no-measure", "--output", str(output),
                              "--source-root", str(sources)],
-                            capture_output=True, text=True, timeout=900)
+                            check=False, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Skipping an invalid catalog entry" not in result.stderr  # the starter writer may stage reserved names
     out = result.stdout
@@ -47,7 +47,7 @@ def test_the_recipe_keeps_held_out_text_out_and_writes_a_starter_shelf(tmp_path)
 
 def test_the_meaning_recipe_refuses_to_rewrite_a_published_version_before_training():
     sys.path.insert(0, str(SCRIPT.parent))
-    import train_starter  # noqa: PLC0415  (the recipe's module: its imports need scripts/ on the path)
+    import train_starter  # the recipe's module: its imports need scripts/ on the path
 
     published = StarterShelf().versions("starter-meaning")[-1]
     with pytest.raises(SystemExit, match=f"starter-meaning {published} is already published.*Raise VERSION"):
