@@ -49,7 +49,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from cclm import keras_objects
+import cclm.keras_objects as keras_objects  # noqa: PLR0402  (`from cclm import` would load the package's facade)
 
 BATCHES_AT_ONCE = 2  # batches `in_sorted_batches` runs side by side: both cores busy, memory for two batches only
 
