@@ -21,9 +21,10 @@ among its bases):
   reads (`head_reads`).
 - A head that reads meaning towers alone (with or without the n-grams)
   folds its kernel into their tables (`MeaningTower.folded`): each text
-  looks up rows as wide as the labels, not the tower's vectors, where that
-  makes the folded table no larger than the tower's (labels <= output_dim
-  / 4), with one view and no `normalize`.
+  looks up rows as wide as the labels, not the tower's vectors, where the
+  labels are at most a quarter of its width (the folded float32 table then
+  no larger than an int8 table of the tower), with one view and no
+  `normalize`.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class ClassifierPrediction:
         return model
 
     def _foldable(self, read: tuple[int, ...]) -> bool:
-        """Whether the towers `read` are meaning towers whose folded tables are no larger than theirs.
+        """Whether the towers `read` are meaning towers at least 4 times as wide as the labels (folding pays).
 
         One view, and a head whose logits are linear in the pooled features
         (no `normalize`): then any pooling gives each meaning tower's text vector.

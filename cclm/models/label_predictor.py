@@ -103,16 +103,22 @@ class LabelPredictor(ModelLike, Exportable):
         if trim_to is None:
             function = self._compiled(model)
             return np.concatenate([run_bucketed(function, ids, batch_size, self._batch_length, verbose) for ids in chunks])
-        cache = self.__dict__.setdefault("_compiled_batches", {})
-        key = (id(model), batch_size, trim_to)
-        if key not in cache or cache[key].model is not model:
-            cache[key] = CompiledBatches(model, batch_size, trim_to)
         outputs = []
         for ids in chunks:
             ids = ids[:, :self._batch_length(int(used_lengths(ids).max(initial=0)), ids.shape[1])]
             # one batch (a serving call's few texts): the model itself, without the loop around it
-            outputs.append(self._compiled(model)(ids) if len(ids) <= batch_size else cache[key](ids))
+            function = self._compiled(model) if len(ids) <= batch_size else self._compiled_batches(model, batch_size)
+            outputs.append(function(ids))
         return np.concatenate(outputs)
+
+    def _compiled_batches(self, model: keras.Model, batch_size: int) -> CompiledBatches:
+        """`model` in length-sorted batches of `batch_size` in one graph, traced once, kept with the model."""
+        trim_to = self._serving_options()["trim_to"]
+        cache = self.__dict__.setdefault("_batch_functions", {})
+        key = (id(model), batch_size, trim_to)
+        if key not in cache or cache[key].model is not model:
+            cache[key] = CompiledBatches(model, batch_size, trim_to)
+        return cache[key]
 
     def _keras_file_model(self) -> keras.Model:
         """Strings -> probabilities (columns as `labels`, which the last layer holds): what a `.keras` path saves.
