@@ -21,11 +21,14 @@ Each task gets train (the labelled pool), dev and test splits. The
 unlabelled pretraining corpus is the train pool with its labels dropped;
 the script checks that no dev or test text is in it and prints the count.
 
-Peers, on the very same examples in the same run (`peers.py`):
+Peers, on the very same examples in the same run (`peers.py` says what
+each one measures):
 - TF-IDF over character 1-4-grams + logistic regression, C chosen on dev;
 - a sentence encoder (all-MiniLM-L6-v2, `teachers.py`) + logistic
-  regression, C chosen on dev, where `bash scripts/setup.sh teacher`
-  installed it (`--teacher none` leaves it out);
+  regression, and its vectors beside the TF-IDF features in one logistic
+  regression (the ceiling of a meaning tower composed with n-grams), C and
+  the weight chosen on dev, where `bash scripts/setup.sh teacher`
+  installed it (`--teacher none` leaves them out);
 - the same cclm architecture from random initialization trained end to
   end with its head (`TextClassifier(train_composition=True)`, epochs
   chosen on dev by early stopping; few-shot only): training from scratch;
@@ -70,22 +73,38 @@ from collections import defaultdict
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
+import teachers
+from compositions import (  # noqa: F401
+    architecture,
+    meaning_models,
+    random_composition,
+    starter_models,
+)
+from peers import accuracies, end_to_end, teacher_lr, teacher_tfidf_lr, tfidf
+from real_text_tasks import (  # noqa: F401
+    LANGUAGES,
+    SPLITS,
+    Task,
+    capped,
+    code_task,
+    docstring_paragraphs,
+    language_task,
+    package_task,
+    topic_task,
+)
 
-from cclm import ComposedModel, Embedder, Preprocessor  # noqa: E402
-from cclm.classification import TextClassifier  # noqa: E402
-from cclm.pipelines import Augmentor  # noqa: E402
-from cclm.preprocessing import special_ids  # noqa: E402
-from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer  # noqa: E402
-from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS  # noqa: E402
-import teachers  # noqa: E402
-from peers import accuracies, end_to_end, teacher_lr, tfidf  # noqa: E402
-from real_text_tasks import (LANGUAGES, SPLITS, Task, capped, code_task, docstring_paragraphs,  # noqa: E402, F401
-                             language_task, package_task, topic_task)
+from cclm import ComposedModel, Embedder, Preprocessor
+from cclm.classification import TextClassifier
+from cclm.pipelines import Augmentor
+from cclm.preprocessing import special_ids
+from cclm.pretraining import ContrastivePretrainer, MaskedLanguagePretrainer
+from cclm.pretraining.pretrainer import DEFAULT_EMBEDDER_OPTIONS
 
 TFIDF = "TF-IDF char 1-4 + LR (C on dev)"
 TEACHER = "MiniLM-L6 sentence encoder + LR (C on dev)"
+TEACHER_TFIDF = "MiniLM-L6 + TF-IDF + LR (ceiling, on dev)"
 SCRATCH = "cclm random init, trained end to end"
 
 
@@ -182,6 +201,9 @@ def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespa
             scores, spent = teacher_lr(teacher, train, [*evaluations, dev], dev)
             results[TEACHER][kind].append(scores)
             seconds[TEACHER, kind].append(spent)
+            scores, spent = teacher_tfidf_lr(teacher, train, [*evaluations, dev], dev)
+            results[TEACHER_TFIDF][kind].append(scores)
+            seconds[TEACHER_TFIDF, kind].append(spent)
         if scratch is not None and kind == "few":
             scores, spent = end_to_end(scratch(), train, evaluations, dev, args.seed, epochs=args.scratch_epochs)
             results[SCRATCH][kind].append(scores)
@@ -195,25 +217,11 @@ def compare(task: Task, models: dict[str, ComposedModel], args: argparse.Namespa
         print(f"  {setting}: " + "; ".join(f"{name} {value:.3f}" for name, value in latest.items()), flush=True)
     for kind in ("few", "all"):
         if seconds["tfidf", kind]:
-            spent = {name: np.mean(seconds[name, kind]) for name in [TEACHER, *models, SCRATCH] if seconds[name, kind]}
+            spent = {name: np.mean(seconds[name, kind]) for name in [TEACHER, TEACHER_TFIDF, *models, SCRATCH] if seconds[name, kind]}
             tfidf_seconds = np.mean(seconds["tfidf", kind])
             print(f"  fit seconds ({kind}): TF-IDF (C tuned) {tfidf_seconds:.1f}; " + "; ".join(
                 f"{name} {value:.1f} ({value / tfidf_seconds:.1f}x)" for name, value in spent.items()))
     return {"results": results, "seconds": seconds}
-
-
-def architecture(embedder: Embedder) -> dict:
-    """The `Embedder` keywords that make another embedder of `embedder`'s architecture."""
-    return {k: embedder.get_config()[k] for k in ("hidden_dim", "num_blocks", "kernel_size", "dropout", "max_ngram",
-                                                  "ngram_buckets")}
-
-
-def random_composition(preprocessor: Preprocessor, args: argparse.Namespace, embedder_options: dict) -> ComposedModel:
-    """The architecture of the pretrained compositions (embedder and contrastive tower), random weights."""
-    keras.utils.set_random_seed(args.seed + 1)
-    embedder = Embedder(preprocessor.max_example_len, preprocessor.n_chars, **embedder_options)
-    tower = ContrastivePretrainer(embedder=embedder, preprocessor=preprocessor, seed=args.seed)
-    return ComposedModel(embedder, [tower], preprocessor=preprocessor, name="random")
 
 
 def teacher_for(args: argparse.Namespace):
@@ -226,37 +234,6 @@ def teacher_for(args: argparse.Namespace):
         print(f"  (the sentence-encoder peer is left out: `{teachers.INSTALL}` installs it)")
         return None
     return teachers.minilm(args.teacher_cache, progress=False)
-
-
-def meaning_models(preprocessor: Preprocessor, embedder: Embedder, meaning, towers: list) -> dict:
-    """The meaning tower's features alone (`ngrams=0`), and the README's composition with it, default head."""
-    alone = ComposedModel(embedder, [meaning], preprocessor=preprocessor, name="meaning")
-    return {"cclm meaning tower's features alone": (alone, {"ngrams": 0}),
-            "cclm starter composition with meaning (README)": ComposedModel(
-                embedder, [*towers, meaning], preprocessor=preprocessor, name="starter-meaning")}
-
-
-def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
-    """Compositions of the starter shelf's components (`--starter`), and random init of their architecture."""
-    from cclm.pretraining import MeaningPretrainer
-    from cclm.shelf.starter import StarterShelf
-
-    shelf = StarterShelf(args.starter) if args.starter != "package" else StarterShelf()
-    preprocessor = shelf.load("starter", "preprocessor")
-    embedder = shelf.load("starter-embedder", "embedder")
-    towers = {name: shelf.load(name) for name in ("starter-contrastive", "starter-multilingual")}
-    extra = {}
-    if args.meaning or shelf.holds("starter-meaning"):
-        meaning = MeaningPretrainer.load(args.meaning) if args.meaning else shelf.load("starter-meaning")
-        extra = meaning_models(preprocessor, embedder, meaning, list(towers.values()))
-    return {
-        "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, architecture(embedder)),
-        "cclm starter: contrastive, frozen": ComposedModel(embedder, [towers["starter-contrastive"]],
-                                                           preprocessor=preprocessor, name="contrastive"),
-        "cclm starter: contrastive + multilingual, frozen": ComposedModel(
-            embedder, list(towers.values()), preprocessor=preprocessor, name="contrastive-multilingual"),
-        **extra,
-    }
 
 
 def run_task(task: Task, args: argparse.Namespace) -> dict:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import sysconfig
 
+import numpy as np
 import pytest
 
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "fewshot.py"
@@ -102,3 +103,33 @@ def test_starter_measures_starter_meaning_alone_and_in_the_readme_composition():
     composed, options = models["cclm meaning tower's features alone"]
     assert options == {"ngrams": 0} and [type(t).__name__ for t in composed.towers] == ["MeaningTower"]
     assert len(models["cclm starter composition with meaning (README)"].towers) == 3
+
+
+def test_the_teacher_and_tfidf_ceiling_reads_both_the_teachers_vectors_and_the_ngrams():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import peers
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    rng = np.random.default_rng(0)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    texts = [" ".join(rng.choice(words, 6)) + f" {i}" for i in range(240)]
+    hidden = {text: "even" if i % 2 == 0 else "odd" for i, text in enumerate(texts)}  # not in the characters' statistics
+
+    def knowing(batch):  # a teacher that knows the hidden label
+        return np.array([[1.0, 0.0] if hidden[t] == "even" else [0.0, 1.0] for t in batch]) + rng.normal(0, 0.1, (len(batch), 2))
+
+    def sets(labels):
+        return (texts[:120], labels[:120]), [(texts[120:200], labels[120:200])], (texts[200:], labels[200:])
+
+    train, evaluations, dev = sets([hidden[t] for t in texts])
+    (ceiling,), _ = peers.teacher_tfidf_lr(knowing, train, evaluations, dev)
+    (ngrams,), _ = peers.tfidf(train, evaluations, dev)
+    assert ceiling >= 0.95 and ngrams <= 0.75  # the teacher's vectors carry the label
+
+    def noise(batch):  # a teacher that knows nothing
+        return rng.normal(size=(len(batch), 8))
+
+    train, evaluations, dev = sets(["golf" if "golf" in t.split() else "none" for t in texts])
+    (ceiling,), _ = peers.teacher_tfidf_lr(noise, train, evaluations, dev)
+    assert ceiling >= 0.9  # the n-grams carry the label
