@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from numbers import Real
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,12 +54,14 @@ class MeaningPretrainer(ModelLike, Component):
        rarity (`sif_coefficient`); the table is fitted so that each word's
        n-gram rows average to its vector, and a one-edit misspelling of a
        `typo_rate` share of the words to the same vector.
-    2. **Sentences.** Up to `sentences` of the texts go through the teacher;
-       the table is fitted to their vectors, staying near the stage-one
-       table (`sentence_strength`), each text also fitted with typos at
-       `sentence_typos` per character (`Augmentor.typos`: substitutions,
-       deletions, insertions, swaps, as people make them). `_HELD_OUT` of them measure the fit:
-       the history's `cosine` (student against teacher, before and after).
+    2. **Sentences.** Up to `sentences` of the texts (or of
+       `fit(sentence_texts=)`) go through the teacher; the table is fitted
+       to their vectors, staying near the stage-one table
+       (`sentence_strength`), each text also fitted once with typos at each
+       rate of `sentence_typos` per character (`Augmentor.typos`:
+       substitutions, deletions, insertions, swaps, as people make them).
+       `_HELD_OUT` of them measure the fit: the history's `cosine` (student
+       against teacher, before and after).
 
     The teacher is any callable `list[str] -> array (n, d)` (e.g.
     `SentenceTransformer(...).encode`) wrapped in a `Teacher`, which caches
@@ -74,9 +78,10 @@ class MeaningPretrainer(ModelLike, Component):
         vocabulary_size, min_count: the words of stage one.
         sif_coefficient: a word of probability p weighs `a / (a + p)`.
         typo_rate: the share of words also fitted misspelt (stage one).
-        sentence_typos: the typos per character of each text's second copy
-            (stage two); 0 fits no second copy.
-        sentences: the most texts of stage two (0 skips it).
+        sentence_typos: typos per character (stage two): a rate, or a
+            sequence of rates, one misspelt copy of each text per rate; 0 or
+            () fits no copy.
+        sentences: the most texts of stage two, drawn at random (0 skips it).
         strength: stage one's ridge strength, relative to the data.
         sentence_strength: how strongly stage two keeps to stage one's table.
         text_column, vectors_column: columns of `datasets` data.
@@ -104,7 +109,7 @@ class MeaningPretrainer(ModelLike, Component):
         self, preprocessor: Preprocessor, teacher: Teacher | None = None, tower: MeaningTower | None = None,
         tower_options: dict[str, Any] | None = None, vocabulary_size: int = 40_000, min_count: int = 2,
         sif_coefficient: float = 1e-3, typo_rate: float = 1.0, sentences: int = 20_000, strength: float = 0.3,
-        sentence_strength: float = 1.0, sentence_typos: float = 0.1, text_column: str = "text",
+        sentence_strength: float = 1.0, sentence_typos: float | Sequence[float] = 0.1, text_column: str = "text",
         vectors_column: str | None = None, seed: int = 0, name: str | None = None,
     ):
         if not preprocessor.characters:
@@ -114,8 +119,10 @@ class MeaningPretrainer(ModelLike, Component):
                             "name='its name').")
         if not 0 <= typo_rate <= 1:
             raise ValueError(f"typo_rate={typo_rate!r}; use a share between 0 and 1.")
-        if not 0 <= sentence_typos <= 1:
-            raise ValueError(f"sentence_typos={sentence_typos!r}; use typos per character between 0 and 1 (e.g. 0.1).")
+        rates = (sentence_typos,) if isinstance(sentence_typos, Real) else tuple(sentence_typos)
+        if not all(isinstance(rate, Real) and 0 <= rate <= 1 for rate in rates):
+            raise ValueError(f"sentence_typos={sentence_typos!r}; use typos per character between 0 and 1 (e.g. 0.1), "
+                             "or a sequence of them (one copy of each text per rate).")
         self.preprocessor = preprocessor
         self.teacher = teacher
         self.tower_options = {**DEFAULT_MEANING_OPTIONS, **(tower_options or {})}
@@ -126,7 +133,7 @@ class MeaningPretrainer(ModelLike, Component):
         self.sentences = int(sentences)
         self.strength = float(strength)
         self.sentence_strength = float(sentence_strength)
-        self.sentence_typos = float(sentence_typos)
+        self.sentence_typos = tuple(float(rate) for rate in rates if rate)
         self.text_column = text_column
         self.vectors_column = vectors_column
         self.seed = seed
@@ -172,11 +179,17 @@ class MeaningPretrainer(ModelLike, Component):
         rows = data.select_columns([self.text_column, self.vectors_column])
         return list(rows[self.text_column]), np.asarray(rows[self.vectors_column], "float32")
 
-    def fit(self, x: TextData = None, epochs: int = 1, verbose: str | int = 0, **ignored: Any) -> keras.callbacks.History:
+    def fit(
+        self, x: TextData = None, epochs: int = 1, verbose: str | int = 0, sentence_texts: TextData = None,
+        **ignored: Any,
+    ) -> keras.callbacks.History:
         """Fits the tower's table to the teacher on the texts of `x`; returns a one-epoch Keras `History`.
 
         `x`: a `list[str]`, `datasets` data (`text_column`, and
-        `vectors_column` if set) or text files. `epochs` is accepted for the
+        `vectors_column` if set) or text files. `sentence_texts`, the same
+        kinds: stage two's texts instead of `x`'s (e.g. texts of the domain
+        the tower is for, or short ones, which the teacher encodes fast);
+        stage one's words still come from `x`. `epochs` is accepted for the
         shared API; the fit is closed form and reads the data once.
         """
         if self.teacher is None and self.vectors_column is None:
@@ -190,7 +203,12 @@ class MeaningPretrainer(ModelLike, Component):
         total = sum(counts.values())
         words = [word for word, count in counts.most_common(self.vocabulary_size) if count >= self.min_count]
         rng = np.random.default_rng(self.seed)
-        order = rng.permutation(len(texts))[: self.sentences] if self.sentences else np.zeros(0, "int64")
+        pool, pool_vectors = texts, given  # stage two's texts
+        if sentence_texts is not None:
+            if self.teacher is None:
+                raise ValueError("sentence_texts need a teacher to encode them: pass teacher=Teacher(...).")
+            pool, pool_vectors = list(dict.fromkeys(iter_texts(sentence_texts, self.text_column))), None
+        order = rng.permutation(len(pool))[: self.sentences] if self.sentences else np.zeros(0, "int64")
         held = order[: round(len(order) * _HELD_OUT)]
         fitted = order[len(held):]
         logs: dict[str, float] = {}
@@ -205,15 +223,15 @@ class MeaningPretrainer(ModelLike, Component):
             matrix = solver.bag_matrix(self.tower, self._encode(spelled, _WORD_LENGTH))
             table = solver.solve_table(matrix, np.concatenate([targets, targets[chosen]]), self.strength)
         if len(order):
-            vectors = given[order] if given is not None else self.teacher([texts[i] for i in order])
+            vectors = pool_vectors[order] if pool_vectors is not None else self.teacher([pool[i] for i in order])
             if axes is None:
                 mean, axes = solver.principal_axes(vectors, self.tower.output_dim)
             goals = (vectors - mean) @ axes
             length = self.preprocessor.sequence_length or 512
-            chosen_texts = [texts[i] for i in order]
-            if self.sentence_typos:  # the same vectors for a copy of each fitted text with typos
-                chosen_texts += Augmentor.typos(self.sentence_typos, seed=self.seed)([texts[i] for i in fitted])
-                goals = np.concatenate([goals, goals[len(held):]])
+            chosen_texts = [pool[i] for i in order]
+            for copy, rate in enumerate(self.sentence_typos):  # the same vectors for copies with typos
+                chosen_texts += Augmentor.typos(rate, seed=self.seed + copy)([pool[i] for i in fitted])
+            goals = np.concatenate([goals, *[goals[len(held):]] * len(self.sentence_typos)])
             matrix = solver.bag_matrix(self.tower, self._encode(chosen_texts, length))
             held_rows = np.arange(len(held))
             if table is not None and len(held):
@@ -249,7 +267,7 @@ class MeaningPretrainer(ModelLike, Component):
             "tower_options": tower_config(self.tower), "vocabulary_size": self.vocabulary_size,
             "min_count": self.min_count, "sif_coefficient": self.sif_coefficient, "typo_rate": self.typo_rate,
             "sentences": self.sentences, "strength": self.strength, "sentence_strength": self.sentence_strength,
-            "sentence_typos": self.sentence_typos,
+            "sentence_typos": list(self.sentence_typos),
             "text_column": self.text_column, "vectors_column": self.vectors_column, "seed": self.seed,
             "name": self.name,
         }

@@ -117,7 +117,7 @@ def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, tex
     misspelt = Augmentor.typos(0.1, seed=5)(held)
     targets = encoder(held)
     closeness = {}
-    for typos in (0.0, 0.1):
+    for typos in (0.0, 0.1, (0.05, 0.15)):
         meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, typo_rate=0.0,
                                     sentences=len(fitted), sentence_typos=typos, min_count=1)
         meaning.fit(fitted, verbose=0)
@@ -126,9 +126,35 @@ def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, tex
         mapped = vectors @ np.linalg.lstsq(vectors, targets, rcond=None)[0]
         closeness[typos] = float(np.mean(np.sum(mapped * targets, 1) / (np.linalg.norm(mapped, axis=1)
                                                                         * np.linalg.norm(targets, axis=1))))
-    assert closeness[0.1] > closeness[0.0]
-    with pytest.raises(ValueError, match="sentence_typos=1.5"):
-        MeaningPretrainer(prep, teacher, sentence_typos=1.5)
+    assert closeness[0.1] > closeness[0.0] and closeness[(0.05, 0.15)] > closeness[0.0]  # one copy per rate
+    assert meaning.get_config()["sentence_typos"] == [0.05, 0.15]
+    for bad in (1.5, (0.1, 1.5), ("0.1",)):
+        with pytest.raises(ValueError, match="sentence_typos="):
+            MeaningPretrainer(prep, teacher, sentence_typos=bad)
+
+
+def test_sentence_texts_choose_stage_twos_texts_and_words_still_come_from_the_texts(prep, texts):
+    class Recording(BagOfWordsTeacher):
+        def __call__(self, batch):
+            self.seen = getattr(self, "seen", set()) | set(batch)
+            return super().__call__(batch)
+
+    encoder = Recording()
+    teacher = Teacher(encoder, "bag-of-words", cache_dir=None, progress=False)
+    words_from, sentences_from = texts[:200], texts[200:300]
+    meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, sentences=1000)
+    history = meaning.fit(words_from, sentence_texts=sentences_from, verbose=0)
+    assert set(sentences_from) <= encoder.seen and not (set(words_from) - set(sentences_from)) & encoder.seen
+    assert meaning.card["training"]["sentences"] == 95  # 100 texts, 5% held out to measure the fit
+    assert history.history["cosine"][0] > history.history["cosine_words_only"][0]
+    unread = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, sentences=1000)
+    unread.fit(words_from, verbose=0)
+    assert meaning.card["training"]["words"] == unread.card["training"]["words"]  # the words come from x
+    import datasets
+
+    rows = datasets.Dataset.from_dict({"text": texts[:50], "embedding": encoder(texts[:50]).tolist()})
+    with pytest.raises(ValueError, match="sentence_texts need a teacher"):
+        MeaningPretrainer(prep, vectors_column="embedding").fit(rows, sentence_texts=texts[50:60])
 
 
 def test_a_classifier_on_the_meaning_tower_saves_loads_and_exports(fitted, prep, texts, tmp_path):
