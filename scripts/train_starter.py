@@ -157,10 +157,11 @@ def evaluate(components: dict, args: argparse.Namespace, meaning: bool = False) 
 
 
 def benchmark_metrics(outcomes: dict, model: str) -> dict[str, float]:
-    """`model`'s mean few-shot accuracies (and its peers': TF-IDF, the teacher, random init) as card metrics."""
+    """`model`'s mean few-shot accuracies (and its peers': TF-IDF, the teacher, with TF-IDF, random init) as card metrics."""
     metrics = {}
     for task, outcome in outcomes.items():
-        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf"), (fewshot.TEACHER, "teacher"), (RANDOM, "random init")):
+        for name, key in ((model, "cclm"), (fewshot.TFIDF, "tfidf"), (fewshot.TEACHER, "teacher"),
+                          (fewshot.TEACHER_TFIDF, "teacher + tfidf"), (RANDOM, "random init")):
             scores = outcome["results"].get(name, {}).get("few")
             if scores:
                 clean, noisy = (float(v) for v in fewshot.np.mean(scores, axis=0)[:2])
@@ -303,7 +304,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=["all", "meaning"], default="all",
                         help="meaning: train starter-meaning alone, keeping the other shipped components")
     parser.add_argument("--meaning-sentences", type=int, default=48000,
-                        help="texts whose teacher vectors starter-meaning's second stage fits")
+                        help="texts drawn at random for starter-meaning's second stage (every other package "
+                             "description joins them)")
     parser.add_argument("--teacher-cache", type=pathlib.Path, default=fewshot.teachers.DEFAULT_CACHE,
                         help="where the teacher's vectors are cached (a rerun encodes nothing twice)")
     parser.add_argument("--quick", action="store_true", help="tiny corpora and steps: checks the recipe")
