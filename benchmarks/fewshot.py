@@ -67,6 +67,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import sys
 import time
 from collections import defaultdict
@@ -330,6 +331,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--few-only", action="store_true", help="leave out the all-labels setting")
     parser.add_argument("--ablations", action="store_true",
                         help="also pretrain and measure an MLM tower on its own embedder (about 10 more minutes)")
+    parser.add_argument("--json", type=pathlib.Path, help="also write every mean accuracy, unrounded, to this file")
     parser.add_argument("--embedder-options", type=json.loads, default={"max_ngram": 4, "ngram_buckets": 16384},
                         help="JSON: Embedder keywords (default: the hashed n-grams the published tables used)")
     parser.add_argument("--mlm-options", type=json.loads, default={}, help="JSON: MaskedLanguagePretrainer keywords")
@@ -376,6 +378,10 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(table(outcomes, args))
     print(f"\nwhole run: {(time.perf_counter() - started) / 60:.1f} min")
+    if args.json:  # every mean unrounded: task -> model -> setting -> [clean, typos(, dev)]
+        means = {task: {name: {kind: np.mean(scores, axis=0).tolist() for kind, scores in kinds.items() if scores}
+                        for name, kinds in outcome["results"].items()} for task, outcome in outcomes.items()}
+        args.json.write_text(json.dumps(means, indent=1))
 
 
 if __name__ == "__main__":
