@@ -46,7 +46,8 @@ class Teacher:
         name: names the teacher in the cache and in model cards (e.g.
             "sentence-transformers/all-MiniLM-L6-v2"); one name, one teacher.
         cache_dir: where vectors are kept; None keeps them in memory only.
-        batch_size: texts given to `encode` at once.
+        batch_size: texts given to `encode` at once, the texts not cached
+            going shortest first, so that each call pads them to similar lengths.
         progress: show a progress bar while encoding.
     """
 
@@ -91,6 +92,7 @@ class Teacher:
         missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
         if missing:
             by_key = dict(zip(keys, texts))
+            missing.sort(key=lambda k: len(by_key[k]))  # shortest first: each call's texts pad to similar lengths
             todo = [by_key[k] for k in missing]
             bar = tqdm(total=len(todo), desc=f"teacher {self.name}", unit="text", disable=not self.progress)
             for start in range(0, len(todo), self.batch_size):
