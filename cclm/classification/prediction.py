@@ -134,13 +134,15 @@ class ClassifierPrediction:
         """Ids -> the head's bias, the n-gram logits (if any) and each meaning tower read through its folded table.
 
         The tables are folded again whenever the head's kernel changes (a
-        refit); a tower's own table is taken to stay as it was when folded.
+        refit) or a tower's table is set again (`MeaningTower.set_table`).
         """
         models = self.__dict__.setdefault("_folded_models", {})
         key = (id(self.model), read)
         blocks = self._tower_rows()
         kernels = [kernel[blocks[i]] for i in read]
-        if key in models and all(np.array_equal(a, b) for a, b in zip(models[key][1], kernels)):
+        versions = [self.composed.towers[i].table_version for i in read]
+        if key in models and models[key][2] == versions and all(
+                np.array_equal(a, b) for a, b in zip(models[key][1], kernels)):
             return models[key][0]
         scope = keras_name(self.name)
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
@@ -153,7 +155,7 @@ class ClassifierPrediction:
             terms.append(self.ngram_logits(ids))
         terms[0] = bias(terms[0])
         logits = keras.layers.Add(name=f"{scope}_logits")(terms) if len(terms) > 1 else terms[0]
-        models[key] = (keras.Model(ids, logits, name=scope), kernels)
+        models[key] = (keras.Model(ids, logits, name=scope), kernels, versions)
         return models[key][0]
 
     def _window_length(self) -> int:

@@ -72,6 +72,7 @@ class MeaningTower(keras.Model):
             self.row_scale = self.add_weight(shape=(self.bag.buckets,), initializer="ones", dtype="float32",
                                              trainable=False, name="row_scale")
         set_trainable(self, trainable)
+        self.table_version = 0  # counts set_table calls: folded copies of the table know when they are stale
         self.supports_masking = True
         self.built = True  # every weight exists: the table is its only one
 
@@ -132,6 +133,7 @@ class MeaningTower(keras.Model):
         table = np.asarray(table, "float32")
         if table.shape != tuple(self.table.shape):
             raise ValueError(f"A table of shape {table.shape}; this tower's is {tuple(self.table.shape)}.")
+        self.table_version += 1
         if self.row_scale is None:
             self.table.assign(table.astype(self.table_dtype))
             return

@@ -212,6 +212,9 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
     np.testing.assert_allclose(reloaded.predict(tf.constant(test[0]), verbose=0), expected, atol=1e-5)
     classifier.head.logits.kernel.assign(classifier.head.logits.kernel * 2.0)  # a changed head: the tables follow
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
+    tower.set_table(np.roll(tower.dense_table(), 1, axis=0))  # the tower's table set again: the folded tables follow
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
     again = load_component(classifier.save(tmp_path / "component"))
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
 
