@@ -45,13 +45,19 @@ def accuracies(classifier: TextClassifier, sets) -> list[float]:
     return results
 
 
+def char_tfidf():
+    """The TF-IDF every peer here uses: character 1-4-grams, sublinear term frequencies (not yet fitted)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, min_df=1)
+
+
 def tfidf(train, evaluations, dev):
     """TF-IDF char 1-4-grams + LR with C chosen on dev; accuracies on `evaluations`, and fit seconds."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, min_df=1)
+    vectorizer = char_tfidf()
     features = vectorizer.fit_transform(train[0])
     best = None
     for c in (1.0, 10.0, 100.0):
@@ -91,20 +97,22 @@ def teacher_tfidf_lr(teacher, train, evaluations, dev):
     Returns the accuracies on `evaluations` and the fit seconds, as `teacher_lr` does.
     """
     from scipy import sparse
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, min_df=1).fit(train[0])
+    vectorizer = char_tfidf().fit(train[0])
 
-    def features(texts: list[str], weight: float):
+    def parts(texts: list[str]):  # each split's n-grams and unit teacher vectors, computed once
         vectors = teacher(texts)
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return sparse.hstack([vectorizer.transform(texts), sparse.csr_matrix(weight * vectors)]).tocsr()
+        return vectorizer.transform(texts), vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
+    def features(split, weight: float):
+        return sparse.hstack([split[0], sparse.csr_matrix(weight * split[1])]).tocsr()
+
+    train_parts, dev_parts = parts(train[0]), parts(dev[0])
     best = None
     for weight in (0.25, 0.5, 1.0, 2.0, 4.0):
-        train_features, dev_features = features(train[0], weight), features(dev[0], weight)
+        train_features, dev_features = features(train_parts, weight), features(dev_parts, weight)
         for c in (1.0, 10.0, 100.0):
             model = LogisticRegression(C=c, max_iter=3000).fit(train_features, train[1])
             score = accuracy(model.predict(dev_features), dev[1])
@@ -112,7 +120,7 @@ def teacher_tfidf_lr(teacher, train, evaluations, dev):
                 best = (score, weight, model)
     seconds = time.perf_counter() - started
     _, weight, model = best
-    return [accuracy(model.predict(features(t, weight)), l) for t, l in evaluations], seconds
+    return [accuracy(model.predict(features(parts(t), weight)), l) for t, l in evaluations], seconds
 
 
 def end_to_end(

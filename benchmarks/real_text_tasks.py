@@ -17,6 +17,7 @@ text out of the starter shelf's corpora.
 from __future__ import annotations
 
 import ast
+import functools
 import gettext
 import hashlib
 import os
@@ -198,8 +199,12 @@ def topic_task(root: str | None, sizes: dict[str, int], seed: int, classes: int 
     return Task("topic", 256, *disjoint(rows, sizes, seed))
 
 
-def package_records() -> list[dict[str, str]]:
-    """Every package record of the machine's package lists (`apt-cache dumpavail`): field -> first line."""
+@functools.cache
+def package_records() -> tuple[dict[str, str], ...]:
+    """Every package record of the machine's package lists (`apt-cache dumpavail`): field -> first line.
+
+    Read once per process (the recipe and the package task both ask); do not change the records.
+    """
     if shutil.which("apt-cache") is None:
         raise RuntimeError("The package task reads Debian's package lists: apt-cache is missing (not Debian?).")
     dump = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=False).stdout
@@ -210,7 +215,12 @@ def package_records() -> list[dict[str, str]]:
             records.append(fields)
     if not records:
         raise RuntimeError("The package lists are empty: run `apt-get update` (as root) once, then retry.")
-    return records
+    return tuple(records)
+
+
+def package_description(record: dict[str, str]) -> str:
+    """A package record's one-line description, its whitespace folded to single spaces ("" if it has none)."""
+    return " ".join(record.get("Description", "").split())
 
 
 def package_task(sizes: dict[str, int], seed: int, sections: tuple[str, ...] = SECTIONS) -> Task:
@@ -222,7 +232,7 @@ def package_task(sizes: dict[str, int], seed: int, sections: tuple[str, ...] = S
     rows = []
     for record in package_records():
         section = record.get("Section", "").rsplit("/", 1)[-1]
-        text = " ".join(record.get("Description", "").split())
+        text = package_description(record)
         if section in sections and len(text.split()) >= 3:
             source = record.get("Source", record["Package"]).split(" ")[0]
             rows.append((text, section, source))

@@ -65,8 +65,7 @@ def english_corpus(held: set[str], files_per_package: int = FILES_PER_PACKAGE) -
             paths = sorted(Path(root, package).rglob("*.py"))[:files_per_package] if Path(root, package).is_dir() else []
             installed += [text for path in paths for text, _ in tasks.docstring_paragraphs(str(path))]
     sources["docstrings of installed packages"] = installed
-    sources["Debian package descriptions"] = sorted({" ".join(r.get("Description", "").split())
-                                                     for r in tasks.package_records()} - {""})
+    sources["Debian package descriptions"] = sorted({tasks.package_description(r) for r in tasks.package_records()} - {""})
     texts, counts = [], {}
     for name, found in sources.items():
         kept = [text for text in dict.fromkeys(found) if text not in held]
@@ -85,7 +84,7 @@ def stage_two_texts(texts: list[str], count: int, seed: int) -> list[str]:
 
     first = np.random.default_rng(seed).permutation(len(texts))[:count]
     taken = set(first.tolist())
-    descriptions = {" ".join(record.get("Description", "").split()) for record in tasks.package_records()}
+    descriptions = {tasks.package_description(record) for record in tasks.package_records()}
     return [texts[i] for i in first] + [text for i, text in enumerate(texts) if i not in taken and text in descriptions]
 
 
