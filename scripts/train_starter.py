@@ -264,15 +264,20 @@ def add_to_shipped_shelf(components: dict, output: pathlib.Path, versions: dict[
     return read_catalog(output, starter=True)
 
 
-def refuse_published(version: str) -> None:
-    """Exits, before any training, where the package already ships starter-meaning `version`: it never changes."""
+def refuse_published(version: str, output: pathlib.Path) -> None:
+    """Exits, before any training, where `output` is the package's starter shelf and it ships starter-meaning
+    `version` already: a published version never changes. Another `output` (a reproduction) goes on."""
     from cclm.shelf.starter import StarterShelf
 
-    published = StarterShelf().versions("starter-meaning") if StarterShelf().holds("starter-meaning") else []
+    shelf = StarterShelf()
+    if pathlib.Path(output).absolute().resolve() != shelf.root.resolve():
+        return
+    published = shelf.versions("starter-meaning") if shelf.holds("starter-meaning") else []
     if version in published:
         sys.exit(f"starter-meaning {version} is already published in the package's starter shelf "
                  f"(versions there: {', '.join(published)}), and a published version never changes. "
-                 "Raise VERSION in scripts/starter_meaning.py, then run the recipe again.")
+                 "Raise VERSION in scripts/starter_meaning.py, or write the shelf elsewhere with "
+                 "--output DIR to reproduce it, then run the recipe again.")
 
 
 def shipped_components() -> tuple[dict, dict[str, str]]:
@@ -317,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     versions = {"starter-meaning": starter_meaning.VERSION}
     if args.only == "meaning":
-        refuse_published(starter_meaning.VERSION)
+        refuse_published(starter_meaning.VERSION, args.output)
         components, kept = shipped_components()
         versions.update(kept)
         rows = []

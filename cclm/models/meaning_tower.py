@@ -142,6 +142,16 @@ class MeaningTower(keras.Model):
         self.table.assign(np.clip(np.round(table / scale[:, None]), -127, 127).astype("int8"))
         self.row_scale.assign(scale.astype("float32"))
 
+    def set_weights(self, weights: list) -> None:
+        """Sets the table (and the int8 row scales) as Keras' `set_weights` does; folded copies notice."""
+        super().set_weights(weights)
+        self.table_version += 1
+
+    def load_own_variables(self, store: Any) -> None:
+        """Loads the table from a Keras weights store (`load_weights`, `.keras` files); folded copies notice."""
+        super().load_own_variables(store)
+        self.table_version += 1
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, plain JSON values."""
         return {

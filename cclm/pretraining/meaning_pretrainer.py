@@ -212,7 +212,7 @@ class MeaningPretrainer(ModelLike, Component):
         held = order[: round(len(order) * _HELD_OUT)]
         fitted = order[len(held):]
         logs: dict[str, float] = {}
-        table, axes = None, None
+        table, axes, fit_rows = None, None, ()
         if self.teacher is not None and words:
             word_vectors = self.teacher(words)
             mean, axes = solver.principal_axes(word_vectors, self.tower.output_dim)
@@ -250,7 +250,9 @@ class MeaningPretrainer(ModelLike, Component):
         self.card["trained_on"] = f"{len(words):,} words and {len(fitted):,} sentences of {len(texts):,} texts"
         self.card["training"] = {
             "teacher": self.teacher.name if self.teacher is not None else f"the column {self.vectors_column!r}",
-            "words": len(words), "sentences": len(fitted), "seconds": round(seconds, 1),
+            "words": len(words), "sentences": len(fitted),
+            "sentence_rows": len(fit_rows),  # each fitted text, then its copies with typos
+            "seconds": round(seconds, 1),
             **{key: round(value, 4) for key, value in logs.items()},
         }
         history = keras.callbacks.History()

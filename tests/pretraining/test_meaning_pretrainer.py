@@ -121,6 +121,8 @@ def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, tex
         meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**14, "output_dim": 16}, typo_rate=0.0,
                                     sentences=len(fitted), sentence_typos=typos, min_count=1)
         meaning.fit(fitted, verbose=0)
+        rates = 0 if typos == 0.0 else 1 if typos == 0.1 else 2
+        assert meaning.card["training"]["sentence_rows"] == meaning.card["training"]["sentences"] * (1 + rates)
         vectors = meaning.model.text_vectors(prep.encode(misspelt)).numpy()
         # the student's vectors live on the teacher's principal axes: compare them by a least-squares map
         mapped = vectors @ np.linalg.lstsq(vectors, targets, rcond=None)[0]

@@ -45,11 +45,14 @@ def test_the_recipe_keeps_held_out_text_out_and_writes_a_starter_shelf(tmp_path)
     assert np.isfinite(np.asarray(composed(["Fichier introuvable", "int main(void)"]))).all()
 
 
-def test_the_meaning_recipe_refuses_to_rewrite_a_published_version_before_training():
+def test_the_meaning_recipe_refuses_to_rewrite_a_published_version_before_training(tmp_path):
     sys.path.insert(0, str(SCRIPT.parent))
     import train_starter  # the recipe's module: its imports need scripts/ on the path
 
-    published = StarterShelf().versions("starter-meaning")[-1]
+    shelf = StarterShelf()
+    published = shelf.versions("starter-meaning")[-1]
     with pytest.raises(SystemExit, match=f"starter-meaning {published} is already published.*Raise VERSION"):
-        train_starter.refuse_published(published)
-    assert train_starter.refuse_published("99.0.0") is None  # a new version goes on
+        train_starter.refuse_published(published, shelf.root)
+    assert train_starter.refuse_published("99.0.0", shelf.root) is None  # a new version goes on
+    # A reproduction written elsewhere leaves the package's shelf as it is: it goes on.
+    assert train_starter.refuse_published(published, tmp_path / "reproduction") is None
