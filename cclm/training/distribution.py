@@ -33,7 +33,6 @@ import tempfile
 from typing import Any, Callable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from cclm.pipelines.sharding import Shard

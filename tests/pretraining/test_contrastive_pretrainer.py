@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from cclm import ComposedModel, Preprocessor, load_component
+from cclm import ComposedModel, Preprocessor
 from cclm.models.embedder import Embedder
 from cclm.pretraining.contrastive_pretrainer import (ContrastiveHead, ContrastivePretrainer, PairContrastiveLoss,
                                                      pair_accuracy)

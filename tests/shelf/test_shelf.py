@@ -143,7 +143,6 @@ def test_a_missing_lfs_object_is_reported_not_read_as_a_pointer(shelf, tmp_path)
 
 def test_an_unsafe_archive_on_the_shelf_is_refused(shelf, tmp_path):
     """Someone commits an archive with a symlink by hand, with a consistent catalog entry."""
-    import io
     import tarfile
 
     entry = shelf.publish(_prep(), "docs")
