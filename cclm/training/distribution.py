@@ -51,6 +51,8 @@ class TrainingModel(keras.Model):
     reduction yields the same mean. Everything else is Keras' own `fit`.
 
     Example:
+    >>> import keras
+    >>> import numpy as np
     >>> ids = keras.Input(shape=(None,), dtype="int32")
     >>> model = TrainingModel(ids, keras.layers.Embedding(10, 4)(ids))
     >>> tuple(model(np.zeros((2, 3), "int32")).shape)
