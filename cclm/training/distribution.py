@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -61,9 +62,9 @@ class TrainingModel(keras.Model):
 
     def _multi_worker(self) -> tf.distribute.MultiWorkerMirroredStrategy | None:
         strategy = self._distribute_strategy
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.cluster_resolver is not None:
-            if len(strategy.cluster_resolver.cluster_spec().as_dict().get("worker", ())) > 1:
-                return strategy
+        if (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.cluster_resolver is not None
+                and len(strategy.cluster_resolver.cluster_spec().as_dict().get("worker", ())) > 1):
+            return strategy
         return None
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):

@@ -4,8 +4,12 @@ import pytest
 
 from cclm import ComposedModel, Preprocessor
 from cclm.models.embedder import Embedder
-from cclm.pretraining.contrastive_pretrainer import (ContrastiveHead, ContrastivePretrainer, PairContrastiveLoss,
-                                                     pair_accuracy)
+from cclm.pretraining.contrastive_pretrainer import (
+    ContrastiveHead,
+    ContrastivePretrainer,
+    PairContrastiveLoss,
+    pair_accuracy,
+)
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 

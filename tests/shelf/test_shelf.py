@@ -110,10 +110,10 @@ def test_republishing_a_version_is_refused_by_the_library_and_by_the_hook(shelf,
     path.write_text(path.read_text() + " ")
     _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "rewrite", cwd=work)
     before = _remote_state(shelf)
-    push = subprocess.run(["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True)
+    push = subprocess.run(["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False)
     assert push.returncode != 0 and "immutable" in push.stderr and entry.entry_path in push.stderr
     moved = subprocess.run(["git", "push", "--force", "origin", f"HEAD:refs/tags/{entry.tag}"], cwd=work,
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     assert moved.returncode != 0 and "cannot be moved" in moved.stderr
     assert _remote_state(shelf) == before
 
@@ -199,7 +199,7 @@ def test_cached_versions_load_without_git_or_remote(shelf, tmp_path):
         except Exception as error:
             print(type(error).__name__, error)
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                             env={**os.environ, "PATH": str(bin_dir)})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -298,7 +298,7 @@ try:
 except Exception as error:
     print(type(error).__name__, error)
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                             env={**os.environ, "PATH": str(bin_dir)})
     assert result.stdout.startswith("GitLfsMissingError") and "apt-get install git-lfs" in result.stdout
     assert GitLfsMissingError.__mro__[1].__name__ == "ShelfError"
