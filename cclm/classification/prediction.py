@@ -134,7 +134,7 @@ class ClassifierPrediction:
         """Ids -> the head's bias, the n-gram logits (if any) and each meaning tower read through its folded table.
 
         The tables are folded again whenever the head's kernel changes (a
-        refit) or a tower's table is set again (`MeaningTower.set_table`).
+        refit) or a tower's table is set or loaded again (`MeaningTower.table_version`).
         """
         models = self.__dict__.setdefault("_folded_models", {})
         key = (id(self.model), read)

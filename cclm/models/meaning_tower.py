@@ -72,7 +72,7 @@ class MeaningTower(keras.Model):
             self.row_scale = self.add_weight(shape=(self.bag.buckets,), initializer="ones", dtype="float32",
                                              trainable=False, name="row_scale")
         set_trainable(self, trainable)
-        self.table_version = 0  # counts set_table calls: folded copies of the table know when they are stale
+        self.table_version = 0  # counts tables set or loaded: folded copies of the table know when they are stale
         self.supports_masking = True
         self.built = True  # every weight exists: the table is its only one
 

@@ -215,7 +215,10 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
     tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
     tower.set_table(np.roll(tower.dense_table(), 1, axis=0))  # the tower's table set again: the folded tables follow
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    tower.save_weights(tmp_path / "tower.weights.h5")
     tower.set_weights([np.roll(w, 1, axis=0) for w in tower.get_weights()])  # Keras' way: followed too
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    tower.load_weights(tmp_path / "tower.weights.h5")  # and Keras' loading
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
     again = load_component(classifier.save(tmp_path / "component"))
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
