@@ -24,7 +24,9 @@ among its bases):
   looks up rows as wide as the labels, not the tower's vectors, where the
   labels are at most a quarter of its width (the folded float32 table then
   no larger than an int8 table of the tower), with one view and no
-  `normalize`.
+  `normalize`. A tower that scales its vectors to length 1 (not linear in
+  its table) gets the kernel applied to each text's vector instead
+  (`MappedMeaning`): one vector per text, not one per position.
 """
 
 from __future__ import annotations

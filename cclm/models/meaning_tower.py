@@ -23,7 +23,8 @@ class MeaningTower(keras.Model):
     A static embedding in the manner of fastText and Model2Vec, read from
     the same character ids as the other towers: each word is the mean of
     the table rows of its hashed character n-grams and of the whole word
-    (`cclm.layers.WordNgramBag`), the text the mean of its words. The table
+    (`cclm.layers.WordNgramBag`), the text the mean of its words, scaled
+    to length 1 (`normalize`) as a sentence encoder's vectors are. The table
     is set by `cclm.pretraining.MeaningPretrainer`, which distils a sentence
     encoder into it, so that a misspelt or unseen word still lands near
     words that share its n-grams. The vector is the same at every position
@@ -39,6 +40,10 @@ class MeaningTower(keras.Model):
         table_dtype: how the table is stored: "float32", "float16" (half the
             size) or "int8" (a quarter: each row scaled to [-127, 127], its
             scale kept beside it); vectors are computed in float32 either way.
+        normalize: scale each text's vector to length 1, so that a text's
+            length and how far its words agree do not move its features
+            (`False`: the mean of its words as it is; towers saved before this
+            option read it as `False`).
 
     Example:
     >>> import numpy as np
@@ -53,7 +58,7 @@ class MeaningTower(keras.Model):
 
     def __init__(
         self, codes: Sequence[int], buckets: int = 2**17, output_dim: int = 256, min_n: int = 3, max_n: int = 5,
-        table_dtype: str = "float16", **kwargs: Any,
+        table_dtype: str = "float16", normalize: bool = True, **kwargs: Any,
     ):
         trainable = kwargs.pop("trainable", True)
         kwargs.setdefault("name", "meaning_tower")
@@ -65,6 +70,7 @@ class MeaningTower(keras.Model):
         self.bag = WordNgramBag(codes, buckets, min_n, max_n, name="word_ngrams")
         self.output_dim = int(output_dim)
         self.table_dtype = table_dtype
+        self.normalize = bool(normalize)
         self.table = self.add_weight(shape=(self.bag.buckets, self.output_dim), initializer="zeros",
                                      dtype=table_dtype, trainable=False, name="table")
         self.row_scale = None
@@ -99,7 +105,8 @@ class MeaningTower(keras.Model):
         if self.row_scale is not None:
             scale = scale * tf.gather(self.row_scale, used)
         vectors = vectors * scale[:, None]
-        return tf.math.unsorted_segment_sum(vectors, present[:, 0], tf.shape(rows)[0])
+        texts = tf.math.unsorted_segment_sum(vectors, present[:, 0], tf.shape(rows)[0])
+        return tf.math.l2_normalize(texts, axis=-1) if self.normalize else texts
 
     def call(self, ids: Any) -> Any:
         texts = self.text_vectors(ids)
@@ -116,13 +123,22 @@ class MeaningTower(keras.Model):
         table = np.asarray(self.table.value[rows], "float32")
         return table if self.row_scale is None else table * np.asarray(self.row_scale.value[rows])[:, None]
 
-    def folded(self, kernel: Any, name: str | None = None) -> FoldedMeaning:
-        """A `FoldedMeaning` giving `text_vectors(ids) @ kernel` from a table of the rows times `kernel` (output_dim, width)."""
+    def folded(self, kernel: Any, name: str | None = None) -> FoldedMeaning | MappedMeaning:
+        """A layer giving `text_vectors(ids) @ kernel` (`kernel`: (output_dim, width)) with the least work per text.
+
+        A `FoldedMeaning`, whose table holds the rows times `kernel`; or, for
+        a tower that normalizes its vectors (not linear in its table), a
+        `MappedMeaning` that applies `kernel` to each text's vector.
+        """
         kernel = np.asarray(kernel, "float32")
         if kernel.ndim != 2 or kernel.shape[0] != self.output_dim:
             raise ValueError(f"A kernel of shape {kernel.shape}; give one of shape ({self.output_dim}, width).")
+        if self.normalize:
+            mapped = MappedMeaning(self, kernel.shape[1], name=name or f"{self.name}_mapped")
+            mapped.kernel.assign(kernel)
+            return mapped
         layer = FoldedMeaning(self.codes, self.bag.buckets, kernel.shape[1], self.bag.min_n, self.bag.max_n,
-                              table_dtype="float32", name=name or f"{self.name}_folded")
+                              table_dtype="float32", normalize=False, name=name or f"{self.name}_folded")
         step = 8192  # rows at a time: the float32 copy of a whole int8 table would be 4 times its size
         layer.table.assign(np.concatenate([self.dense_table(slice(start, start + step)) @ kernel
                                            for start in range(0, self.bag.buckets, step)]))
@@ -157,12 +173,12 @@ class MeaningTower(keras.Model):
         return {
             "name": self.name, "trainable": self.trainable, "codes": self.codes, "buckets": self.bag.buckets,
             "output_dim": self.output_dim, "min_n": self.bag.min_n, "max_n": self.bag.max_n,
-            "table_dtype": self.table_dtype,
+            "table_dtype": self.table_dtype, "normalize": self.normalize,
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MeaningTower:
-        return cls(**config)
+        return cls(**{"normalize": False, **config})  # configs saved before the option: the mean as it is
 
 
 @keras.saving.register_keras_serializable(package="cclm")
@@ -178,7 +194,8 @@ class FoldedMeaning(MeaningTower):
 
     Example:
     >>> import numpy as np
-    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32")
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32",
+    ...                      normalize=False)
     >>> tower.set_table(np.random.default_rng(0).normal(size=(64, 4)))
     >>> kernel = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
     >>> ids = np.array([[5, 6, 7, 5, 0]], "int32")
@@ -194,3 +211,51 @@ class FoldedMeaning(MeaningTower):
 
     def compute_output_spec(self, ids: Any) -> keras.KerasTensor:
         return keras.KerasTensor((ids.shape[0], self.output_dim), "float32")
+
+
+@keras.saving.register_keras_serializable(package="cclm")
+class MappedMeaning(keras.layers.Layer):
+    """Ids (batch, length) -> (batch, width): a meaning tower's text vectors through a linear map.
+
+    What `MeaningTower.folded` gives for a tower that normalizes its vectors,
+    which are then not linear in its table: the map (a head's kernel) is
+    applied to each text's vector, read from the tower's own table, never to
+    every position of the text.
+
+    Args:
+        tower: the `MeaningTower` (its table is read as it is, not copied).
+        width: the map's outputs (e.g. a head's labels).
+
+    Example:
+    >>> import numpy as np
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32")
+    >>> tower.set_table(np.random.default_rng(0).normal(size=(64, 4)))
+    >>> kernel = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
+    >>> ids = np.array([[5, 6, 7, 5, 0]], "int32")
+    >>> mapped = tower.folded(kernel)
+    >>> type(mapped).__name__, bool(np.allclose(mapped(ids), tower.text_vectors(ids).numpy() @ kernel, atol=1e-5))
+    ('MappedMeaning', True)
+    """
+
+    def __init__(self, tower: MeaningTower, width: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.tower = tower
+        self.width = int(width)
+        self.kernel = self.add_weight(shape=(tower.output_dim, self.width), initializer="zeros", trainable=False,
+                                      name="kernel")
+        self.built = True
+
+    def call(self, ids: Any) -> Any:
+        return ops.matmul(self.tower.text_vectors(ids), self.kernel)
+
+    def compute_output_spec(self, ids: Any) -> keras.KerasTensor:
+        return keras.KerasTensor((ids.shape[0], self.width), "float32")
+
+    def get_config(self) -> dict[str, Any]:
+        """The tower's config and the map's width; the table and kernel are its weights."""
+        return {**super().get_config(), "tower": keras.saving.serialize_keras_object(self.tower), "width": self.width}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MappedMeaning:
+        config = dict(config)
+        return cls(keras.saving.deserialize_keras_object(config.pop("tower")), **config)

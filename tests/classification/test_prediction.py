@@ -163,13 +163,14 @@ def test_repeated_predictions_on_new_shapes_never_retrace(data):
     assert not [record for record in records if "retracing" in record.getMessage()]
 
 
-def meaning_classifier(train, output_dim, table_dtype="float16", transformer=True, **options):
+def meaning_classifier(train, output_dim, table_dtype="float16", transformer=True, normalize=False, **options):
     """A classifier fitted on a composition with a random meaning tower (after a tiny transformer tower, if asked),
     its head then reading the meaning tower alone: the transformer tower's rows of its kernel zero."""
     keras.utils.set_random_seed(0)
     prep = Preprocessor(sequence_length=64, downsample_factor=4).fit(train[0], progress=False)
     embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64, seed=0)
-    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=output_dim, table_dtype=table_dtype, name="meaning")
+    meaning = MeaningTower(word_codes(prep), buckets=256, output_dim=output_dim, table_dtype=table_dtype,
+                           normalize=normalize, name="meaning")
     meaning.set_table(np.random.default_rng(0).normal(size=(256, output_dim)).astype("float32"))
     towers = [Tower(input_dim=16, name="tower", **TINY_TOWER)] * transformer + [meaning]
     classifier = TextClassifier(ComposedModel(embedder, towers, preprocessor=prep), seed=0, **options)
@@ -194,6 +195,26 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
     again = load_component(classifier.save(tmp_path / "component"))
     assert again.head_reads == reads_towers(["meaning"])
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
+
+
+def test_a_meaning_tower_that_normalizes_its_vectors_has_the_head_applied_to_each_texts_vector(data, tmp_path):
+    train, test = data
+    classifier = meaning_classifier(train, output_dim=16, normalize=True)  # not linear in the table: not folded
+    expected = full_window_probabilities(classifier, test[0])
+    types = layer_types(classifier._logits_model())
+    assert "MappedMeaning" in types and {"Embedder", "Tower", "MeaningTower", "FoldedMeaning"}.isdisjoint(types)
+    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
+    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
+    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
+    classifier.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(tf.constant(test[0]), verbose=0), expected, atol=1e-5)
+    tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
+    tower.set_table(np.roll(tower.dense_table(), 1, axis=0))  # the map reads the tower's own table: it follows
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    again = load_component(classifier.save(tmp_path / "component"))
+    assert next(t for t in again.composed.towers if isinstance(t, MeaningTower)).normalize
+    np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-5)
 
 
 def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_tables(data, tmp_path):

@@ -17,8 +17,9 @@ def table():
     return np.random.default_rng(0).normal(size=(512, 8)).astype("float32")
 
 
-def tower(prep, table, dtype):
-    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8, table_dtype=dtype, name=f"meaning_{dtype}")
+def tower(prep, table, dtype, normalize=False):
+    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8, table_dtype=dtype, normalize=normalize,
+                        name=f"meaning_{dtype}")
     made.set_table(table)
     return made
 
@@ -54,3 +55,33 @@ def test_a_table_of_the_wrong_shape_or_dtype_is_refused(prep, table):
         tower(prep, table, "float32").set_table(table[:10])
     with pytest.raises(ValueError, match="table_dtype='bfloat8'"):
         MeaningTower(word_codes(prep), table_dtype="bfloat8")
+
+
+def test_normalized_vectors_have_length_one_and_the_direction_of_the_mean(prep, table):
+    ids = prep.encode(["the cat sat", "a dog ran on the mat", ""])  # the last has no word: its vector stays 0
+    mean = tower(prep, table, "float32").text_vectors(ids).numpy()
+    unit = tower(prep, table, "float32", normalize=True).text_vectors(ids).numpy()
+    lengths = np.linalg.norm(mean, axis=1, keepdims=True)
+    assert lengths[2] == 0 and not unit[2].any()
+    np.testing.assert_allclose(unit[:2], mean[:2] / lengths[:2], atol=1e-6)
+
+
+def test_normalize_is_saved_and_towers_saved_before_it_keep_their_plain_mean(prep, table):
+    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8)
+    assert made.normalize and made.get_config()["normalize"] is True  # new towers normalize
+    assert MeaningTower.from_config(made.get_config()).normalize
+    before = {key: value for key, value in made.get_config().items() if key != "normalize"}
+    assert MeaningTower.from_config(before).normalize is False
+
+
+def test_a_normalizing_tower_maps_each_texts_vector_and_the_map_round_trips(prep, table, tmp_path):
+    made = tower(prep, table, "int8", normalize=True)
+    kernel = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
+    ids = prep.encode(["the cat sat", "a dog ran on the mat"])
+    mapped = made.folded(kernel)
+    assert type(mapped).__name__ == "MappedMeaning"
+    np.testing.assert_allclose(mapped(ids), made.text_vectors(ids).numpy() @ kernel, atol=1e-5)
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    keras.Model(inputs, mapped(inputs)).save(tmp_path / "mapped.keras")
+    loaded = keras.saving.load_model(tmp_path / "mapped.keras")
+    np.testing.assert_allclose(loaded(ids), mapped(ids), atol=1e-6)
