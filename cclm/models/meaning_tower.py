@@ -23,8 +23,8 @@ class MeaningTower(keras.Model):
     A static embedding in the manner of fastText and Model2Vec, read from
     the same character ids as the other towers: each word is the mean of
     the table rows of its hashed character n-grams and of the whole word
-    (`cclm.layers.WordNgramBag`), the text the mean of its words, scaled
-    to length 1 (`normalize`) as a sentence encoder's vectors are. The table
+    (`cclm.layers.WordNgramBag`), the text the mean of its words (scaled
+    to length 1 with `normalize=True`, as a sentence encoder's are). The table
     is set by `cclm.pretraining.MeaningPretrainer`, which distils a sentence
     encoder into it, so that a misspelt or unseen word still lands near
     words that share its n-grams. The vector is the same at every position
@@ -40,10 +40,10 @@ class MeaningTower(keras.Model):
         table_dtype: how the table is stored: "float32", "float16" (half the
             size) or "int8" (a quarter: each row scaled to [-127, 127], its
             scale kept beside it); vectors are computed in float32 either way.
-        normalize: scale each text's vector to length 1, so that a text's
-            length and how far its words agree do not move its features
-            (`False`: the mean of its words as it is; towers saved before this
-            option read it as `False`).
+        normalize: scale each text's vector to length 1, as sentence
+            encoders do: for sentence vectors compared by dot products. A
+            head on the plain mean predicts through a folded table, in one
+            lookup of a few logits per n-gram (`folded`).
 
     Example:
     >>> import numpy as np
@@ -58,7 +58,7 @@ class MeaningTower(keras.Model):
 
     def __init__(
         self, codes: Sequence[int], buckets: int = 2**17, output_dim: int = 256, min_n: int = 3, max_n: int = 5,
-        table_dtype: str = "float16", normalize: bool = True, **kwargs: Any,
+        table_dtype: str = "float16", normalize: bool = False, **kwargs: Any,
     ):
         trainable = kwargs.pop("trainable", True)
         kwargs.setdefault("name", "meaning_tower")
@@ -178,7 +178,7 @@ class MeaningTower(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MeaningTower:
-        return cls(**{"normalize": False, **config})  # configs saved before the option: the mean as it is
+        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="cclm")
@@ -194,8 +194,7 @@ class FoldedMeaning(MeaningTower):
 
     Example:
     >>> import numpy as np
-    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32",
-    ...                      normalize=False)
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32")
     >>> tower.set_table(np.random.default_rng(0).normal(size=(64, 4)))
     >>> kernel = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
     >>> ids = np.array([[5, 6, 7, 5, 0]], "int32")
@@ -228,7 +227,8 @@ class MappedMeaning(keras.layers.Layer):
 
     Example:
     >>> import numpy as np
-    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32")
+    >>> tower = MeaningTower(codes=[0, 0, 0, 0, 0, 97, 98, 0], buckets=64, output_dim=4, table_dtype="float32",
+    ...                      normalize=True)
     >>> tower.set_table(np.random.default_rng(0).normal(size=(64, 4)))
     >>> kernel = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
     >>> ids = np.array([[5, 6, 7, 5, 0]], "int32")

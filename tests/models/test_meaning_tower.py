@@ -66,12 +66,12 @@ def test_normalized_vectors_have_length_one_and_the_direction_of_the_mean(prep, 
     np.testing.assert_allclose(unit[:2], mean[:2] / lengths[:2], atol=1e-6)
 
 
-def test_normalize_is_saved_and_towers_saved_before_it_keep_their_plain_mean(prep, table):
-    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8)
-    assert made.normalize and made.get_config()["normalize"] is True  # new towers normalize
-    assert MeaningTower.from_config(made.get_config()).normalize
+def test_normalize_is_off_by_default_and_saved_in_the_config(prep, table):
+    assert MeaningTower(word_codes(prep), buckets=512, output_dim=8).normalize is False  # the plain mean
+    made = MeaningTower(word_codes(prep), buckets=512, output_dim=8, normalize=True)
+    assert made.get_config()["normalize"] is True and MeaningTower.from_config(made.get_config()).normalize
     before = {key: value for key, value in made.get_config().items() if key != "normalize"}
-    assert MeaningTower.from_config(before).normalize is False
+    assert MeaningTower.from_config(before).normalize is False  # configs saved before the option
 
 
 def test_a_normalizing_tower_maps_each_texts_vector_and_the_map_round_trips(prep, table, tmp_path):

@@ -179,3 +179,14 @@ def test_a_classifier_on_the_meaning_tower_saves_loads_and_exports(fitted, prep,
     served = tf.saved_model.load(str(classifier.export(tmp_path / "served", tensorflow_text=True)))
     probabilities = served.signatures["serving_default"](texts=tf.constant(sample))["probabilities"].numpy()
     assert np.allclose(probabilities, expected, atol=1e-5)
+
+
+def test_a_normalizing_tower_is_fitted_saved_and_loaded_with_unit_sentence_vectors(prep, texts, tmp_path):
+    teacher = Teacher(BagOfWordsTeacher(), "bag-of-words", cache_dir=None, progress=False)
+    meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**12, "output_dim": 8, "normalize": True},
+                                sentences=100)
+    meaning.fit(texts[:150], verbose=0)
+    loaded = MeaningPretrainer.load(meaning.save(tmp_path / "meaning"))
+    assert loaded.tower.normalize and loaded.get_config()["tower_options"]["normalize"] is True
+    vectors = loaded.tower.text_vectors(prep.encode(texts[:5])).numpy()
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
