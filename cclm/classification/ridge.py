@@ -4,8 +4,13 @@ The few-shot head of a frozen composition. Features are computed once per
 text; the classifier is ridge regression on one-hot targets over
 standardized features, solved through one SVD for every strength at once.
 Leave-one-out predictions have a closed form for ridge (the hat matrix), so
-the strength with the best leave-one-out accuracy is exact cross-validation
-at the cost of a single fit. A softmax temperature for the scores is chosen
+choosing the strength by leave-one-out accuracy is exact cross-validation at
+the cost of a single fit. `fit_ridge` takes the strongest penalty whose
+accuracy is within one standard error of the best (the one-standard-error
+rule, the text-by-text error of the difference, as
+`cclm.classification.weight_choice` does for a tower's weight): a few
+dozen labels per class cannot tell nearby strengths apart, and the smoother
+fit holds up better on new and misspelt text. A softmax temperature for the scores is chosen
 the same way (best leave-one-out log-likelihood), so probabilities are
 calibrated on held-out predictions rather than on the texts they fit.
 
@@ -29,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from cclm.classification.weight_choice import simplest_within_one_error
 
 STRENGTHS = np.logspace(-4, 2, 13)  # relative to the mean squared singular value
 TEMPERATURES = np.array([1, 2, 3, 5, 8, 12, 20, 30, 50, 80, 120], "float64")
@@ -67,9 +74,13 @@ def text_shares(sample_weights: np.ndarray | None, texts: int) -> tuple[np.ndarr
 
 def choose_strength(
     basis: np.ndarray, spectrum: np.ndarray, reference: float, targets: np.ndarray, labels: np.ndarray,
-    strengths: Sequence[float], sample_weights: np.ndarray | None = None,
+    strengths: Sequence[float], sample_weights: np.ndarray | None = None, within_one_error: bool = False,
 ) -> tuple[tuple[float, float], float, np.ndarray]:
     """The strength with the best leave-one-out (accuracy, -squared error), and its leave-one-out scores.
+
+    With `within_one_error`, the strongest of `strengths` whose accuracy is
+    within one standard error of the best's (the error of their text-by-text
+    difference: `simplest_within_one_error`).
 
     `basis` (texts, rank) and `spectrum` (rank,) diagonalize the centered
     Gram matrix of the features (left singular vectors and squared singular
@@ -82,7 +93,7 @@ def choose_strength(
     shares, roots = text_shares(sample_weights, len(labels))
     target_mean = shares @ targets
     projected = basis.T @ (roots[:, None] * (targets - target_mean))
-    best = None
+    best, tried = None, []
     for strength in strengths:
         shrink = spectrum / (spectrum + strength * reference)
         fitted = (basis @ (shrink[:, None] * projected)) / roots[:, None] + target_mean
@@ -95,7 +106,12 @@ def choose_strength(
             score = (float(shares @ correct), -float(shares @ errors))
         if best is None or score > best[0]:
             best = (score, strength, loo)
-    return best
+        tried.append(((score, strength, loo), correct))
+    if not within_one_error:
+        return best
+    tried.sort(key=lambda found: -found[0][1])  # the strongest penalty first: the simplest fit
+    simplest = simplest_within_one_error([found[0][0] for found, _ in tried], shares, [hits for _, hits in tried])
+    return tried[simplest][0]
 
 
 def fit_ridge(
@@ -110,7 +126,8 @@ def fit_ridge(
         labels: each text's label index.
         num_labels: the number of labels (some may have no text).
         strengths: the ridge penalties tried, relative to the mean squared
-            singular value of the standardized features.
+            singular value of the standardized features; the strongest whose
+            leave-one-out accuracy is within one standard error of the best is taken.
         temperatures: the softmax scales tried.
         sample_weights: each text's weight in the squared error (and in the
             leave-one-out scores that choose strength and temperature); None: equal.
@@ -133,7 +150,8 @@ def fit_ridge(
     target_mean = shares @ targets
     u, s, vt = np.linalg.svd(standardized, full_matrices=False)
     reference = float(np.mean(s**2)) or 1.0
-    (accuracy, _), strength, loo = choose_strength(u, s**2, reference, targets, labels, strengths, sample_weights)
+    (accuracy, _), strength, loo = choose_strength(u, s**2, reference, targets, labels, strengths, sample_weights,
+                                                   within_one_error=True)
     projected = u.T @ (roots[:, None] * (targets - target_mean))  # (rank, labels)
     weighed = None if sample_weights is None else shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels, weighed))

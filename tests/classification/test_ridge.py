@@ -71,3 +71,25 @@ def test_sample_weights_give_weighted_ridge_and_equal_weights_change_nothing():
     np.testing.assert_array_equal(equal.kernel, plain.kernel)
     with pytest.raises(ValueError, match="one positive weight per text"):
         fit_ridge(features, labels, 2, sample_weights=-weights)
+
+
+def test_the_strongest_penalty_within_one_standard_error_of_the_best_is_taken():
+    from cclm.classification.ridge import STRENGTHS, choose_strength, text_shares
+    from cclm.classification.weight_choice import simplest_within_one_error
+
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 12)
+    features = rng.normal(size=(48, 30)) + 0.8 * np.eye(4, 30)[labels]  # weak signal: many strengths alike
+    fit = fit_ridge(features, labels, 4)
+    x = (features - features.mean(0)) / features.std(0)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    targets, reference = np.eye(4)[labels], float(np.mean(s**2))
+    best = choose_strength(u, s**2, reference, targets, labels, STRENGTHS)  # the best accuracy alone
+    hits, accuracies = [], []
+    for strength in sorted(STRENGTHS, reverse=True):  # by hand: each strength's leave-one-out hits
+        found = choose_strength(u, s**2, reference, targets, labels, [strength])
+        hits.append(found[2].argmax(axis=1) == labels)
+        accuracies.append(found[0][0])
+    expected = sorted(STRENGTHS, reverse=True)[simplest_within_one_error(accuracies, text_shares(None, 48)[0], hits)]
+    assert fit.strength == pytest.approx(expected) and fit.strength > best[1]  # here the rule reaches further
+    assert fit.loo_accuracy >= best[0][0] - np.sqrt(best[0][0] * (1 - best[0][0]) / 48)
