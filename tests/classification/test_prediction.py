@@ -197,18 +197,23 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
 
 
+def predicts_alike_served_and_reloaded(classifier, texts, expected, folder):
+    """`classifier.predict`, its export and its `.keras` file all give the `expected` probabilities of `texts`."""
+    np.testing.assert_allclose(classifier.predict(texts), expected, atol=1e-5)
+    served = tf.saved_model.load(str(classifier.export(folder / "exported", tensorflow_text=True)))
+    np.testing.assert_allclose(served.serve(tf.constant(texts))["probabilities"].numpy(), expected, atol=1e-5)
+    classifier.save(folder / "model.keras")
+    reloaded = keras.saving.load_model(folder / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(tf.constant(texts), verbose=0), expected, atol=1e-5)
+
+
 def test_a_meaning_tower_that_normalizes_its_vectors_has_the_head_applied_to_each_texts_vector(data, tmp_path):
     train, test = data
     classifier = meaning_classifier(train, output_dim=16, normalize=True)  # not linear in the table: not folded
     expected = full_window_probabilities(classifier, test[0])
     types = layer_types(classifier._logits_model())
     assert "MappedMeaning" in types and {"Embedder", "Tower", "MeaningTower", "FoldedMeaning"}.isdisjoint(types)
-    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
-    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
-    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
-    classifier.save(tmp_path / "model.keras")
-    reloaded = keras.saving.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(reloaded.predict(tf.constant(test[0]), verbose=0), expected, atol=1e-5)
+    predicts_alike_served_and_reloaded(classifier, test[0], expected, tmp_path)
     tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
     tower.set_table(np.roll(tower.dense_table(), 1, axis=0))  # the map reads the tower's own table: it follows
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
@@ -225,12 +230,7 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
     model = classifier._logits_model()
     # 3 labels <= 16 / 4: each text looks up rows of 3 logits, not the tower's 16 dimensions
     assert "FoldedMeaning" in layer_types(model) and {"Embedder", "Tower", "MeaningTower"}.isdisjoint(layer_types(model))
-    np.testing.assert_allclose(classifier.predict(test[0]), expected, atol=1e-5)
-    served = tf.saved_model.load(str(classifier.export(tmp_path / "exported", tensorflow_text=True)))
-    np.testing.assert_allclose(served.serve(tf.constant(test[0]))["probabilities"].numpy(), expected, atol=1e-5)
-    classifier.save(tmp_path / "model.keras")
-    reloaded = keras.saving.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(reloaded.predict(tf.constant(test[0]), verbose=0), expected, atol=1e-5)
+    predicts_alike_served_and_reloaded(classifier, test[0], expected, tmp_path)
     classifier.head.logits.kernel.assign(classifier.head.logits.kernel * 2.0)  # a changed head: the tables follow
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
     tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
