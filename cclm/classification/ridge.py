@@ -8,10 +8,10 @@ choosing the strength by leave-one-out accuracy is exact cross-validation at
 the cost of a single fit. `fit_ridge` takes the strongest penalty whose
 accuracy is within one standard error of the best (the one-standard-error
 rule, the text-by-text error of the difference, as
-`cclm.classification.weight_choice` does for a tower's weight): a few
-dozen labels per class cannot tell nearby strengths apart, and the smoother
-fit holds up better on new and misspelt text. A softmax temperature for the scores is chosen
-the same way (best leave-one-out log-likelihood), so probabilities are
+`cclm.classification.weight_choice` does for a tower's weight): a few dozen
+labels per class cannot tell nearby strengths apart, and the smoother fit
+holds up better on new and misspelt text. A softmax temperature for the
+scores is chosen the same way (best leave-one-out log-likelihood), so probabilities are
 calibrated on held-out predictions rather than on the texts they fit.
 
 Nothing here trains by gradient, so there is no learning rate, no number of
