@@ -270,7 +270,7 @@ def refuse_published(version: str, output: pathlib.Path) -> None:
     from cclm.shelf.starter import StarterShelf
 
     shelf = StarterShelf()
-    if pathlib.Path(output).absolute().resolve() != shelf.root.resolve():
+    if pathlib.Path(output).resolve() != shelf.root.resolve():
         return
     published = shelf.versions("starter-meaning") if shelf.holds("starter-meaning") else []
     if version in published:

@@ -93,7 +93,7 @@ def choose_strength(
     shares, roots = text_shares(sample_weights, len(labels))
     target_mean = shares @ targets
     projected = basis.T @ (roots[:, None] * (targets - target_mean))
-    best, tried = None, []
+    tried = []  # ((score, strength, leave-one-out scores), each text's leave-one-out hit) per strength
     for strength in strengths:
         shrink = spectrum / (spectrum + strength * reference)
         fitted = (basis @ (shrink[:, None] * projected)) / roots[:, None] + target_mean
@@ -104,11 +104,9 @@ def choose_strength(
             score = (float(correct.mean()), -float(errors.mean()))
         else:
             score = (float(shares @ correct), -float(shares @ errors))
-        if best is None or score > best[0]:
-            best = (score, strength, loo)
         tried.append(((score, strength, loo), correct))
     if not within_one_error:
-        return best
+        return max(tried, key=lambda found: found[0][0])[0]  # the first of equals, as `strengths` are ordered
     tried.sort(key=lambda found: -found[0][1])  # the strongest penalty first: the simplest fit
     simplest = simplest_within_one_error([found[0][0] for found, _ in tried], shares, [hits for _, hits in tried])
     return tried[simplest][0]
