@@ -176,8 +176,24 @@ class MeaningPretrainer(ModelLike, Component):
         if self.vectors_column is None:
             texts = list(dict.fromkeys(iter_texts(data, self.text_column)))
             return texts, None
+        if not hasattr(data, "select_columns"):
+            raise TypeError(f"vectors_column={self.vectors_column!r} reads a `datasets.Dataset`; got a "
+                            f"{type(data).__name__}. Pass a Dataset with that column, or a teacher.")
         rows = data.select_columns([self.text_column, self.vectors_column])
-        return list(rows[self.text_column]), np.asarray(rows[self.vectors_column], "float32")
+        texts = list(rows[self.text_column])
+        try:
+            vectors = np.asarray(rows[self.vectors_column], "float32")
+        except ValueError as error:  # rows of different lengths
+            raise ValueError(f"The column {self.vectors_column!r} holds vectors of different lengths ({error}); "
+                             "give every text a vector of the same width.") from None
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise ValueError(f"The column {self.vectors_column!r} gives an array of shape {vectors.shape} for "
+                             f"{len(texts)} texts; give one vector (a list of floats) per text.")
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if len(bad):
+            raise ValueError(f"The column {self.vectors_column!r} holds {len(bad)} vector(s) that are not finite "
+                             f"(NaN or inf), e.g. row {bad[0]}; drop or fix those rows.")
+        return texts, vectors
 
     def fit(
         self, x: TextData = None, epochs: int = 1, verbose: str | int = 0, sentence_texts: TextData = None,

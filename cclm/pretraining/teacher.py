@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,12 @@ class Teacher:
         batch_size: texts given to `encode` at once, the texts not cached
             going shortest first, so that each call pads them to similar lengths.
         progress: show a progress bar while encoding.
+
+    Calling it with texts raises `TypeError` for a text that is not a
+    string, and `ValueError`, caching nothing of that batch, where `encode`
+    gives the wrong shape, another width than the vectors cached under the
+    same name, or a vector that is not finite. An unreadable cache file is
+    skipped with a warning and its texts are encoded again.
     """
 
     def __init__(
@@ -60,21 +68,46 @@ class Teacher:
                             "e.g. SentenceTransformer(...).encode.")
         if not name or not isinstance(name, str):
             raise ValueError(f"name={name!r}; name the teacher, e.g. 'sentence-transformers/all-MiniLM-L6-v2'.")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r}; give the texts per call to encode, an int >= 1.")
         self.encode = encode
         self.name = name
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.progress = progress
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "teacher"
         self.directory = None if cache_dir is None else Path(cache_dir) / f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
         self._vectors: dict[bytes, np.ndarray] = {}
+        self._width: int | None = None  # the vectors' dimensions, once any is cached or encoded
         self._read_cache()
 
     def _read_cache(self) -> None:
         if self.directory is None or not self.directory.is_dir():
             return
         for path in sorted(self.directory.glob("chunk-*.npz")):
-            with np.load(path, allow_pickle=False) as chunk:
-                self._vectors.update(zip((row.tobytes() for row in chunk["keys"]), chunk["vectors"]))
+            try:
+                with np.load(path, allow_pickle=False) as chunk:
+                    keys, vectors = chunk["keys"], chunk["vectors"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+                warnings.warn(f"Skipping the unreadable teacher cache file {path} ({error}); its texts are encoded "
+                              "again. Delete the file to silence this.", stacklevel=3)
+                continue
+            self._vectors.update(zip((row.tobytes() for row in keys), vectors))
+            self._width = self._width or (vectors.shape[1] if vectors.ndim == 2 else None)
+
+    def _check(self, vectors: np.ndarray, batch: list[str]) -> None:
+        """Refuses vectors of the wrong shape, of another width than those cached, or not finite."""
+        if vectors.ndim != 2 or len(vectors) != len(batch):
+            raise ValueError(f"The teacher {self.name!r} gave an array of shape {vectors.shape} for "
+                             f"{len(batch)} texts; it must give (texts, dimensions).")
+        if self._width is not None and vectors.shape[1] != self._width:
+            where = f" (cached in {self.directory})" if self.directory is not None else ""
+            raise ValueError(f"The teacher {self.name!r} gave vectors of {vectors.shape[1]} dimensions where it gave "
+                             f"{self._width} before{where}: one name, one teacher. Give this encoder another name, or "
+                             "delete that cache.")
+        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        if len(bad):
+            raise ValueError(f"The teacher {self.name!r} gave a vector that is not finite (NaN or inf) for "
+                             f"{len(bad)} text(s), e.g. {batch[bad[0]][:80]!r}; nothing of this batch was cached.")
 
     def _write_chunk(self, keys: list[bytes], vectors: np.ndarray) -> None:
         if self.directory is None:
@@ -88,6 +121,9 @@ class Teacher:
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), d) float32 vectors, in the order of `texts`."""
         texts = list(texts)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{index}] is a {type(text).__name__} ({text!r:.80}); the teacher takes strings.")
         keys = [_key(text) for text in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
         if missing:
@@ -98,9 +134,8 @@ class Teacher:
             for start in range(0, len(todo), self.batch_size):
                 batch = todo[start:start + self.batch_size]
                 vectors = np.asarray(self.encode(batch), "float32")
-                if vectors.ndim != 2 or len(vectors) != len(batch):
-                    raise ValueError(f"The teacher {self.name!r} gave an array of shape {vectors.shape} for "
-                                     f"{len(batch)} texts; it must give (texts, dimensions).")
+                self._check(vectors, batch)
+                self._width = vectors.shape[1]
                 batch_keys = missing[start:start + self.batch_size]
                 self._write_chunk(batch_keys, vectors)
                 self._vectors.update(zip(batch_keys, vectors))

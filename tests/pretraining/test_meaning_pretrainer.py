@@ -108,6 +108,20 @@ def test_precomputed_vectors_in_a_datasets_column_train_it_without_a_teacher(pre
     assert history.history["cosine"][0] > 0.5
 
 
+def test_a_vectors_column_that_cannot_train_it_is_refused_by_name(prep, texts):
+    import datasets
+
+    meaning = MeaningPretrainer(prep, tower_options={"buckets": 2**10, "output_dim": 4}, vectors_column="embedding")
+    ragged = datasets.Dataset.from_dict({"text": texts[:3], "embedding": [[0.0, 1.0], [1.0], [2.0, 0.0]]})
+    with pytest.raises(ValueError, match="'embedding' holds vectors of different lengths"):
+        meaning.fit(ragged)
+    nan = datasets.Dataset.from_dict({"text": texts[:3], "embedding": [[0.0, 1.0], [float("nan"), 1.0], [2.0, 0.0]]})
+    with pytest.raises(ValueError, match="1 vector\\(s\\) that are not finite .*row 1"):
+        meaning.fit(nan)
+    with pytest.raises(TypeError, match="reads a `datasets.Dataset`; got a list"):
+        meaning.fit(texts[:3])
+
+
 def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, texts):
     from cclm.pipelines import Augmentor
 

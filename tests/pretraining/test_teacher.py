@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from cclm.pretraining.teacher import Teacher
 
@@ -19,3 +20,46 @@ def test_texts_not_cached_go_to_the_encoder_shortest_first_and_come_back_in_thei
     assert [len(call) for call in calls] == [4, 4, 1]
     again = Teacher(encode, "lengths", cache_dir=tmp_path, batch_size=4, progress=False)
     assert np.array_equal(again(texts[::-1]), vectors[::-1]) and len(calls) == 3  # read from the cache
+
+
+def lengths(texts):
+    return np.array([[len(t), t.count("a")] for t in texts], "float32")
+
+
+def test_bad_texts_and_bad_vectors_are_refused_by_name_and_nothing_of_them_is_cached(tmp_path):
+    teacher = Teacher(lengths, "lengths", cache_dir=tmp_path, progress=False)
+    with pytest.raises(TypeError, match=r"texts\[1\] is a NoneType .*takes strings"):
+        teacher(["a cat", None])
+    with pytest.raises(ValueError, match="batch_size=0; .* int >= 1"):
+        Teacher(lengths, "lengths", batch_size=0)
+
+    def some_nan(texts):
+        vectors = lengths(texts)
+        vectors[-1, 0] = np.nan
+        return vectors
+
+    nan_teacher = Teacher(some_nan, "nan", cache_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="not finite .* 1 text\\(s\\), e.g. 'a longer text'"):
+        nan_teacher(["a cat", "a longer text"])
+    assert not list((tmp_path).glob("nan-*/chunk-*.npz"))  # nothing of the batch was cached
+
+    teacher(["a cat", "a dog"])
+    wider = Teacher(lambda texts: np.ones((len(texts), 3), "float32"), "lengths", cache_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="3 dimensions where it gave 2 before .*one name, one teacher"):
+        wider(["a bird"])
+    assert np.array_equal(wider(["a cat"]), [[5.0, 2.0]])  # the cached vectors are still served
+
+
+def test_an_unreadable_cache_file_is_skipped_with_a_warning_and_encoded_again(tmp_path):
+    calls = []
+
+    def encode(texts):
+        calls.append(len(texts))
+        return lengths(texts)
+
+    Teacher(encode, "lengths", cache_dir=tmp_path, progress=False)(["a cat", "a dog"])
+    (chunk,) = tmp_path.glob("lengths-*/chunk-*.npz")
+    chunk.write_bytes(chunk.read_bytes()[:40])  # cut short, as a full disk might leave it
+    with pytest.warns(UserWarning, match="unreadable teacher cache file .* encoded again"):
+        again = Teacher(encode, "lengths", cache_dir=tmp_path, progress=False)
+    assert again(["a dog"]).tolist() == [[5.0, 1.0]] and calls == [2, 1]
