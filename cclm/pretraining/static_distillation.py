@@ -76,8 +76,9 @@ def principal_axes(vectors: np.ndarray, dimensions: int) -> tuple[np.ndarray, np
     mean = vectors.mean(axis=0)
     _, _, right = np.linalg.svd(vectors - mean, full_matrices=False)
     if dimensions > right.shape[0]:
-        raise ValueError(f"{dimensions} dimensions from {right.shape[0]}-dimensional teacher vectors of "
-                         f"{len(vectors)} texts; use output_dim <= {right.shape[0]}.")
+        raise ValueError(f"output_dim={dimensions} needs at least {dimensions} teacher vectors of at least "
+                         f"{dimensions} dimensions; there are {len(vectors)} of {vectors.shape[1]}. Fit on more text "
+                         f"(words seen min_count times or more, and texts), or use output_dim <= {right.shape[0]}.")
     return mean.astype("float32"), right[:dimensions].T.astype("float32")
 
 

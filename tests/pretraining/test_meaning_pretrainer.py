@@ -204,3 +204,11 @@ def test_a_normalizing_tower_is_fitted_saved_and_loaded_with_unit_sentence_vecto
     assert loaded.tower.normalize and loaded.get_config()["tower_options"]["normalize"] is True
     vectors = loaded.tower.text_vectors(prep.encode(texts[:5])).numpy()
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_too_little_text_for_the_width_says_how_many_vectors_there_are_and_what_to_do(prep):
+    teacher = Teacher(BagOfWordsTeacher(), "bag-of-words", cache_dir=None, progress=False)
+    meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**10, "output_dim": 4}, sentences=10)
+    with pytest.raises(ValueError, match=r"output_dim=4 needs at least 4 teacher vectors .* there are 2 of \d+\. "
+                                         r"Fit on more text .* output_dim <= 2"):
+        meaning.fit(["!!! ???", "... ,,,"])
