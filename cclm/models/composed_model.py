@@ -31,6 +31,7 @@ from cclm.components.files import (
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.keras_objects import keras_name
+from cclm.layers.word_ngrams import word_codes
 from cclm.models.embedder import Embedder
 from cclm.models.freezing import set_trainable
 from cclm.models.tower import Tower, tower_config, tower_from_config
@@ -178,6 +179,15 @@ class ComposedModel(ModelLike, Component, Exportable):
                         f"{label} reads ids of a preprocessor with {tower.vocab_size} ids, but the embedder takes "
                         f"{self.embedder.vocab_size}. Compose it with the preprocessor it was made for."
                     )
+                codes = getattr(tower, "codes", None)
+                if self.preprocessor is not None and codes is not None:
+                    differ = sum(a != b for a, b in zip(codes, word_codes(self.preprocessor)))
+                    if differ:
+                        raise ValueError(
+                            f"{label} reads {differ} of its {len(codes)} ids as other characters than this "
+                            "preprocessor gives them (a preprocessor of the same size fitted on other text?). "
+                            "Compose it with the preprocessor it was made for."
+                        )
                 continue
             if tower.input_dim != self.embedder.hidden_dim:
                 raise ValueError(
@@ -266,7 +276,7 @@ class ComposedModel(ModelLike, Component, Exportable):
             if not _reads_ids(tower):
                 tower.embedder_fingerprint = self.embedder.fingerprint
 
-    def copy(self) -> "ComposedModel":
+    def copy(self) -> ComposedModel:
         """A composition of copies of the embedder and towers: the same weights, nothing shared that trains.
 
         What `TextClassifier(..., train_composition=True)` fine-tunes, so the
@@ -314,7 +324,7 @@ class ComposedModel(ModelLike, Component, Exportable):
             self.preprocessor.save(directory / PREPROCESSOR_DIR)
 
     @classmethod
-    def _from_saved(cls, directory: Path, manifest: dict) -> "ComposedModel":
+    def _from_saved(cls, directory: Path, manifest: dict) -> ComposedModel:
         config = manifest["config"]
         embedder = Embedder.load(directory / EMBEDDER_DIR)
         if embedder.fingerprint != manifest.get("embedder_fingerprint"):

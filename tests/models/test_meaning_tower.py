@@ -85,3 +85,16 @@ def test_a_normalizing_tower_maps_each_texts_vector_and_the_map_round_trips(prep
     keras.Model(inputs, mapped(inputs)).save(tmp_path / "mapped.keras")
     loaded = keras.saving.load_model(tmp_path / "mapped.keras")
     np.testing.assert_allclose(loaded(ids), mapped(ids), atol=1e-6)
+
+
+def test_it_composes_only_with_a_preprocessor_that_gives_its_ids_the_same_characters(prep, table):
+    from cclm import ComposedModel, Embedder
+
+    shifted = "".join(chr(ord(c) + 1) if c.isalpha() else c for c in "The cat sat on the mat, the dog ran.")
+    other = Preprocessor(sequence_length=32).fit([shifted], progress=False)  # as many characters, other letters
+    assert other.vocab_size == prep.vocab_size and other.characters != prep.characters
+    made = tower(prep, table, "float32")
+    embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=8, num_blocks=1, max_length=32)
+    assert ComposedModel(embedder, [made], preprocessor=prep).towers == [made]
+    with pytest.raises(ValueError, match=r"reads \d+ of its \d+ ids as other characters .* preprocessor it was made"):
+        ComposedModel(embedder, [made], preprocessor=other)
