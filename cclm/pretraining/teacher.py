@@ -25,6 +25,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,11 @@ class Teacher:
                             "e.g. SentenceTransformer(...).encode.")
         if not name or not isinstance(name, str):
             raise ValueError(f"name={name!r}; name the teacher, e.g. 'sentence-transformers/all-MiniLM-L6-v2'.")
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if not isinstance(batch_size, Integral) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r}; give the texts per call to encode, an int >= 1.")
         self.encode = encode
         self.name = name
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.progress = progress
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "teacher"
         self.directory = None if cache_dir is None else Path(cache_dir) / f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
