@@ -124,8 +124,14 @@ def fit_closed_form(
     for key in ("training", "history"):  # a refit solves anew: the card describes this fit, never piled-up refits
         classifier.card.pop(key, None)
     training = classifier._record_training(history, time.perf_counter() - started)
-    ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} characters "
-              f"({tower_weights(classifier, fitted.block_weights)})" if classifier.ngrams else "")
+    if classifier.ngrams:
+        ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} "
+                  f"characters ({tower_weights(classifier, fitted.block_weights)})")
+    elif fitted.block_weights is not None:  # towers weighed apart, without n-grams
+        ngrams = " (each tower's weight: " + ", ".join(
+            f"{tower.name} {w:g}" for tower, w in zip(classifier.composed.towers, fitted.block_weights)) + ")"
+    else:
+        ngrams = ""
     weighted = "; texts weighted by class_weight" if class_weight is not None else ""
     training["head"] = (f"closed-form ridge over standardized pooled features{ngrams}; strength {fitted.strength:.3g} "
                         f"and softmax scale {fitted.temperature:g} chosen by leave-one-out{weighted}")

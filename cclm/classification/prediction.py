@@ -13,9 +13,9 @@ among its bases):
   each text gets what the full window gives it.
 - Nothing computed that the head ignores. A closed-form head weighs each
   tower apart (`cclm.classification.wide_ridge`); a tower it gave weight 0
-  (its rows of the kernel all zero) is not run: `predict`, the `.keras`
-  file and `export` hold only the towers the head reads, and the embedder
-  only if one of them reads it. A head that gave every tower weight 0
+  (its rows of the kernel all zero) is not run, with or without n-grams:
+  `predict`, the `.keras` file and `export` hold only the towers the head
+  reads, and the embedder only if one of them reads it. A head that gave every tower weight 0
   predicts from the n-gram logits and its bias alone. The saved component
   still holds the whole composition, and the manifest says what the head
   reads (`head_reads`).
@@ -45,11 +45,12 @@ from cclm.models.meaning_tower import MeaningTower
 
 READS_COMPOSITION = "composition and n-grams"
 READS_NGRAMS = "n-grams alone (composition weight 0)"
+READS_TOWERS = "composition"  # a head without n-grams (`ngrams=0`) that reads every tower
 
 
-def reads_towers(names: Sequence[str]) -> str:
-    """`head_reads` of a head that reads the n-grams and some of the composition's towers, named."""
-    return f"n-grams and {', '.join(names)} (the other towers weight 0)"
+def reads_towers(names: Sequence[str], ngrams: bool = True) -> str:
+    """`head_reads` of a head that reads (the n-grams and) some of the composition's towers, named."""
+    return f"{'n-grams and ' if ngrams else ''}{', '.join(names)} (the other towers weight 0)"
 
 
 class ClassifierPrediction:
@@ -67,11 +68,15 @@ class ClassifierPrediction:
         return self._towers_alone(read) if read else self._ngrams_alone()
 
     def _towers_read(self, kernel: np.ndarray | None = None) -> tuple[int, ...]:
-        """The indices of the towers the head's logits read: those whose rows of its `kernel` are not all zero."""
-        if self.ngram_logits is None:
+        """The indices of the towers the head's logits read: those whose rows of its `kernel` are not all zero.
+
+        Without n-grams, a head that reads no tower at all reads them all, as does a head with `normalize`.
+        """
+        if self.head.norm is not None:
             return tuple(range(len(self.composed.towers)))
         kernel = self.head.logits.kernel.value.numpy() if kernel is None else kernel
-        return tuple(i for i, rows in enumerate(self._tower_rows()) if np.any(kernel[rows]))
+        read = tuple(i for i, rows in enumerate(self._tower_rows()) if np.any(kernel[rows]))
+        return read if read or self.ngram_logits is not None else tuple(range(len(self.composed.towers)))
 
     def _tower_rows(self) -> list[slice]:
         """Each tower's rows of the head's kernel: its block of the pooled features, in composition order."""
@@ -80,12 +85,15 @@ class ClassifierPrediction:
 
     @property
     def head_reads(self) -> str:
-        """What the head's logits read: `READS_COMPOSITION`, `READS_NGRAMS` (every tower weight 0) or `reads_towers`."""
+        """What the head's logits read: `READS_COMPOSITION`, `READS_NGRAMS` (every tower weight 0) or `reads_towers`.
+
+        Without n-grams (`ngrams=0`): `READS_TOWERS` or `reads_towers(names, ngrams=False)`.
+        """
         self._require_built()
-        read = self._towers_read()
+        read, ngrams = self._towers_read(), self.ngram_logits is not None
         if len(read) == len(self.composed.towers):
-            return READS_COMPOSITION
-        return reads_towers([self.composed.towers[i].name for i in read]) if read else READS_NGRAMS
+            return READS_COMPOSITION if ngrams else READS_TOWERS
+        return reads_towers([self.composed.towers[i].name for i in read], ngrams) if read else READS_NGRAMS
 
     def _ngrams_alone(self) -> keras.Model:
         """Ids -> the n-gram logits plus the head's bias, sharing their variables with the whole model."""
@@ -97,7 +105,7 @@ class ClassifierPrediction:
         return self._ngram_model
 
     def _towers_alone(self, read: tuple[int, ...]) -> keras.Model:
-        """Ids -> logits from the n-grams and the towers `read` alone, the embedder only if one of them reads it.
+        """Ids -> logits from the towers `read` alone (and any n-grams), the embedder only if one of them reads it.
 
         The model shares the window, views, towers and n-gram layers with the
         whole model; its head holds the rows of the whole head's kernel that
@@ -113,7 +121,9 @@ class ClassifierPrediction:
             part = ComposedModel(self.composed.embedder, [self.composed.towers[i] for i in read],
                                  name=f"{scope}_towers_read")
             head = LabelHead(len(self.labels), self.pooling, views=self.views, name=f"{scope}_head_read")
-            logits = keras.layers.Add(name=f"{scope}_logits")([head(part.id_model(inputs)), self.ngram_logits(ids)])
+            logits = head(part.id_model(inputs))
+            if self.ngram_logits is not None:
+                logits = keras.layers.Add(name=f"{scope}_logits")([logits, self.ngram_logits(ids)])
             models[key] = (keras.Model(ids, logits, name=scope), head)
         model, head = models[key]
         kernel, blocks = self.head.logits.kernel.value.numpy(), self._tower_rows()

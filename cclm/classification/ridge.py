@@ -13,6 +13,9 @@ labels per class cannot tell nearby strengths apart, and the smoother fit
 holds up better on new and misspelt text. A softmax temperature for the
 scores is chosen the same way (best leave-one-out log-likelihood), so probabilities are
 calibrated on held-out predictions rather than on the texts they fit.
+Given the features' blocks (each tower's), it weighs them apart as the
+n-gram head does (`choose_feature_blocks`): a tower that adds nothing to the
+best one gets weight 0, and the classifier then does not compute it.
 
 Nothing here trains by gradient, so there is no learning rate, no number of
 steps and no batch statistic that could differ between training and use.
@@ -30,12 +33,17 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from cclm.classification.weight_choice import simplest_within_one_error
+from cclm.classification.weight_choice import (
+    BLOCK_WEIGHTS,
+    choose_block_weights,
+    simplest_within_one_error,
+)
 
 STRENGTHS = np.logspace(-4, 2, 13)  # relative to the mean squared singular value
 TEMPERATURES = np.array([1, 2, 3, 5, 8, 12, 20, 30, 50, 80, 120], "float64")
@@ -50,6 +58,7 @@ class RidgeFit:
     strength: float  # the chosen ridge penalty, relative to the mean squared singular value
     loo_accuracy: float  # leave-one-out accuracy at that strength
     temperature: float  # the softmax scale folded into kernel and bias
+    block_weights: tuple[float, ...] | None = None  # each block's weight, where the features came in blocks
 
 
 def _log_likelihood(scores: np.ndarray, labels: np.ndarray, shares: np.ndarray | None = None) -> float:
@@ -115,7 +124,9 @@ def choose_strength(
 def fit_ridge(
     features: np.ndarray, labels: np.ndarray, num_labels: int,
     strengths: Sequence[float] = STRENGTHS, temperatures: Sequence[float] = TEMPERATURES,
-    sample_weights: np.ndarray | None = None,
+    sample_weights: np.ndarray | None = None, blocks: Sequence[int] | None = None,
+    light_blocks: Sequence[bool] | None = None, block_weights: Sequence[float] | None = None,
+    subset: int = 2000, seed: int = 0,
 ) -> RidgeFit:
     """Ridge classification of `labels` (ints in [0, num_labels)) from `features` (texts, dim).
 
@@ -129,9 +140,20 @@ def fit_ridge(
         temperatures: the softmax scales tried.
         sample_weights: each text's weight in the squared error (and in the
             leave-one-out scores that choose strength and temperature); None: equal.
+        blocks: the widths of the features' blocks (e.g. each tower's),
+            weighed apart: each block scaled to one mean squared norm, then
+            weighted by one of `BLOCK_WEIGHTS` chosen by leave-one-out
+            (`choose_feature_blocks`). None or one block: every standardized
+            column alike.
+        light_blocks: for each block, whether it costs about what the
+            cheapest features do (see `fit_wide_ridge`); None: none light.
+        block_weights: each block's weight, instead of choosing them.
+        subset, seed: the block weights are chosen on at most `subset`
+            texts, drawn at random with `seed`.
 
     Raises:
-        ValueError: with fewer than two texts, or rows, labels and weights that differ in number.
+        ValueError: with fewer than two texts, rows, labels and weights that
+            differ in number, or blocks that do not add up to the features.
     """
     features = np.asarray(features, "float64")
     labels = np.asarray(labels, "int64")
@@ -143,7 +165,15 @@ def fit_ridge(
     mean = shares @ features
     scale = features.std(axis=0)
     scale[scale < 1e-8] = 1.0
-    standardized = roots[:, None] * (features - mean) / scale
+    columns, weighted = np.ones(features.shape[1]), None
+    if blocks is not None and (len(blocks) > 1 or block_weights is not None):
+        if block_weights is None:
+            block_weights = choose_feature_blocks((features - mean) / scale, labels, num_labels, blocks, strengths,
+                                                  sample_weights, light_blocks, subset, seed)
+        columns = block_columns(blocks, block_weights, features.shape[1])
+        weighted = tuple(float(w) for w in block_weights)
+    used = columns > 0  # a block of weight 0 is left out, not kept as columns of zeros
+    standardized = roots[:, None] * (features[:, used] - mean[used]) / scale[used] * columns[used]
     targets = np.eye(num_labels)[labels]
     target_mean = shares @ targets
     u, s, vt = np.linalg.svd(standardized, full_matrices=False)
@@ -153,7 +183,73 @@ def fit_ridge(
     projected = u.T @ (roots[:, None] * (targets - target_mean))  # (rank, labels)
     weighed = None if sample_weights is None else shares
     temperature = max(temperatures, key=lambda t: _log_likelihood(t * loo, labels, weighed))
-    weights = vt.T @ ((s / (s**2 + strength * reference))[:, None] * projected)  # standardized features -> scores
-    kernel = temperature * weights / scale[:, None]
+    weights = np.zeros((features.shape[1], num_labels))
+    weights[used] = columns[used, None] * (vt.T @ ((s / (s**2 + strength * reference))[:, None] * projected))
+    kernel = temperature * weights / scale[:, None]  # standardized, weighted features -> scores, folded
     bias = temperature * (target_mean - (mean / scale) @ weights)
-    return RidgeFit(kernel.astype("float32"), bias.astype("float32"), float(strength), accuracy, float(temperature))
+    return RidgeFit(kernel.astype("float32"), bias.astype("float32"), float(strength), accuracy, float(temperature),
+                    weighted)
+
+
+def block_columns(blocks: Sequence[int], block_weights: Sequence[float], width: int) -> np.ndarray:
+    """Each standardized column's factor: its block scaled to one mean squared norm, times the root of its weight."""
+    blocks = [int(b) for b in blocks]
+    if sum(blocks) != width or min(blocks, default=0) < 1:
+        raise ValueError(f"blocks {blocks} for {width} feature columns; give each block's width, adding up to the "
+                         "features' (e.g. each tower's output_dim).")
+    if len(block_weights) != len(blocks) or min(block_weights) < 0 or max(block_weights) <= 0:
+        raise ValueError(f"block weights {list(block_weights)} for {len(blocks)} blocks; give one weight of 0 or "
+                         "more per block, one of them above 0.")
+    return np.repeat(np.sqrt(np.asarray(block_weights, "float64") / blocks), blocks)
+
+
+def choose_feature_blocks(
+    standardized: np.ndarray, labels: np.ndarray, num_labels: int, blocks: Sequence[int],
+    strengths: Sequence[float] = STRENGTHS, sample_weights: np.ndarray | None = None,
+    light_blocks: Sequence[bool] | None = None, subset: int = 2000, seed: int = 0,
+) -> tuple[float, ...]:
+    """Each block's weight for `fit_ridge`: one block at 1, the others weighed against it by leave-one-out.
+
+    The block held at 1 is the one with the best leave-one-out accuracy
+    alone, or the best light block where it is within the error of two
+    separate accuracies of that (the cheaper features, for the same
+    accuracy). Each other block's weight is then the smallest of
+    `BLOCK_WEIGHTS` within one standard error of the best (each weighing
+    scored at its best strength)
+    (`choose_block_weights`), as the n-gram head weighs towers against its
+    n-grams: a block that adds nothing is left out, and with it its cost.
+    """
+    texts = len(labels)
+    chosen = np.arange(texts) if texts <= subset else np.sort(np.random.default_rng(seed).permutation(texts)[:subset])
+    weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]
+    shares, roots = text_shares(weights, len(chosen))
+    rows = roots[:, None] * (standardized[chosen] - shares @ standardized[chosen])
+    targets = np.eye(num_labels)[labels[chosen]]
+
+    @functools.cache
+    def solved(block_weights: tuple[float, ...]) -> tuple[tuple, None]:
+        columns = block_columns(blocks, block_weights, standardized.shape[1])
+        used = columns > 0
+        u, s, _ = np.linalg.svd(rows[:, used] * columns[used], full_matrices=False)
+        found = choose_strength(u, s**2, float(np.mean(s**2)) or 1.0, targets, labels[chosen], strengths, weights)
+        return (*found, found[2].argmax(axis=1) == labels[chosen]), None
+
+    def alone(block: int) -> tuple[float, ...]:
+        return tuple(float(b == block) for b in range(len(blocks)))
+
+    accuracy = [solved(alone(b))[0][0][0] for b in range(len(blocks))]
+    anchor = int(np.argmax(accuracy))
+    light = [b for b in range(len(blocks)) if light_blocks is not None and light_blocks[b]]
+    if light and anchor not in light:
+        best_light = max(light, key=lambda b: accuracy[b])
+        if simplest_within_one_error([accuracy[best_light], accuracy[anchor]], shares) == 0:
+            anchor = best_light
+    others = [b for b in range(len(blocks)) if b != anchor]
+
+    def joined(other_weights: tuple[float, ...]) -> tuple[float, ...]:
+        full = {**dict(zip(others, other_weights)), anchor: 1.0}
+        return tuple(full[b] for b in range(len(blocks)))
+
+    found, _ = choose_block_weights(lambda w: solved(joined(w)), len(others), BLOCK_WEIGHTS, shares,
+                                    paired=None if light_blocks is None else [light_blocks[b] for b in others])
+    return joined(found)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 SWEEPS = 2  # passes over the blocks when choosing their weights
+BLOCK_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # a block's weight against the others' (each of unit scale)
 
 
 def simplest_within_one_error(

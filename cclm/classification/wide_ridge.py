@@ -55,10 +55,10 @@ from cclm.classification.ridge import (
     fit_ridge,
     text_shares,
 )
-from cclm.classification.weight_choice import choose_block_weights
+from cclm.classification.weight_choice import BLOCK_WEIGHTS, choose_block_weights
 from cclm.models.bucketed_prediction import used_lengths
 
-COMPOSITION_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # a block's kernel against the n-grams' (both unit scale)
+COMPOSITION_WEIGHTS = BLOCK_WEIGHTS  # a block's kernel against the n-grams' (both unit scale)
 _TEXTS = 128  # texts whose n-gram vectors are made dense at a time when forming the kernel
 
 
@@ -295,9 +295,9 @@ def fit_head(
     kept = {} if chosen is None else {"strengths": [chosen.strength], "temperatures": [chosen.temperature]}
     if sample_weights is not None:
         kept["sample_weights"] = np.tile(sample_weights, len(parts))
-    if not bags:
-        return fit_ridge(features, labels, num_labels, **kept)
     kept.update({} if chosen is None else {"block_weights": chosen.block_weights})
+    if not bags:
+        return fit_ridge(features, labels, num_labels, blocks=blocks, light_blocks=light_blocks, seed=seed, **kept)
     return fit_wide_ridge(*bags, features, labels, num_labels, buckets, seed=seed, blocks=blocks,
                           light_blocks=light_blocks, **kept)
 

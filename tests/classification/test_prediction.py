@@ -9,7 +9,12 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor, load_component
-from cclm.classification.prediction import READS_COMPOSITION, READS_NGRAMS, reads_towers
+from cclm.classification.prediction import (
+    READS_COMPOSITION,
+    READS_NGRAMS,
+    READS_TOWERS,
+    reads_towers,
+)
 from cclm.classification.text_classifier import TextClassifier
 from cclm.data.sample_text import language_sentences
 from cclm.layers import LeadingIds, ShiftedViews
@@ -50,7 +55,8 @@ def full_window_logits(classifier, texts):
     window = LeadingIds(classifier._window_length())(ids)
     if classifier.views > 1:
         window = ShiftedViews(classifier.views, classifier.preprocessor.character_id(" "))(window)
-    return np.asarray(classifier.head(classifier.composed.id_model(window, training=False)) + classifier.ngram_logits(ids))
+    logits = classifier.head(classifier.composed.id_model(window, training=False))
+    return np.asarray(logits if classifier.ngram_logits is None else logits + classifier.ngram_logits(ids))
 
 
 def full_window_probabilities(classifier, texts):
@@ -195,6 +201,22 @@ def test_a_tower_of_weight_0_is_not_computed_nor_the_embedder_when_no_tower_read
     again = load_component(classifier.save(tmp_path / "component"))
     assert again.head_reads == reads_towers(["meaning"])
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
+
+
+@pytest.mark.parametrize("output_dim, computed", [(8, "MeaningTower"), (16, "FoldedMeaning")])
+def test_without_ngrams_a_tower_of_weight_0_is_not_computed_nor_the_embedder(data, tmp_path, output_dim, computed):
+    train, test = data
+    classifier = meaning_classifier(train, output_dim=output_dim, ngrams=0)
+    assert classifier.ngram_logits is None and classifier.head_reads == reads_towers(["meaning"], ngrams=False)
+    expected = full_window_probabilities(classifier, test[0])
+    types = layer_types(classifier._logits_model())
+    assert computed in types and {"Embedder", "Tower", "NgramLogits"}.isdisjoint(types)
+    predicts_alike_served_and_reloaded(classifier, test[0], expected, tmp_path)
+    again = load_component(classifier.save(tmp_path / "component"))
+    assert again.head_reads == reads_towers(["meaning"], ngrams=False)
+    np.testing.assert_allclose(again.predict(test[0]), expected, atol=1e-5)
+    with_composition(classifier)  # a head that reads every tower again: the whole model
+    assert classifier.head_reads == READS_TOWERS and classifier._logits_model() is classifier.model
 
 
 def predicts_alike_served_and_reloaded(classifier, texts, expected, folder):

@@ -93,3 +93,58 @@ def test_the_strongest_penalty_within_one_standard_error_of_the_best_is_taken():
     expected = sorted(STRENGTHS, reverse=True)[simplest_within_one_error(accuracies, text_shares(None, 48)[0], hits)]
     assert fit.strength == pytest.approx(expected) and fit.strength > best[1]  # here the rule reaches further
     assert fit.loo_accuracy >= best[0][0] - np.sqrt(best[0][0] * (1 - best[0][0]) / 48)
+
+
+def _blocks_of(rng, labels, signals, widths=(6, 40, 8)):
+    """Features in blocks of `widths`, each with the label's signal of the given strength (0: pure noise)."""
+    return np.hstack([rng.normal(size=(len(labels), width)) + signal * np.eye(3, width)[labels]
+                      for signal, width in zip(signals, widths)])
+
+
+def test_blocks_that_add_nothing_are_weighed_out_from_the_best_block_alone():
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(3), 30)
+    features = _blocks_of(rng, labels, (2.5, 0.0, 0.0))  # the first block tells the label, the others are noise
+    fit = fit_ridge(features, labels, 3, blocks=[6, 40, 8])
+    assert fit.block_weights == (1.0, 0.0, 0.0)
+    assert not fit.kernel[6:].any() and fit.loo_accuracy > 0.8  # a block of weight 0 has no say
+    # The same fit as plain ridge on the first block alone:
+    alone = fit_ridge(features[:, :6], labels, 3)
+    np.testing.assert_allclose(fit.kernel[:6], alone.kernel, rtol=1e-4, atol=1e-5)
+    assert fit_ridge(features, labels, 3).block_weights is None  # no blocks: every column alike, as before
+
+
+def test_a_light_block_as_good_as_the_best_is_the_one_held_and_the_costly_one_must_earn_its_place():
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(3), 30)
+    features = _blocks_of(rng, labels, (2.0, 0.0, 2.0))  # blocks 0 and 2 tell the label alike
+    light = [False, False, True]
+    fit = fit_ridge(features, labels, 3, blocks=[6, 40, 8], light_blocks=light)
+    assert fit.block_weights[2] == 1.0 and fit.block_weights[1] == 0.0
+    given = fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=fit.block_weights)
+    np.testing.assert_array_equal(given.kernel, fit.kernel)
+    with pytest.raises(ValueError, match=r"blocks \[6, 40\] for 54 feature columns"):
+        fit_ridge(features, labels, 3, blocks=[6, 40])
+    with pytest.raises(ValueError, match="one weight of 0 or more per block"):
+        fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=[1.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="one of them above 0"):
+        fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=[0.0, 0.0, 0.0])
+
+
+def test_block_weights_scale_each_block_to_one_norm_before_weighing_it():
+    from cclm.classification.ridge import block_columns
+
+    rng = np.random.default_rng(6)
+    labels = np.repeat(np.arange(3), 20)
+    features = _blocks_of(rng, labels, (1.5, 1.5, 0.0))
+    fit = fit_ridge(features, labels, 3, strengths=[0.3], temperatures=[1.0], blocks=[6, 40, 8],
+                    block_weights=[1.0, 0.25, 0.0])
+    # By hand: ridge on standardized columns times sqrt(weight / block width), the penalty relative as always.
+    columns = block_columns([6, 40, 8], [1.0, 0.25, 0.0], 54)
+    np.testing.assert_allclose(columns[[0, 6, 46]], [np.sqrt(1 / 6), np.sqrt(0.25 / 40), 0.0])
+    mean, scale = features.mean(0), features.std(0)
+    x = ((features - mean) / scale * columns)[:, :46]  # the block of weight 0 left out
+    reference = np.mean(np.linalg.svd(x, compute_uv=False) ** 2)
+    targets = np.eye(3)[labels]
+    beta = np.linalg.solve(x.T @ x + 0.3 * reference * np.eye(46), x.T @ (targets - targets.mean(0)))
+    np.testing.assert_allclose(features @ fit.kernel + fit.bias, x @ beta + targets.mean(0), atol=1e-4)

@@ -245,6 +245,29 @@ def test_the_closed_form_head_reads_tfidf_ngrams_beside_the_composition(round_tr
     np.testing.assert_allclose(again.predict(test[0][:10]), classifier.predict(test[0][:10]), atol=1e-6)
 
 
+def test_without_ngrams_the_head_weighs_each_tower_and_leaves_out_one_that_adds_nothing(languages):
+    from cclm.classification.prediction import reads_towers
+    from cclm.layers.word_ngrams import word_codes
+    from cclm.models.meaning_tower import MeaningTower
+
+    train, test = languages
+    composed = composition(train[0])
+    tower = composed.towers[0]
+    tower.set_weights([np.zeros_like(w) for w in tower.get_weights()])  # the same features for every text
+    meaning = MeaningTower(word_codes(composed.preprocessor), buckets=512, output_dim=32, name="meaning")
+    meaning.set_table(np.random.default_rng(0).normal(size=(512, 32)).astype("float32"))  # random n-gram vectors
+    classifier = TextClassifier(ComposedModel(composed.embedder, [tower, meaning], preprocessor=composed.preprocessor),
+                                seed=0, ngrams=0)
+    classifier.fit(train, verbose=0)
+    assert "(each tower's weight: tower 0, meaning 1)" in classifier.card["training"]["head"]
+    assert classifier.head_reads == reads_towers(["meaning"], ngrams=False)
+    assert not classifier.head.logits.kernel.numpy()[:tower.output_dim].any()
+    alone = TextClassifier(ComposedModel(composed.embedder, [meaning], preprocessor=composed.preprocessor),
+                           seed=0, ngrams=0)
+    alone.fit(train, verbose=0)  # the same head as on the meaning tower alone
+    np.testing.assert_allclose(classifier.predict(test[0]), alone.predict(test[0]), atol=1e-5)
+
+
 def test_keras_style_fit_takes_x_and_y_validation_split_class_weight_and_tf_data(languages):
     import tensorflow as tf
 
