@@ -51,6 +51,8 @@ def starter_models(args: argparse.Namespace) -> dict[str, ComposedModel]:
     if args.meaning or shelf.holds("starter-meaning"):
         meaning = MeaningPretrainer.load(args.meaning) if args.meaning else shelf.load("starter-meaning")
         extra = meaning_models(preprocessor, embedder, meaning, list(towers.values()))
+        readme = extra["cclm starter composition with meaning (README)"]
+        extra["cclm README composition's features alone"] = (readme, {"ngrams": 0})  # FINDINGS' "towers"
     return {
         "cclm random init (starter architecture), frozen": random_composition(preprocessor, args, architecture(embedder)),
         "cclm starter: contrastive, frozen": ComposedModel(embedder, [towers["starter-contrastive"]],

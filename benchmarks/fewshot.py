@@ -53,7 +53,9 @@ dev); the table reports test accuracy.
 
 `--starter` measures the starter shelf's compositions instead (no
 pretraining; scripts/train_starter.py kept every dev and test text out of
-their corpora), beside random initialization of their architecture.
+their corpora), beside random initialization of their architecture; the
+meaning tower's features alone (`ngrams=0`) and the README's composition,
+with the default head and with its features alone (`ngrams=0`).
 `--languages` sets the language task's locales: a held-out check on
 languages the tables were not made on (e.g. `--languages de nl af fr oc
 ro ru uk be bg pl sl`).

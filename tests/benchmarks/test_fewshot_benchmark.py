@@ -102,7 +102,9 @@ def test_starter_measures_starter_meaning_alone_and_in_the_readme_composition():
     models = fewshot.starter_models(fewshot.parser().parse_args(["--starter"]))
     composed, options = models["cclm meaning tower's features alone"]
     assert options == {"ngrams": 0} and [type(t).__name__ for t in composed.towers] == ["MeaningTower"]
-    assert len(models["cclm starter composition with meaning (README)"].towers) == 3
+    readme = models["cclm starter composition with meaning (README)"]
+    assert len(readme.towers) == 3
+    assert models["cclm README composition's features alone"] == (readme, {"ngrams": 0})
 
 
 def test_the_teacher_and_tfidf_ceiling_reads_both_the_teachers_vectors_and_the_ngrams():
