@@ -112,8 +112,7 @@ def measure_trimming(task, args: argparse.Namespace, scratch: Path) -> None:
     columns, reads = [], []
     for name, options in heads.items():
         classifier = fitted(composed, train, args.seed, **options)
-        if not options:
-            reads.append(f"the default head reads {classifier.head_reads}")
+        reads.append(f"the {name.replace(' head', '')} head reads {classifier.head_reads}")
         measured = trim_one(classifier, task, scratch, name.replace(" ", "-"))
         columns += [measured["before"], measured["after"]]
     peer = tfidf_model(train)
