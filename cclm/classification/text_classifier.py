@@ -81,7 +81,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             hashed character n-grams, n = 1 to `ngrams`, case folded
             (`cclm.layers.NgramLogits`), weighed against the composition's
             features by leave-one-out (`cclm.classification.wide_ridge`);
-            0: the composition's features alone. Default (`None`): 4 for
+            0: the composition's features alone, each tower still weighed
+            apart (`cclm.classification.ridge`). Default (`None`): 4 for
             the closed-form head, 0 when training by gradient.
         ngram_buckets: rows of the hashed n-gram space.
         ngram_length: the n-gram features read each text up to this many
