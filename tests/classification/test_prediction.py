@@ -219,6 +219,17 @@ def test_without_ngrams_a_tower_of_weight_0_is_not_computed_nor_the_embedder(dat
     assert classifier.head_reads == READS_TOWERS and classifier._logits_model() is classifier.model
 
 
+def test_without_ngrams_a_head_reading_the_transformer_tower_alone_leaves_the_meaning_tower_out(data, tmp_path):
+    train, test = data
+    classifier = meaning_classifier(train, output_dim=8, ngrams=0)
+    rows = [np.random.default_rng(2).normal(size=(16, 3)), np.zeros((8, 3))]  # the transformer tower's rows alone
+    classifier.head.logits.kernel.assign(np.concatenate(rows).astype("float32"))
+    assert classifier.head_reads == reads_towers(["tower"], ngrams=False)
+    types = layer_types(classifier._logits_model())
+    assert {"Embedder", "Tower"} <= types and {"MeaningTower", "FoldedMeaning", "NgramLogits"}.isdisjoint(types)
+    predicts_alike_served_and_reloaded(classifier, test[0], full_window_probabilities(classifier, test[0]), tmp_path)
+
+
 def predicts_alike_served_and_reloaded(classifier, texts, expected, folder):
     """`classifier.predict`, its export and its `.keras` file all give the `expected` probabilities of `texts`."""
     np.testing.assert_allclose(classifier.predict(texts), expected, atol=1e-5)
