@@ -148,3 +148,13 @@ def test_block_weights_scale_each_block_to_one_norm_before_weighing_it():
     targets = np.eye(3)[labels]
     beta = np.linalg.solve(x.T @ x + 0.3 * reference * np.eye(46), x.T @ (targets - targets.mean(0)))
     np.testing.assert_allclose(features @ fit.kernel + fit.bias, x @ beta + targets.mean(0), atol=1e-4)
+
+
+def test_block_weights_are_chosen_on_a_subset_of_many_texts_and_the_fit_uses_them_all():
+    rng = np.random.default_rng(7)
+    labels = np.repeat(np.arange(3), 40)
+    features = _blocks_of(rng, labels, (2.5, 0.0, 0.0))
+    fit = fit_ridge(features, labels, 3, blocks=[6, 40, 8], subset=60, seed=1)
+    assert fit.block_weights == (1.0, 0.0, 0.0)
+    everything = fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=fit.block_weights)
+    np.testing.assert_array_equal(fit.kernel, everything.kernel)  # the same solve of all 120 texts
