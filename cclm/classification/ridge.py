@@ -219,6 +219,8 @@ def choose_feature_blocks(
     (`choose_block_weights`), as the n-gram head weighs towers against its
     n-grams: a block that adds nothing is left out, and with it its cost.
     """
+    if light_blocks is not None and len(light_blocks) != len(blocks):
+        raise ValueError(f"light_blocks {list(light_blocks)} for {len(blocks)} blocks; give one flag per block.")
     texts = len(labels)
     chosen = np.arange(texts) if texts <= subset else np.sort(np.random.default_rng(seed).permutation(texts)[:subset])
     weights = None if sample_weights is None else np.asarray(sample_weights, "float64")[chosen]

@@ -127,6 +127,8 @@ def test_a_light_block_as_good_as_the_best_is_the_one_held_and_the_costly_one_mu
         fit_ridge(features, labels, 3, blocks=[6, 40])
     with pytest.raises(ValueError, match="one weight of 0 or more per block"):
         fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=[1.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="give one flag per block"):
+        fit_ridge(features, labels, 3, blocks=[6, 40, 8], light_blocks=[True])
     with pytest.raises(ValueError, match="one of them above 0"):
         fit_ridge(features, labels, 3, blocks=[6, 40, 8], block_weights=[0.0, 0.0, 0.0])
 
