@@ -36,9 +36,13 @@ STARTER_PARTS = ("starter", "starter-embedder", "starter-contrastive", "starter-
 
 def what_carried(classifier: Any) -> str:
     """In words, what a fitted closed-form `TextClassifier`'s predictions rest on: the towers, the n-grams, or both."""
-    if classifier.ngram_logits is None:
-        return "the towers' features alone (no n-gram features)"
     read = classifier._towers_read()
+    if classifier.ngram_logits is None:
+        if len(read) == len(classifier.composed.towers):
+            return "the towers' features alone (no n-gram features)"
+        names = ", ".join(classifier.composed.towers[i].name for i in read)
+        return (f"the features of {names} alone (no n-gram features): leave-one-out gave the other towers weight 0, "
+                "so they are not computed")
     if not read:
         return ("the character n-grams alone: leave-one-out found the towers' features no help here, so the head "
                 "gave them weight 0")
@@ -55,6 +59,9 @@ def what_carried(classifier: Any) -> str:
 def _carried_briefly(classifier: Any) -> str:
     """`what_carried` in a table cell: `n-grams alone`, `towers + n-grams` or `n-grams + <the towers read>`."""
     read = classifier._towers_read()
+    if classifier.ngram_logits is None:
+        return "towers alone" if len(read) == len(classifier.composed.towers) else ", ".join(
+            classifier.composed.towers[i].name for i in read)
     if not read or len(read) == len(classifier.composed.towers):
         return "towers + n-grams" if read else "n-grams alone"
     return "n-grams + " + ", ".join(classifier.composed.towers[i].name for i in read)
@@ -143,8 +150,7 @@ def run_demo(
     rows += [(f"{entries[i].item_type}/{i}", _parameters(parts[i]), entries[i].version, "starter shelf")
              for i in entries]
     rows.append((f"{entry.item_type}/demo-language-id", f"{classifier.model.count_params():,}", entry.version,
-                 f"your shelf (test acc {report.accuracy[0]:.3f}, from "
-                 f"{_carried_briefly(classifier)})"))
+                 f"your shelf (test acc {report.accuracy[0]:.3f}, from {_carried_briefly(classifier)})"))
     seconds = time.perf_counter() - started
     say("\n" + _table(rows))
     say(f"\nDone in {seconds:.0f} s. Classifier: {saved}\nShelf: {shelf.remote} (cache: {shelf.cache_dir})\n"
