@@ -38,16 +38,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import fewshot  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from peers import accuracy  # noqa: E402
+import fewshot
+import keras
+import numpy as np
+from peers import accuracy
 
-from cclm import ComposedModel  # noqa: E402
-from cclm.classification import TextClassifier  # noqa: E402
-from cclm.compression import prune, sparsity, trim_vocabulary  # noqa: E402
-from cclm.selection import pooled_features  # noqa: E402
-from cclm.shelf.starter import StarterShelf, starter_composition  # noqa: E402
+from cclm import ComposedModel
+from cclm.classification import TextClassifier
+from cclm.compression import prune, sparsity, trim_vocabulary
+from cclm.selection import pooled_features
+from cclm.shelf.starter import StarterShelf, starter_composition
 
 FRACTIONS = (0.0, 0.3, 0.5, 0.7, 0.9)
 

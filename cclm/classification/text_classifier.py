@@ -9,7 +9,6 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-import cclm.preprocessing.special_ids as special_ids
 from cclm.classification.closed_form import fit_closed_form
 from cclm.classification.prediction import ClassifierPrediction
 from cclm.components import (
@@ -38,6 +37,7 @@ from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.documents import TextStats
 from cclm.pipelines.sharding import Shard
+from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.training.distribution import TrainingModel
 from cclm.training.fit import make_optimizer
@@ -369,7 +369,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             self.ngram_logits.save_weights(directory / NGRAM_WEIGHTS)
 
     @classmethod
-    def _from_saved(cls, directory: Path, manifest: dict) -> "TextClassifier":
+    def _from_saved(cls, directory: Path, manifest: dict) -> TextClassifier:
         composed = ComposedModel.load(directory / COMPOSED_DIR)
         if composed.embedder.fingerprint != manifest.get("embedder_fingerprint"):
             raise ComponentError(f"{directory}: the composition is not the one the head was trained on; save it again.")
