@@ -2,27 +2,19 @@
 (timings and the model's figures are never asserted: a few seconds of training learn little)."""
 
 import json
-import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "causal_lm.py"
-
 
 @pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
-def test_causal_lm_benchmark_prints_the_compressors_beside_the_model(tmp_path):
+def test_causal_lm_benchmark_prints_the_compressors_beside_the_model(run_benchmark, tmp_path):
     if not (shutil.which("xz") and shutil.which("zstd")):
         pytest.skip("the peers are the xz and zstd command-line compressors")
     out = tmp_path / "causal.json"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--minutes", "0.1", "--embedder-dim", "16", "--tower-dim", "16", "--layers", "1",
-         "--length", "64", "--batch-size", "8", "--json", str(out)],
-        capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    stdout = run_benchmark("causal_lm.py", "--minutes", "0.1", "--embedder-dim", "16", "--tower-dim", "16",
+                           "--layers", "1", "--length", "64", "--batch-size", "8", "--json", str(out))
+    table = [line for line in stdout.splitlines() if line.startswith("| ")]
     assert [row.split("|")[1].strip().split(",")[0] for row in table[1:]] == [
         "CausalLanguagePretrainer", "xz -9e (conditional)", "zstd --ultra -22 (conditional)"]
     bits = [float(row.split("|")[2]) for row in table[1:]]

@@ -1,23 +1,12 @@
 """The trimming and pruning benchmark runs on this machine's message catalogs and prints its tables (timings are
 never asserted)."""
 
-import pathlib
-import subprocess
-import sys
-
 import pytest
-
-SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "compression.py"
 
 
 @pytest.mark.slow  # a script run end to end: `python -m pytest -m slow` (docs/development.md)
-def test_compression_benchmark_prints_both_tables_and_what_each_head_reads():
-    if not pathlib.Path("/usr/share/locale").is_dir():
-        pytest.skip("the language task reads Debian's message catalogs under /usr/share/locale")
-    result = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=600,
-                            check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+def test_compression_benchmark_prints_both_tables_and_what_each_head_reads(run_benchmark):
+    out = run_benchmark("compression.py", "--quick", needs_locales=True)
     trimming = next(line for line in out.splitlines() if line.startswith("trimming: language"))
     assert "the default head reads" in trimming and "the features alone head reads" in trimming
     difference = next(line for line in out.splitlines() if line.startswith("largest probability difference"))
