@@ -54,9 +54,12 @@ def light_towers(classifier: Any) -> list[bool]:
 def tower_weights(classifier: Any, weights: tuple[float, ...]) -> str:
     """The card's words for the head's weights: `composition weight W: tower w, ...` (one tower: `composition weight W`)."""
     total = f"composition weight {sum(weights):g}"
-    if len(weights) == 1:
-        return total
-    return total + ": " + ", ".join(f"{tower.name} {w:g}" for tower, w in zip(classifier.composed.towers, weights))
+    return total if len(weights) == 1 else f"{total}: {each_tower(classifier, weights)}"
+
+
+def each_tower(classifier: Any, weights: tuple[float, ...]) -> str:
+    """`tower w, ...`: each tower's name and weight, in composition order."""
+    return ", ".join(f"{tower.name} {w:g}" for tower, w in zip(classifier.composed.towers, weights))
 
 
 def fit_closed_form(
@@ -128,8 +131,7 @@ def fit_closed_form(
         ngrams = (f" and TF-IDF character 1-{classifier.ngrams}-grams of up to {classifier._text_length():,} "
                   f"characters ({tower_weights(classifier, fitted.block_weights)})")
     elif fitted.block_weights is not None:  # towers weighed apart, without n-grams
-        ngrams = " (each tower's weight: " + ", ".join(
-            f"{tower.name} {w:g}" for tower, w in zip(classifier.composed.towers, fitted.block_weights)) + ")"
+        ngrams = f" (each tower's weight: {each_tower(classifier, fitted.block_weights)})"
     else:
         ngrams = ""
     weighted = "; texts weighted by class_weight" if class_weight is not None else ""

@@ -214,10 +214,10 @@ def choose_feature_blocks(
     alone, or the best light block where it is within the error of two
     separate accuracies of that (the cheaper features, for the same
     accuracy). Each other block's weight is then the smallest of
-    `BLOCK_WEIGHTS` within one standard error of the best (each weighing
-    scored at its best strength)
-    (`choose_block_weights`), as the n-gram head weighs towers against its
-    n-grams: a block that adds nothing is left out, and with it its cost.
+    `BLOCK_WEIGHTS` within one standard error of the best, each weighing
+    scored at its best strength (`choose_block_weights`), as the n-gram head
+    weighs towers against its n-grams: a block that adds nothing is left
+    out, and with it its cost.
     """
     if light_blocks is not None and len(light_blocks) != len(blocks):
         raise ValueError(f"light_blocks {list(light_blocks)} for {len(blocks)} blocks; give one flag per block.")
