@@ -69,6 +69,8 @@ def open_data(
 
         suffix = path.suffix.lower()
         options = {"delimiter": "\t"} if suffix == ".tsv" else {}
+        if suffix in (".csv", ".tsv"):  # a text "NA", "null" or "" stays text; only an empty label cell is missing
+            options.update(keep_default_na=False, na_values={label_column: [""]} if label_column else None)
         try:
             with _datasets_logs_silenced():  # its log line would come before the one that names the line
                 data = datasets.load_dataset(

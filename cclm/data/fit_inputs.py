@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from cclm.data.texts import is_dataframe, is_hf_dataset, is_labelled_pair, is_tf_dataset, describe
@@ -67,10 +68,17 @@ def fit_data(
         task: the task's name, for error messages.
 
     Raises:
+        TypeError: `x`, `y` or `validation_data` is an iterator (a generator),
+            which a fit would exhaust in its first reading.
         ValueError: `y` for an unlabelled task or with data that holds its own
             labels; `validation_split` out of [0, 1), with `validation_data`, or on
             data of unknown length.
     """
+    for name, value in (("x", x), ("y", y), ("validation_data", validation_data)):
+        if isinstance(value, Iterator):
+            raise TypeError(f"{name} is {describe(value)}, an iterator, which can be read only once, and a fit reads "
+                            "its data more than once: pass a list (list(...)), or a datasets.IterableDataset "
+                            "(IterableDataset.from_generator) that reads it afresh each time.")
     if y is not None:
         if not labelled:
             raise ValueError(f"{task} learns from unlabelled text: call fit(texts) without y.")

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -110,7 +111,10 @@ def _tf_rows(data: Any, text_column: str, label_column: str, labelled: bool) -> 
     if isinstance(spec, dict):
         _check_columns(list(spec), (text_column, label_column) if labelled else (text_column,), "tf.data.Dataset")
         text_spec, label_spec, pick = spec[text_column], spec.get(label_column), lambda e: (e[text_column], e.get(label_column))
-    elif isinstance(spec, tuple) and len(spec) in (2, 3):  # (text, label) or Keras' (x, y, sample_weight)
+    elif isinstance(spec, tuple) and len(spec) == 3:
+        raise TypeError("The tf.data.Dataset gives (text, label, sample_weight) elements; cclm does not read "
+                        "sample weights. Map it to (text, label) pairs, and weigh labels with class_weight=.")
+    elif isinstance(spec, tuple) and len(spec) == 2:  # (text, label)
         text_spec, label_spec, pick = spec[0], spec[1], lambda e: (e[0], e[1])
     else:
         text_spec, label_spec, pick = spec, None, lambda e: (e, None)
@@ -120,6 +124,9 @@ def _tf_rows(data: Any, text_column: str, label_column: str, labelled: bool) -> 
     if labelled and label_spec is None:
         raise TypeError("The tf.data.Dataset has texts but no labels; give it (text, label) elements, "
                         f"or dicts with {text_column!r} and {label_column!r}.")
+    if text_spec.shape.rank is None:
+        raise TypeError(f"The tf.data.Dataset's texts are {text_spec}, of unknown rank; give them a shape: "
+                        "output_signature=tf.TensorSpec((), tf.string) for one text per element.")
     if text_spec.shape.rank:  # batched: one text per row
         data = data.unbatch()
     for element in data.as_numpy_iterator():
@@ -168,13 +175,24 @@ def labels_of(data: Any, text_column: str = "text", label_column: str = "label")
     ['no', 'yes']
     """
     names = class_label_names(data, label_column)
-    return names if names is not None else sorted({label for _, label in iter_labelled(data, text_column, label_column)})
+    if names is not None:
+        return names
+    found = {label for _, label in iter_labelled(data, text_column, label_column)}
+    if len({type(label) for label in found}) > 1:
+        shown = sorted(found, key=str)[:6]
+        raise ValueError(f"The labels mix ints and strings ({shown}); use one kind, e.g. str() of every label.")
+    return sorted(found)
+
+
+def _plain(data: Any) -> Any:
+    """`data` read as Python values whatever its format (`with_format("tf")`, "arrow", ...)."""
+    return data.with_format(None)  # a view: nothing is copied
 
 
 def _iter_dataset(data: Any, text_column: str) -> Iterator[str]:
     _check_columns(data.column_names, (text_column,), "dataset")
     row = 0
-    for batch in data.select_columns([text_column]).iter(batch_size=_DATASET_BATCH):
+    for batch in _plain(data.select_columns([text_column])).iter(batch_size=_DATASET_BATCH):
         if text_column not in batch:
             raise ValueError(
                 f"The dataset yielded no column {text_column!r} (got {sorted(batch)}). "
@@ -193,6 +211,10 @@ def check_label(value: Any, where: str) -> int | str:
         value = value.item()  # NumPy scalars
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if value is None or isinstance(value, float):  # pandas reads a column of ints with an empty cell as floats
+        missing = ("a missing label: drop that row" if value is None or math.isnan(value) else
+                   "drop the rows without a label, or int() it")
+        raise TypeError(f"{where} is {describe(value)}, {missing}; a label is an int or a str.")
     raise TypeError(f"{where} is {describe(value)}; a label is an int or a str.")
 
 
@@ -243,7 +265,7 @@ def iter_labelled(
         _check_columns(data.column_names if dataset else data.columns, (text_column, label_column),
                        "dataset" if dataset else "DataFrame")
         names = class_label_names(data, label_column) if dataset else None
-        batches = (data.select_columns([text_column, label_column]).iter(batch_size=_DATASET_BATCH) if dataset
+        batches = (_plain(data.select_columns([text_column, label_column])).iter(batch_size=_DATASET_BATCH) if dataset
                    else [{text_column: data[text_column], label_column: data[label_column]}])
         row = 0
         for batch in batches:
@@ -268,8 +290,8 @@ def _iter_file(path: os.PathLike) -> Iterator[str]:
         raise FileNotFoundError(
             f"Text file {os.fspath(path)!r} does not exist or is not a file."
         )
-    # Undecodable bytes become U+FFFD, which every component maps to the unknown id.
-    with open(path, encoding="utf-8", errors="replace", newline=None) as handle:
+    # Undecodable bytes become U+FFFD, which every component maps to the unknown id; a leading BOM is dropped.
+    with open(path, encoding="utf-8-sig", errors="replace", newline=None) as handle:
         for line in handle:
             yield line.rstrip("\n")
 
@@ -301,7 +323,8 @@ def texts_to_predict(texts: Any, text_column: str = "text") -> tuple[list[str], 
         single = texts.shape.rank == 0
         texts = texts.numpy()
         return [value.decode("utf-8", "replace") for value in ([texts] if single else texts)], single
-    if getattr(texts, "dtype", None) is not None and texts.dtype.kind == "S" and texts.ndim == 1:
+    if getattr(texts, "dtype", None) is not None and texts.dtype.kind in "SO" and getattr(texts, "ndim", 0) == 1 \
+            and (texts.dtype.kind == "S" or (len(texts) and all(isinstance(v, bytes) for v in texts.tolist()))):
         return [value.decode("utf-8", "replace") for value in texts.tolist()], False  # numpy bytes, as TF gives
     if is_hf_dataset(texts) or is_dataframe(texts) or is_tf_dataset(texts):
         return list(iter_texts(texts, text_column)), False
@@ -374,6 +397,16 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
             yield check_text(value, f"data[{index}]")
 
 
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate code point (which UTF-8 cannot hold) replaced by one U+FFFD.
+
+    Example:
+    >>> without_surrogates("a\\ud83db") == "a\\ufffdb"
+    True
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def utf8_bytes(text: str) -> bytes:
     """Encodes `text` as UTF-8 for TensorFlow string tensors.
 
@@ -386,4 +419,4 @@ def utf8_bytes(text: str) -> bytes:
     except UnicodeEncodeError:
         # One replacement per surrogate code point: even a high+low pair stored as
         # two code points stays two positions, as in `Preprocessor.encode`.
-        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+        return without_surrogates(text).encode("utf-8")

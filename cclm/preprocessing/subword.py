@@ -19,6 +19,8 @@ from collections.abc import Iterable
 import numpy as np
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
+from cclm.data.texts import without_surrogates
+
 SUBWORD_MODELS = ("bpe", "wordpiece")
 UNKNOWN_TOKEN = "[UNK]"
 
@@ -52,7 +54,7 @@ class SubwordTokenizer:
             )
         # Our own normalization has already run; offsets must stay in its characters.
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-        tokenizer.train_from_iterator(texts, trainer=trainer)
+        tokenizer.train_from_iterator(map(without_surrogates, texts), trainer=trainer)  # one U+FFFD each: offsets hold
         return cls(tokenizer)
 
     @property
@@ -91,7 +93,7 @@ class SubwordTokenizer:
         total = int(lengths.sum())
         token_ids = np.full(total, -1, dtype=np.int32)
         token_index = np.full(total, -1, dtype=np.int32)
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        encodings = self.tokenizer.encode_batch([without_surrogates(t) for t in texts], add_special_tokens=False)
         counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
         if counts.sum() == 0:
             return lengths, token_ids, token_index

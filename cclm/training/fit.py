@@ -124,8 +124,9 @@ def run_fit(
     user's callbacks, so a NaN loss stops training before any of them saves.
 
     Raises:
-        NoUsableTextError: the data gave no usable text (raised inside
-            `tf.data`, re-raised here as itself).
+        NoUsableTextError: the data gave no usable text; TypeError,
+            ValueError, FileNotFoundError: a bad text, label or file. Each
+            is raised inside `tf.data` and re-raised here as itself.
     """
     started = time.perf_counter()
     build_optimizer(model)
@@ -139,11 +140,28 @@ def run_fit(
                 callbacks=[StopOnNonFiniteLoss(), *(callbacks or [])], verbose=verbose, shuffle=False,
             )
         except tf.errors.OpError as error:
-            found = re.search(r"NoUsableTextError: (.+)", str(error))
+            found = data_error(error)
             if found is None:
                 raise
-            raise NoUsableTextError(found.group(1).strip()) from None
+            raise found from None
     return history, time.perf_counter() - started
+
+
+_DATA_ERRORS = {"NoUsableTextError": NoUsableTextError, "TypeError": TypeError, "ValueError": ValueError,
+                "FileNotFoundError": FileNotFoundError}
+
+
+def data_error(error: tf.errors.OpError) -> Exception | None:
+    """The error that reading the data raised inside `tf.data` (a bad text, label or file), as itself; else None.
+
+    `tf.data` wraps what a generator raises in an `InvalidArgumentError`
+    whose message holds the original's last line, `TypeError: data[10] is ...`.
+    """
+    message = str(error)
+    if "NoUsableTextError: " not in message and "generator_py_func" not in message:
+        return None  # not raised while reading the data
+    found = re.search(rf"^(?:\S+\.)?({'|'.join(_DATA_ERRORS)}): (.+)$", message, re.MULTILINE)
+    return _DATA_ERRORS[found.group(1)](found.group(2).strip()) if found else None
 
 
 def restored_epoch(callbacks: list[keras.callbacks.Callback] | None) -> int | None:

@@ -43,3 +43,18 @@ def test_bad_paths_formats_and_columns_are_explained(rows, tmp_path):
     for path, options, message in cases:
         with pytest.raises(DataFileError, match=message.replace("(", r"\(").replace("[", r"\[")):
             open_data(path, **options)
+
+
+@pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])
+def test_text_cells_like_na_null_or_empty_stay_text_and_an_empty_label_is_missing(tmp_path, suffix, separator):
+    path = tmp_path / f"words{suffix}"
+    rows = [("NA", "abbreviation"), ("null", "word"), ("None", "word"), ("", "empty"), ("hello", "word")]
+    path.write_text(f"text{separator}label\n" + "".join(f"{t}{separator}{label}\n" for t, label in rows))
+    assert list(iter_labelled(open_data(path, label_column="label"))) == rows
+    assert list(iter_texts(open_data(path))) == [t for t, _ in rows]
+    (tmp_path / f"gap{suffix}").write_text(f"text{separator}label\nfine{separator}good\nunlabelled{separator}\n")
+    with pytest.raises(TypeError, match="row 1 of column 'label' is NoneType None, a missing label: drop that row"):
+        list(iter_labelled(open_data(tmp_path / f"gap{suffix}", label_column="label")))
+    (tmp_path / f"ints{suffix}").write_text(f"text{separator}label\nfine{separator}1\nunlabelled{separator}\n")
+    with pytest.raises(TypeError, match="row 0 of column 'label' is float 1.0, drop the rows without a label"):
+        list(iter_labelled(open_data(tmp_path / f"ints{suffix}", label_column="label")))  # ints with a gap: floats

@@ -32,9 +32,18 @@ def test_validation_split_of_a_dataframe_and_a_dataset_keeps_their_kind():
     (lambda: fit_data(["a", "b"], ["x", "y"], labelled=True, validation_split=1.0), "validation_split=1.0"),
     (lambda: fit_data(["a", "b"], ["x", "y"], labelled=True, validation_data=(["c"], ["x"]), validation_split=0.5),
      "not both"),
-    (lambda: fit_data(iter(["a", "b"]), None, labelled=False, validation_split=0.5), "give validation_data"),
+    (lambda: fit_data(datasets.Dataset.from_dict({"text": ["a", "b"]}).to_iterable_dataset(), None, labelled=False,
+                      validation_split=0.5), "give validation_data"),
     (lambda: fit_data(["a"], ["x"], labelled=True, validation_split=0.5), "nothing to train on"),
 ])
 def test_bad_combinations_are_refused_with_the_fix(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("where", ["x", "y", "validation_data"])
+def test_an_iterator_is_refused_since_a_fit_reads_its_data_more_than_once(where):
+    given = {"x": ["a", "b"], "y": ["x", "y"], "validation_data": None}
+    given[where] = (item for item in (["c"] if where != "validation_data" else [(["c"], ["x"])]))
+    with pytest.raises(TypeError, match=f"{where} is generator .* read only once.*list\\(\\.\\.\\.\\)"):
+        fit_data(given["x"], given["y"], labelled=True, validation_data=given["validation_data"])

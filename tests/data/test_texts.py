@@ -4,7 +4,15 @@ import datasets
 import pandas
 import pytest
 
-from cclm.data.texts import check_batch, iter_labelled, iter_texts, utf8_bytes
+from cclm.data.texts import (
+    check_batch,
+    iter_labelled,
+    iter_texts,
+    labels_of,
+    texts_to_predict,
+    utf8_bytes,
+    without_surrogates,
+)
 
 
 def test_lists_datasets_and_files_give_the_same_texts(tmp_path):
@@ -134,3 +142,54 @@ def test_tf_data_datasets_of_strings_pairs_and_dicts_are_read_batched_or_not():
         list(iter_labelled(strings))
     with pytest.raises(TypeError, match="cclm reads tf.string texts"):
         list(iter_texts(tf.data.Dataset.range(3)))
+
+
+def test_a_byte_order_mark_starting_a_text_file_is_not_read_as_text(tmp_path):
+    path = tmp_path / "notepad.txt"
+    path.write_text("hello\nworld\n", encoding="utf-8-sig")  # as Notepad and Excel save
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert list(iter_texts(path)) == ["hello", "world"]
+
+
+def test_without_surrogates_keeps_one_position_per_lone_surrogate():
+    text = "a\ud83db\udc00"
+    assert without_surrogates(text) == "a\ufffdb\ufffd" and len(without_surrogates(text)) == len(text)
+    assert without_surrogates("plain é") == "plain é"
+
+
+def test_mixed_int_and_str_labels_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"mix ints and strings \(\[0, 'bye'\]\); use one kind"):
+        labels_of((["a", "b", "c"], [0, "bye", 0]))
+
+
+def test_a_float_label_says_why_it_is_one():
+    with pytest.raises(TypeError, match="labels\\[1\\] is float nan, a missing label: drop that row"):
+        list(iter_labelled((["a", "b"], ["x", float("nan")])))
+    with pytest.raises(TypeError, match="float 1.0, drop the rows without a label, or int"):
+        list(iter_labelled((["a"], [1.0])))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "pandas", "arrow", "tf"])
+def test_a_dataset_is_read_as_plain_values_whatever_its_format(kind):
+    texts, labels = ["a b", "c d"], [0, 1]
+    data = datasets.Dataset.from_dict({"text": texts, "label": labels}).with_format(kind)
+    assert list(iter_texts(data)) == texts
+    assert list(iter_labelled(data)) == list(zip(texts, labels))
+    assert list(iter_texts(data.to_iterable_dataset().with_format(kind))) == texts
+
+
+def test_tf_data_with_sample_weights_or_of_unknown_rank_is_refused_with_the_fix():
+    import tensorflow as tf
+
+    weighted = tf.data.Dataset.from_tensor_slices((["a", "b"], [0, 1], [1.0, 2.0]))
+    with pytest.raises(TypeError, match="does not read sample weights.*class_weight="):
+        list(iter_labelled(weighted))
+    unknown = tf.data.Dataset.from_generator(lambda: iter([b"a"]), output_signature=tf.TensorSpec(None, tf.string))
+    with pytest.raises(TypeError, match=r"unknown rank.*tf.TensorSpec\(\(\), tf.string\)"):
+        list(iter_texts(unknown))
+
+
+def test_a_numpy_object_array_of_bytes_is_read_as_utf8_texts():
+    import numpy as np
+
+    assert texts_to_predict(np.array([b"caf\xc3\xa9", b"x"], dtype=object)) == (["café", "x"], False)

@@ -44,3 +44,12 @@ def test_save_and_load_keep_the_vocabulary(tokenizer, tmp_path):
     assert loaded.vocab_size == tokenizer.vocab_size and loaded.model == tokenizer.model
     text = ["the lambda expression"]
     assert [a.tolist() for a in loaded.character_tokens(text)] == [a.tolist() for a in tokenizer.character_tokens(text)]
+
+
+def test_a_lone_surrogate_is_one_unknown_character_in_training_and_alignment():
+    texts = ["plain text", "json.loads gave a lone \ud83d surrogate"]
+    tokenizer = SubwordTokenizer.train(texts * 5, model="bpe", vocab_size=60)
+    lengths, token_ids, _ = tokenizer.character_tokens(texts)
+    assert lengths.tolist() == [len(t) for t in texts] and len(token_ids) == sum(map(len, texts))
+    clean = tokenizer.character_tokens(["json.loads gave a lone \ufffd surrogate"])[1]
+    assert np.array_equal(token_ids[len(texts[0]):], clean)

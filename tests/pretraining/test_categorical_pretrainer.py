@@ -109,7 +109,10 @@ def test_errors_name_the_bad_value_and_the_fix(sentences):
         tiny(texts).fit((texts[:3], labels[:2]), verbose=0)
     with pytest.raises(TypeError, match=r"labels\[1\] is NoneType"):
         tiny(texts).fit((texts[:2], ["de_DE", None]), verbose=0)
-    with pytest.raises(Exception, match="label 'en_US' is not one of the 4 labels"):
+    with pytest.raises(ValueError, match="label 'en_US' is not one of the 4 labels"):
         tiny(texts, labels=sorted(LANGUAGES)).fit((["Some words here."], ["en_US"]), verbose=0)
+    late = (texts[:20] + ["Some words here."], labels[:20] + ["en_US"])  # found while training: raised as itself
+    with pytest.raises(ValueError, match="label 'en_US' is not one of the 4 labels"):
+        tiny(texts, labels=sorted(LANGUAGES)).fit(late, verbose=0)
     with pytest.raises(TypeError, match="pass \\(texts, labels\\)"):
         tiny(texts, labels=sorted(LANGUAGES)).fit(texts, verbose=0)

@@ -151,6 +151,14 @@ def test_no_usable_text_is_a_clear_error(texts):
         tiny(texts).fit(texts, validation_data=[], verbose=0)  # validation data too, before any training
 
 
+def test_a_bad_text_found_while_training_is_raised_as_itself(texts):
+    pretrainer = tiny(texts)
+    with pytest.raises(TypeError, match=r"^data\[10\] is NoneType None, expected str"):
+        pretrainer.fit([*texts[:10], None, *texts[10:]], verbose=0)  # not a tf.errors.InvalidArgumentError
+    with pytest.raises(TypeError, match="x is generator .* read only once"):
+        pretrainer.fit(text for text in texts)
+
+
 def test_fill_mask_ranks_fillings_with_probabilities(texts):
     pretrainer = tiny(texts)
     pretrainer.fit(texts, epochs=1, verbose=0)
