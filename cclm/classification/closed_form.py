@@ -5,7 +5,9 @@ classifier's `transforms`): its pooled composition features and its n-gram
 bag are computed, and the head is solved in closed form
 (`cclm.classification.wide_ridge.fit_head`), its strengths chosen by
 leave-one-out on the clean readings. The history and the model card hold
-the leave-one-out accuracy and, with validation data, its accuracy and loss:
+that leave-one-out accuracy (of the fit on the clean readings: with noisy
+ones, a text left out would keep its twins in) and, with validation data,
+its accuracy and loss:
 never an accuracy on the texts the head was fitted to. `TextClassifier.fit`
 calls it (the `TextClassifier` docstring has an example).
 """
@@ -87,7 +89,7 @@ def fit_closed_form(
     """
     started = time.perf_counter()
     classifier._prepare(data)
-    classifier._compile()  # the composition frozen, the model ready for evaluate
+    classifier._compile()  # the model ready for evaluate; no gradient reaches the composition
     if callbacks:  # Keras' monitors learn that "val_accuracy" should rise from metrics built by a first update
         classifier.model.compute_metrics(None, np.zeros(1, "int32"), np.zeros((1, len(classifier.labels)), "float32"))
         classifier.model.reset_metrics()
@@ -100,6 +102,10 @@ def fit_closed_form(
     texts = [text for text, _ in pairs]
     check_known_labels((label for _, label in pairs), classifier.labels,
                        "give labels=[...] with every label, or leave labels out to take them from the data.")
+    if validation_data is not None:  # before the head changes: a failed fit leaves the classifier as it was
+        check_known_labels((label for _, label in iter_labelled(validation_data, classifier.text_column,
+                                                                classifier.label_column)),
+                           classifier.labels, "drop the validation texts of labels the training data lacks.")
     label_ids = np.array([classifier.label_index[label] for _, label in pairs])
     weights = None if class_weight is None else class_weights(class_weight, classifier.labels)[label_ids]
     progress = 0 if verbose == 0 else "auto"
@@ -110,15 +116,16 @@ def fit_closed_form(
     solve = functools.partial(fit_head, num_labels=len(classifier.labels), buckets=classifier.ngram_buckets,
                               seed=classifier.seed or 0, sample_weights=weights, blocks=tower_widths(classifier),
                               light_blocks=light_towers(classifier))
-    fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
+    clean = fitted = solve(parts[:1], label_ids)  # the strengths are chosen on the clean texts
     if len(parts) > 1:  # noisy readings then join the fit at them
-        fitted = solve(parts, label_ids, chosen=fitted)
+        fitted = solve(parts, label_ids, chosen=clean)
     classifier.head.logits.set_weights([fitted.kernel, fitted.bias])
     if classifier.ngrams:
         classifier.ngram_logits.set_weights([fitted.idf, fitted.ngram_kernel])
     classifier.stats = TextStats(used=len(texts), passes=1)
     history = keras.callbacks.History()
-    history.epoch, history.history = [0], {"loo_accuracy": [fitted.loo_accuracy]}
+    # Leaving one reading out would keep its noisy twins in: the clean fit's figure is the one that holds a text out.
+    history.epoch, history.history = [0], {"loo_accuracy": [clean.loo_accuracy]}
     if validation_data is not None:
         history.history.update({f"val_{k}": [v] for k, v in classifier.evaluate(validation_data).items()})
     logs = {key: values[0] for key, values in history.history.items()}

@@ -146,13 +146,13 @@ class ClassifierPrediction:
         """Ids -> the head's bias, the n-gram logits (if any) and each meaning tower read through its folded table.
 
         The tables are folded again whenever the head's kernel changes (a
-        refit) or a tower's table is set or loaded again (`MeaningTower.table_version`).
+        refit) or a tower's table changes (`MeaningTower.table_state`).
         """
         models = self.__dict__.setdefault("_folded_models", {})
         key = (id(self.model), read)
         blocks = self._tower_rows()
         kernels = [kernel[blocks[i]] for i in read]
-        versions = [self.composed.towers[i].table_version for i in read]
+        versions = [self.composed.towers[i].table_state() for i in read]
         if key in models and models[key][2] == versions and all(
                 np.array_equal(a, b) for a, b in zip(models[key][1], kernels)):
             return models[key][0]

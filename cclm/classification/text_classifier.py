@@ -15,6 +15,7 @@ from cclm.components import (
     Component,
     ComponentError,
     built_from,
+    fingerprint,
     load_weights_checked,
     register_component,
 )
@@ -32,7 +33,7 @@ from cclm.layers.ngram_logits import NgramLogits, case_folding
 from cclm.layers.sequence_pooling import POOLINGS, SequencePooling
 from cclm.layers.shifted_views import ShiftedViews, ViewAverage, check_views
 from cclm.models.composed_model import ComposedModel
-from cclm.models.freezing import set_trainable
+from cclm.models.freezing import frozen_while, set_trainable
 from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.documents import TextStats
@@ -76,7 +77,10 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             in a head trained by gradient (default: no; the closed-form head
             standardizes them itself). On a frozen composition
             `normalize=True` trains the head by gradient, as cclm 0.1 did.
-        train_composition: whether the embedder and towers train with the head.
+        train_composition: whether the embedder and towers train with the head
+            (a copy of them). Without it the classifier reads the parts you
+            hold and leaves their `trainable` flags as they were: a
+            pretrainer of one of its towers still trains it.
         ngrams: the closed-form head also reads the text's TF-IDF vector of
             hashed character n-grams, n = 1 to `ngrams`, case folded
             (`cclm.layers.NgramLogits`), weighed against the composition's
@@ -164,15 +168,11 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         self.composed = composed.copy() if train_composition else composed
         self.preprocessor = preprocessor or composed.preprocessor
         if self.preprocessor is None:
-            raise ValueError(
-                "The composition has no preprocessor; pass preprocessor=... (the one its embedder was "
-                "trained with), or compose with ComposedModel(..., preprocessor=prep)."
-            )
+            raise ValueError("The composition has no preprocessor; pass preprocessor=... (the one its embedder was "
+                             "trained with), or compose with ComposedModel(..., preprocessor=prep).")
         if views > 1 and self.preprocessor.character_id(" ") == special_ids.UNKNOWN_ID:
-            raise ValueError(
-                f"views={views} shifts texts with leading spaces, but the preprocessor's vocabulary has no "
-                "space. Use views=1, or a preprocessor fitted on text with spaces."
-            )
+            raise ValueError(f"views={views} shifts texts with leading spaces, but the preprocessor's vocabulary "
+                             "has no space. Use views=1, or a preprocessor fitted on text with spaces.")
         self.labels = list(labels) if labels is not None else None
         if self.labels is not None:
             check_labels(self.labels)
@@ -207,9 +207,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
 
     def _build(self) -> None:
         scope = keras_name(self.name)
-        self.head = LabelHead(
-            len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{scope}_head"
-        )
+        self.head = LabelHead(len(self.labels), self.pooling, self.normalize, views=self.views, name=f"{scope}_head")
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
         window_ids = LeadingIds(self._window_length(), multiple=self.preprocessor.downsample_factor,
                                 margin=self._window_margin(), name=f"{scope}_window")(ids)
@@ -253,8 +251,9 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         return self._weigh_labels(batches, self._fit_class_weights if training else None).prefetch(tf.data.AUTOTUNE)
 
     def _compile(self) -> None:
-        for part in (self.composed.embedder, *self.composed.towers):
-            set_trainable(part, self.train_composition)  # trained: its own copy (see `__init__`)
+        if self.train_composition:  # trained: its own copy (see `__init__`); frozen, the parts others hold are
+            for part in (self.composed.embedder, *self.composed.towers):  # frozen only while the head trains (`fit`)
+                set_trainable(part, True)
         self.model.compile(
             optimizer=make_optimizer(self.optimizer, self.learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -276,6 +275,8 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         training["composition trained"] = self.train_composition
         if self.train_composition:
             self.composed.adopt_towers()  # trained together: the towers now read this embedder's vectors
+        # The parts of a frozen classifier are others' too (a pretrainer may train them on): `manifest` checks them.
+        self._fitted_on = None if self.train_composition else self._composition_fingerprint()
         if self.transforms:
             training["transforms"] = [repr(t) for t in self.transforms]
         passes = max(self.stats.passes, 1)
@@ -315,8 +316,10 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         Otherwise, `Trainer.fit`.
         """
         if not self.closed_form:
-            return Trainer.fit(self, x, y, epochs, steps_per_epoch, batch_size, validation_data, validation_split,
-                               class_weight, callbacks, verbose)
+            shared = () if self.train_composition else (self.composed.embedder, *self.composed.towers)
+            with frozen_while(shared):  # the composition's own flags come back: its pretrainers still train it
+                return Trainer.fit(self, x, y, epochs, steps_per_epoch, batch_size, validation_data,
+                                   validation_split, class_weight, callbacks, verbose)
         data, validation_data = fit_data(x, y, True, validation_data, validation_split, type(self).__name__)
         limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
         return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose, callbacks)
@@ -342,8 +345,15 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             "name": self.name,
         }
 
+    def _composition_fingerprint(self) -> str:
+        return fingerprint({}, self.composed.id_model.get_weights())
+
     def manifest(self) -> dict:
         self._require_built()
+        if getattr(self, "_fitted_on", None) not in (None, self._composition_fingerprint()):
+            raise ValueError(f"The composition's weights changed after {self.name!r} was fitted on them (a "
+                             "pretrainer trained one of its parts?), so its head no longer matches what it reads. "
+                             "Fit it again before saving, or fine-tune it with train_composition=True.")
         self.card["labels"] = self.labels
         return super().manifest()
 

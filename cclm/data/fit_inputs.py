@@ -19,7 +19,13 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from cclm.data.texts import is_dataframe, is_hf_dataset, is_labelled_pair, is_tf_dataset, describe
+from cclm.data.texts import (
+    describe,
+    is_dataframe,
+    is_hf_dataset,
+    is_labelled_pair,
+    is_tf_dataset,
+)
 from cclm.errors import NoUsableTextError
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
@@ -33,7 +32,6 @@ LabelledData = Union[tuple[Sequence[str], Sequence[Any]], Any]
 """`(texts, labels)`, or a `datasets.Dataset` / `IterableDataset` / `pandas.DataFrame` with a text and a label column."""
 
 _DATASET_BATCH = 1000
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def describe(value: Any, limit: int = 40) -> str:
@@ -296,43 +294,6 @@ def _iter_file(path: os.PathLike) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
-def texts_to_predict(texts: Any, text_column: str = "text") -> tuple[list[str], bool]:
-    """The texts a `predict` call reads, and whether they came as one text (one row back).
-
-    One `str`; a list, tuple, 1-D array, `pandas.Series` or `datasets`
-    column (`dataset["text"]`) of them; an eager `tf.string` tensor (a
-    scalar is one text, shape (n, 1) is n texts) or a NumPy array of bytes
-    (read as UTF-8, a bad sequence as U+FFFD); or data `iter_texts` reads
-    (a `datasets.Dataset` / `IterableDataset` or `pandas.DataFrame`: its
-    `text_column`; a `tf.data.Dataset` of strings).
-
-    Example:
-    >>> import tensorflow as tf
-    >>> texts_to_predict(tf.constant(["a", "b"])), texts_to_predict("one")
-    ((['a', 'b'], False), (['one'], True))
-    """
-    if isinstance(texts, str):
-        return [check_text(texts, "texts")], True
-    tf = sys.modules.get("tensorflow")
-    if tf is not None and tf.is_tensor(texts):
-        if texts.shape.rank == 2 and texts.shape[1] == 1:  # keras.Input(shape=(1,), dtype="string") style
-            texts = tf.squeeze(texts, axis=1)
-        if texts.dtype != tf.string or texts.shape.rank not in (0, 1) or not hasattr(texts, "numpy"):
-            raise TypeError(f"texts is a {texts.dtype.name} tensor of shape {texts.shape}; give a 1-D tf.string "
-                            "tensor of texts (or a list of str).")
-        single = texts.shape.rank == 0
-        texts = texts.numpy()
-        return [value.decode("utf-8", "replace") for value in ([texts] if single else texts)], single
-    if getattr(texts, "dtype", None) is not None and texts.dtype.kind in "SO" and getattr(texts, "ndim", 0) == 1 \
-            and (texts.dtype.kind == "S" or (len(texts) and all(isinstance(v, bytes) for v in texts.tolist()))):
-        return [value.decode("utf-8", "replace") for value in texts.tolist()], False  # numpy bytes, as TF gives
-    if is_hf_dataset(texts) or is_dataframe(texts) or is_tf_dataset(texts):
-        return list(iter_texts(texts, text_column)), False
-    if type(texts).__module__.startswith("datasets.") and hasattr(texts, "__len__"):
-        texts = list(texts)  # a dataset's column (`dataset["text"]`), read whole
-    return check_batch(texts), False
-
-
 def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
     """Yields the texts in `data` one at a time, never holding them all.
 
@@ -395,28 +356,3 @@ def iter_texts(data: TextData, text_column: str = "text") -> Iterator[str]:
             yield from _iter_file(value)
         else:
             yield check_text(value, f"data[{index}]")
-
-
-def without_surrogates(text: str) -> str:
-    """`text` with each lone surrogate code point (which UTF-8 cannot hold) replaced by one U+FFFD.
-
-    Example:
-    >>> without_surrogates("a\\ud83db") == "a\\ufffdb"
-    True
-    """
-    return _SURROGATE.sub("\ufffd", text)
-
-
-def utf8_bytes(text: str) -> bytes:
-    """Encodes `text` as UTF-8 for TensorFlow string tensors.
-
-    Lone surrogates (which a Python `str` may hold but UTF-8 cannot) become one
-    U+FFFD each, so the in-graph encoder maps each to one unknown id, exactly
-    like `Preprocessor.encode`.
-    """
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        # One replacement per surrogate code point: even a high+low pair stored as
-        # two code points stays two positions, as in `Preprocessor.encode`.
-        return without_surrogates(text).encode("utf-8")

@@ -271,7 +271,12 @@ class ComposedModel(ModelLike, Component, Exportable):
         }
 
     def adopt_towers(self) -> None:
-        """Records that the towers now belong to this embedder (composed and possibly trained together)."""
+        """Records that the towers now belong to this embedder: call it after training them together.
+
+        `TextClassifier(train_composition=True)` does; so should a Keras fit of
+        `composed.model` that trains the embedder with the towers, before the
+        same towers are composed again with it.
+        """
         for tower in self.towers:
             if not _reads_ids(tower):
                 tower.embedder_fingerprint = self.embedder.fingerprint
@@ -298,7 +303,18 @@ class ComposedModel(ModelLike, Component, Exportable):
         return composed
 
     def manifest(self) -> dict:
-        self.adopt_towers()  # composed and possibly trained together: from here on the towers belong to this embedder
+        """The manifest `save` writes; refuses a tower whose embedder changed after it was trained.
+
+        The towers in memory keep their record (`adopt_towers` changes it):
+        saving never lets a tower compose with an embedder it did not learn from.
+        """
+        for tower in self.towers:
+            trained_on = getattr(tower, "embedder_fingerprint", None)
+            if trained_on is not None and trained_on != self.embedder.fingerprint:
+                raise ValueError(f"Tower {tower.name!r}: the embedder changed after this tower was trained (another "
+                                 "pretrainer trained it), so they no longer belong together. Compose the embedder "
+                                 "saved beside it; or, if you trained them together (a Keras fit of "
+                                 "composed.model), call composed.adopt_towers() first.")
         self.card = {**self.card, "towers": [f"{t.name}: width {t.output_dim}" for t in self.towers]}
         return super().manifest()
 

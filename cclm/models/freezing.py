@@ -17,6 +17,9 @@ opposite value first, so Keras' setter always runs and passes the value on.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+
 import keras
 
 
@@ -34,3 +37,29 @@ def set_trainable(layer: keras.layers.Layer, trainable: bool) -> None:
     trainable = bool(trainable)
     layer.trainable = not trainable
     layer.trainable = trainable
+
+
+@contextlib.contextmanager
+def frozen_while(layers: Sequence[keras.layers.Layer]) -> Iterator[None]:
+    """Freezes `layers` inside the block and gives every one of their sublayers its own flag back after it.
+
+    For training a head on parts that others hold too (a pretrainer's tower
+    in a `TextClassifier`): they train again, as before, once the block ends.
+
+    Example:
+    >>> import keras
+    >>> dense = keras.layers.Dense(2)
+    >>> with frozen_while([dense]):
+    ...     dense.trainable
+    False
+    >>> dense.trainable
+    True
+    """
+    flags = [(layer, layer.trainable) for part in layers for layer in part._flatten_layers(include_self=True)]
+    for part in layers:
+        set_trainable(part, False)
+    try:
+        yield
+    finally:
+        for layer, trainable in flags:  # parents before their sublayers: each ends with its own flag
+            set_trainable(layer, trainable)

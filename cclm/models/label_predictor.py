@@ -16,6 +16,7 @@ function (`cclm.models.bucketed_prediction`): repeated calls never retrace.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,8 @@ import tensorflow as tf
 from cclm.components.model_like import ModelLike
 from cclm.components.serving import Exportable
 from cclm.data.fit_inputs import fit_data
-from cclm.data.texts import iter_labelled, texts_to_predict
+from cclm.data.predict_inputs import texts_to_predict
+from cclm.data.texts import iter_labelled
 from cclm.layers.labelled_softmax import LabelledSoftmax
 from cclm.models.bucketed_prediction import (
     CompiledBatches,
@@ -98,6 +100,9 @@ class LabelPredictor(ModelLike, Exportable):
         `trim_to`) runs its length-sorted batches in one graph, as the export
         does (`CompiledBatches`); others batch by length from Python.
         """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r}; give the texts run at once as an int >= 1 (e.g. 256).")
+        batch_size = int(batch_size)
         chunks = (self._encode(texts[start:start + ENCODED_AT_ONCE]) for start in range(0, len(texts), ENCODED_AT_ONCE))
         trim_to = self._serving_options().get("trim_to")
         if trim_to is None:
@@ -153,7 +158,7 @@ class LabelPredictor(ModelLike, Exportable):
 
         `texts`: a `str`, a list or array of them, a `tf.string` tensor, or a
         `datasets.Dataset` / `DataFrame` (its `text_column`; see
-        `cclm.data.texts.texts_to_predict`). Columns follow `self.labels`;
+        `cclm.data.predict_inputs.texts_to_predict`). Columns follow `self.labels`;
         `predict_labels` gives the most likely label itself. `verbose` is
         taken for Keras' sake: nothing is printed.
         """
@@ -196,7 +201,7 @@ class LabelPredictor(ModelLike, Exportable):
         check_known_labels((label for _, label in pairs), self.labels, "evaluate on data labelled as the model was trained.")
         if not pairs:
             raise ValueError("The data holds no labelled text; give (texts, labels) with at least one pair.")
-        logits = self._outputs(model, [text for text, _ in pairs], batch_size or self.batch_size)
+        logits = self._outputs(model, [text for text, _ in pairs], self.batch_size if batch_size is None else batch_size)
         measured = scores(logits, np.array([self.label_index[label] for _, label in pairs]))
         if dataset_name is not None:
             self.card.setdefault("evaluations", {})[str(dataset_name)] = {

@@ -144,6 +144,18 @@ class MeaningTower(keras.Model):
                                            for start in range(0, self.bag.buckets, step)]))
         return layer
 
+    def table_state(self) -> tuple[int, bytes]:
+        """What tells a folded copy that the table changed: `table_version` and 64 rows' bytes.
+
+        The version counts `set_table`, `set_weights` and loads; the rows
+        catch what assigns the variable itself (a containing model's
+        `set_weights`) at the cost of reading a few rows.
+        """
+        step = max(1, self.bag.buckets // 64)
+        rows = self.table.value[::step]
+        scales = self.row_scale.value[::step] if self.row_scale is not None else rows[:0]
+        return self.table_version, np.asarray(rows).tobytes() + np.asarray(scales).tobytes()
+
     def set_table(self, table: Any) -> None:
         """Sets the table (buckets, output_dim), stored as `table_dtype`."""
         table = np.asarray(table, "float32")

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from cclm.data.texts import iter_labelled, iter_texts, utf8_bytes
+from cclm.data.encoding import utf8_bytes
+from cclm.data.texts import iter_labelled, iter_texts
 from cclm.errors import NoUsableTextError
 from cclm.pipelines.sharding import Shard
 

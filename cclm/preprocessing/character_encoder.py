@@ -29,7 +29,7 @@ class CharacterEncoder(keras.layers.Layer):
     that takes raw strings. Usually made with `Preprocessor.as_layer()`.
 
     Python strings holding lone surrogates cannot become `tf.string`; convert
-    them with `cclm.data.texts.utf8_bytes`, which keeps one unknown id per surrogate.
+    them with `cclm.data.encoding.utf8_bytes`, which keeps one unknown id per surrogate.
 
     Args:
         characters: the vocabulary, as `Preprocessor.characters`.

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from cclm.data.texts import without_surrogates
+from cclm.data.encoding import without_surrogates
 
 SUBWORD_MODELS = ("bpe", "wordpiece")
 UNKNOWN_TOKEN = "[UNK]"
@@ -38,7 +38,7 @@ class SubwordTokenizer:
     @classmethod
     def train(
         cls, texts: Iterable[str], model: str = "bpe", vocab_size: int = 8000
-    ) -> "SubwordTokenizer":
+    ) -> SubwordTokenizer:
         """Trains on `texts` (consumed once, streaming) with HF `tokenizers`."""
         if model not in SUBWORD_MODELS:
             raise ValueError(f"subword model {model!r} is not one of {SUBWORD_MODELS}.")
@@ -72,7 +72,7 @@ class SubwordTokenizer:
         self.tokenizer.save(os.fspath(path))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SubwordTokenizer":
+    def load(cls, path: str | os.PathLike) -> SubwordTokenizer:
         """Reads a tokenizer written by `save`."""
         return cls(Tokenizer.from_file(os.fspath(path)))
 

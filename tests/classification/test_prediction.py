@@ -250,6 +250,7 @@ def test_a_meaning_tower_that_normalizes_its_vectors_has_the_head_applied_to_eac
     tower = next(t for t in classifier.composed.towers if isinstance(t, MeaningTower))
     tower.set_table(np.roll(tower.dense_table(), 1, axis=0))  # the map reads the tower's own table: it follows
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    classifier.fit(train, verbose=0)  # a head fitted on the table as it now is: saved as it predicts
     again = load_component(classifier.save(tmp_path / "component"))
     assert next(t for t in again.composed.towers if isinstance(t, MeaningTower)).normalize
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-5)
@@ -274,6 +275,11 @@ def test_a_head_reading_meaning_towers_alone_predicts_through_their_folded_table
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
     tower.load_weights(tmp_path / "tower.weights.h5")  # and Keras' loading
     np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    composed = classifier.composed.id_model  # a containing model's set_weights assigns the table itself: followed
+    composed.set_weights([np.roll(w, 3, axis=0) if w.ndim == 2 and w.shape[0] == 256 else w
+                          for w in composed.get_weights()])
+    np.testing.assert_allclose(classifier.predict(test[0]), full_window_probabilities(classifier, test[0]), atol=1e-5)
+    classifier.fit(train, verbose=0)  # fitted again on the composition as it now is: saved as it predicts
     again = load_component(classifier.save(tmp_path / "component"))
     np.testing.assert_allclose(again.predict(test[0]), classifier.predict(test[0]), atol=1e-6)
 

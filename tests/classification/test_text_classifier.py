@@ -94,8 +94,11 @@ def test_a_frozen_composition_keeps_its_weights(round_trip, languages, source, t
     classifier = TextClassifier(composed, seed=0, batch_size=16, ngrams=0)  # the composition's features alone
     assert classifier.model is None  # no labels yet: built by the first fit
     composed_before = [w.numpy().copy() for w in classifier.composed.id_model.weights]
+    flags = [part.trainable for part in (composed.embedder, *composed.towers)]
     classifier.fit(train, verbose=0)
-    assert len(classifier.model.trainable_weights) == len(classifier.head.trainable_weights) == 2
+    assert [part.trainable for part in (composed.embedder, *composed.towers)] == flags  # others' parts as they were
+    if source != "in memory":
+        assert len(classifier.model.trainable_weights) == len(classifier.head.trainable_weights) == 2
     after = [w.numpy() for w in classifier.composed.id_model.weights]
     assert all(np.array_equal(a, b) for a, b in zip(composed_before, after))
     assert classifier.head.norm is None and np.abs(classifier.head.logits.kernel.numpy()).sum() > 0
@@ -448,3 +451,75 @@ def test_the_card_describes_the_current_fit_its_evaluations_and_limits(shared, l
     results = {(r.dataset_name, r.metric_type) for r in ModelCard(card).data.eval_results}
     assert results == {(d, m) for d in ("validation data", "held-out sentences") for m in ("accuracy", "loss")}
     assert "## Intended uses" in card and "## Limitations" in card and "Evaluated on held-out sentences:" in card
+
+
+@pytest.mark.parametrize("normalize", [False, True], ids=["closed form", "gradient head"])
+def test_a_pretrainer_still_trains_its_tower_after_a_frozen_classifier_read_it(languages, normalize):
+    from cclm.pretraining import MaskedLanguagePretrainer
+
+    (texts, labels), _ = languages
+    keras.utils.set_random_seed(0)
+    mine = MaskedLanguagePretrainer(tower_options={"hidden_dim": 16, "num_layers": 1, "num_heads": 2}, seed=0)
+    mine.fit(texts, steps_per_epoch=1, verbose=0)
+    composed = ComposedModel(mine.embedder, [mine], preprocessor=mine.preprocessor)
+    trainable, read = len(mine.tower.trainable_weights), [w.copy() for w in composed.id_model.get_weights()]
+    classifier = TextClassifier(composed, normalize=normalize, seed=0, batch_size=16)
+    classifier.fit(texts, labels, steps_per_epoch=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(read, composed.id_model.get_weights()))  # frozen while read
+    assert mine.tower.trainable and len(mine.tower.trainable_weights) == trainable > 0
+    before = [w.copy() for w in mine.tower.get_weights()]
+    mine.fit(texts, steps_per_epoch=2, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, mine.tower.get_weights()))
+
+
+def test_a_head_fitted_on_parts_a_pretrainer_then_trained_is_not_saved_until_fitted_again(languages, tmp_path):
+    from cclm.pretraining import MaskedLanguagePretrainer
+
+    (texts, labels), _ = languages
+    mine = MaskedLanguagePretrainer(tower_options={"hidden_dim": 16, "num_layers": 1, "num_heads": 2}, seed=0,
+                                    train_embedder=False)
+    mine.fit(texts, steps_per_epoch=1, verbose=0)
+    classifier = TextClassifier(ComposedModel(mine.embedder, [mine], preprocessor=mine.preprocessor), seed=0)
+    classifier.fit(texts, labels)
+    mine.fit(texts, steps_per_epoch=1, verbose=0)  # its tower moves on: the head no longer matches what it reads
+    with pytest.raises(ValueError, match="weights changed after 'text_classifier' was fitted.*Fit it again"):
+        classifier.save(tmp_path / "stale")
+    assert not (tmp_path / "stale").exists()
+    classifier.fit(texts, labels)
+    classifier.save(tmp_path / "fresh")
+    np.testing.assert_allclose(TextClassifier.load(tmp_path / "fresh").predict(texts[:5]), classifier.predict(texts[:5]),
+                               atol=1e-5)
+
+
+def test_unknown_validation_labels_are_refused_before_the_head_changes(languages):
+    (texts, labels), (test_texts, test_labels) = languages
+    classifier = TextClassifier(composition(texts), seed=0)
+    classifier.fit(texts, labels)
+    head, ngrams, card = classifier.head.get_weights(), classifier.ngram_logits.get_weights(), dict(classifier.card)
+    with pytest.raises(ValueError, match=r"labels \['xx_XX'\] are not among.*drop the validation texts"):
+        classifier.fit(texts[:60], labels[:60], validation_data=(test_texts[:2], ["xx_XX", test_labels[0]]))
+    assert all(np.array_equal(a, b) for a, b in zip(head + ngrams, classifier.head.get_weights()
+                                                     + classifier.ngram_logits.get_weights()))
+    assert classifier.card == card
+
+
+def test_with_noisy_readings_the_leave_one_out_accuracy_is_the_clean_fit_s(languages):
+    (texts, labels), _ = languages
+    rng = np.random.default_rng(0)
+    shuffled = list(rng.permutation(labels))  # labels unrelated to the texts: chance, not 1.0
+    composed = composition(texts)
+    plain = TextClassifier(composed, seed=0).fit(texts, shuffled).history["loo_accuracy"][0]
+    noisy = TextClassifier(composed, seed=0, transforms=[lambda text: text + " "])
+    assert noisy.fit(texts, shuffled, epochs=2).history["loo_accuracy"][0] == plain < 0.6
+    assert noisy.card["metrics"]["loo_accuracy"] == pytest.approx(plain, abs=1e-4)  # the card rounds
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_a_bad_batch_size_is_refused_by_name(languages, batch_size):
+    (texts, labels), _ = languages
+    classifier = TextClassifier(composition(texts), seed=0)
+    classifier.fit(texts[:30], labels[:30])
+    with pytest.raises(ValueError, match=f"batch_size={batch_size!r}; give the texts run at once"):
+        classifier.predict(texts[:3], batch_size=batch_size)
+    with pytest.raises(ValueError, match=f"batch_size={batch_size!r}"):
+        classifier.evaluate((texts[:3], labels[:3]), batch_size=batch_size)

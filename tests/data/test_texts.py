@@ -9,9 +9,6 @@ from cclm.data.texts import (
     iter_labelled,
     iter_texts,
     labels_of,
-    texts_to_predict,
-    utf8_bytes,
-    without_surrogates,
 )
 
 
@@ -87,11 +84,6 @@ def test_undecodable_bytes_in_files_become_replacement_characters(tmp_path):
     assert list(iter_texts(path)) == ["caf\ufffd"]
 
 
-def test_utf8_bytes_keeps_one_position_per_surrogate():
-    assert utf8_bytes("ok") == b"ok"
-    # A high and a low surrogate stored as two code points stay two positions.
-    assert utf8_bytes("a\ud800\udc00b").decode("utf-8") == "a\ufffd\ufffdb"
-
 
 def test_a_class_label_column_gives_its_names():
     features = datasets.Features({"text": datasets.Value("string"),
@@ -151,11 +143,6 @@ def test_a_byte_order_mark_starting_a_text_file_is_not_read_as_text(tmp_path):
     assert list(iter_texts(path)) == ["hello", "world"]
 
 
-def test_without_surrogates_keeps_one_position_per_lone_surrogate():
-    text = "a\ud83db\udc00"
-    assert without_surrogates(text) == "a\ufffdb\ufffd" and len(without_surrogates(text)) == len(text)
-    assert without_surrogates("plain é") == "plain é"
-
 
 def test_mixed_int_and_str_labels_are_refused_by_name():
     with pytest.raises(ValueError, match=r"mix ints and strings \(\[0, 'bye'\]\); use one kind"):
@@ -187,9 +174,3 @@ def test_tf_data_with_sample_weights_or_of_unknown_rank_is_refused_with_the_fix(
     unknown = tf.data.Dataset.from_generator(lambda: iter([b"a"]), output_signature=tf.TensorSpec(None, tf.string))
     with pytest.raises(TypeError, match=r"unknown rank.*tf.TensorSpec\(\(\), tf.string\)"):
         list(iter_texts(unknown))
-
-
-def test_a_numpy_object_array_of_bytes_is_read_as_utf8_texts():
-    import numpy as np
-
-    assert texts_to_predict(np.array([b"caf\xc3\xa9", b"x"], dtype=object)) == (["café", "x"], False)

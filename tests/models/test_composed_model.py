@@ -82,6 +82,7 @@ def test_an_embedder_trained_further_invalidates_the_earlier_towers(tmp_path, te
     embedder = Embedder(vocab_size=prep.vocab_size, hidden_dim=16, num_blocks=1, max_length=64)
     first = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=tower_options(8), name="first")
     first.fit(texts[:16], verbose=0)
+    early = ComposedModel(embedder, [first])
     second = MaskedLanguagePretrainer(embedder=embedder, preprocessor=prep, tower_options=tower_options(8), name="second")
     second.fit(texts[:16], verbose=0)  # trains the shared embedder too
     with pytest.raises(ValueError, match="'first_tower'.*different embedder"):
@@ -89,6 +90,15 @@ def test_an_embedder_trained_further_invalidates_the_earlier_towers(tmp_path, te
     with pytest.raises(ValueError, match="the embedder changed after this tower was trained"):
         first.save(tmp_path / "first")
     assert not (tmp_path / "first").exists()
+    # The composition made before holds the stale tower: saving it is refused, and does not adopt the tower.
+    with pytest.raises(ValueError, match="'first_tower': the embedder changed.*composed.adopt_towers\\(\\) first"):
+        early.save(tmp_path / "early")
+    assert not (tmp_path / "early").exists()
+    with pytest.raises(ValueError, match="'first_tower'.*different embedder"):
+        ComposedModel(embedder, [first])
+    early.adopt_towers()  # trained together after all: the user says so
+    early.save(tmp_path / "early")
+    assert ComposedModel.load(tmp_path / "early").towers[0].embedder_fingerprint == embedder.fingerprint
 
 
 def test_widths_lengths_and_names_that_do_not_line_up_are_explained(trained):

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor
+from cclm.data.encoding import utf8_bytes
 from cclm.layers import CharacterEncoder
-from cclm.data.texts import utf8_bytes
 from cclm.preprocessing.normalization import prefix_length
 
 
