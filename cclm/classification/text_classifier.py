@@ -41,7 +41,7 @@ from cclm.pipelines.sharding import Shard
 from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.training.distribution import TrainingModel
-from cclm.training.fit import make_optimizer
+from cclm.training.fit import check_fit_options, make_optimizer
 from cclm.training.trainer import Trainer
 
 
@@ -320,6 +320,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
             with frozen_while(shared):  # the composition's own flags come back: its pretrainers still train it
                 return Trainer.fit(self, x, y, epochs, steps_per_epoch, batch_size, validation_data,
                                    validation_split, class_weight, callbacks, verbose)
+        check_fit_options(epochs, batch_size, steps_per_epoch)
         data, validation_data = fit_data(x, y, True, validation_data, validation_split, type(self).__name__)
         limit = steps_per_epoch * (batch_size or self.batch_size) if steps_per_epoch else None
         return fit_closed_form(self, data, validation_data, epochs, limit, class_weight, verbose, callbacks)

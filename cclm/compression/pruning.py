@@ -55,7 +55,9 @@ def model_parts(component: Any) -> dict[str, keras.Model]:
     if hasattr(component, "tower") and hasattr(component, "embedder"):  # a pretrainer
         if component.tower is None:
             raise ValueError(f"The pretrainer {component.name!r} is not built yet; fit it (or load it) first.")
-        return {"embedder": component.embedder, component.tower.name: component.tower, "head": component.head}
+        parts = {"embedder": component.embedder, component.tower.name: component.tower,
+                 "head": getattr(component, "head", None)}  # a MeaningPretrainer: no embedder, no head
+        return {name: part for name, part in parts.items() if part is not None}
     if isinstance(component, keras.Model):
         return {"embedder" if getattr(component, "component_kind", None) == "embedder" else component.name: component}
     raise TypeError(f"A {type(component).__name__} has no weights to prune; give an Embedder, a ComposedModel, "
@@ -142,7 +144,8 @@ def prune(
         if getattr(part, "embedder_fingerprint", None) is not None and "embedder" in parts:
             part.embedder_fingerprint = parts["embedder"].fingerprint
     pruned.weights_compression = WEIGHTS_COMPRESSION
-    record = {"fraction": fraction, "method": method, "layers": list(layers) if layers else "all",
+    named = [layers] if isinstance(layers, str) else layers
+    record = {"fraction": fraction, "method": method, "layers": "all" if named is None else list(named),
               "weights zeroed": int(sum(round(fraction * int(np.prod(v.shape))) for v in chosen.values()))}
     pruned.card = {**(getattr(pruned, "card", None) or {}), "pruned": record}
     return pruned

@@ -22,7 +22,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cclm.preprocessing.special_ids import CLS_ID, FIRST_CHARACTER_ID, PAD_ID, SEP_ID, SPECIAL_ID_NAMES, UNKNOWN_ID
+from cclm.preprocessing.special_ids import (
+    CLS_ID,
+    FIRST_CHARACTER_ID,
+    PAD_ID,
+    SEP_ID,
+    SPECIAL_ID_NAMES,
+    UNKNOWN_ID,
+)
 
 MAX_CODE_POINT = 0x10FFFF
 # No character above plane 1 has a case mapping (Unicode 15), so the lowercase
@@ -100,7 +107,7 @@ class CharacterVocabulary:
         min_count: int = 1,
         max_characters: int | None = None,
         lowercase: bool = False,
-    ) -> "CharacterVocabulary":
+    ) -> CharacterVocabulary:
         """Builds a vocabulary from per-code-point counts (length 0x110000).
 
         Characters are ordered by count, ties by code point, so the same data
@@ -170,6 +177,8 @@ class CharacterVocabulary:
     def decode(self, ids: np.ndarray | Sequence, unknown: str = "\ufffd", mask: str = "\u2588") -> list[str] | str:
         """Maps (batch, length) ids back to texts (one 1-D sequence: a `str`); pad, cls and sep are dropped."""
         array = np.asarray(ids)
+        if array.size == 0 and array.dtype == np.float64:  # `[]`: no ids, not float ones
+            array = array.astype(np.int32)
         single = array.ndim == 1
         array = np.atleast_2d(array)
         if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):

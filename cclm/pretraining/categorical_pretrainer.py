@@ -16,6 +16,7 @@ from cclm.models.label_head import Label, LabelHead, check_labels
 from cclm.models.label_predictor import LabelPredictor
 from cclm.pipelines.sharding import Shard
 from cclm.pretraining.pretrainer import Pretrainer
+from cclm.training.fit import class_weights
 
 
 @register_component("categorical_pretrainer")
@@ -97,12 +98,12 @@ class CategoricalPretrainer(LabelPredictor, Pretrainer):
             return None  # "balanced" is resolved into weights by the first fit
         if isinstance(weight, Mapping):
             unknown = [label for label in weight if label not in self.labels]
-            if unknown:
+            if unknown:  # the message users of this class know
                 raise ValueError(f"class_weight names {unknown[0]!r}, which is not one of the labels {self.labels}.")
-            return [float(weight.get(label, 1.0)) for label in self.labels]
+            return class_weights(dict(weight), self.labels).tolist()  # positive and finite, or refused by name
         if len(weight) != len(self.labels):
             raise ValueError(f"class_weight has {len(weight)} weights for {len(self.labels)} labels; give one per label.")
-        return [float(w) for w in weight]
+        return class_weights(dict(zip(self.labels, weight)), self.labels).tolist()
 
     @property
     def label_index(self) -> dict[Label, int]:

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from cclm.components import register_component
-from cclm.data.texts import TextData
+from cclm.data.texts import TextData, check_batch
 from cclm.models.embedder import Embedder
 from cclm.pipelines.sharding import Shard
 from cclm.preprocessing import special_ids
@@ -190,6 +190,11 @@ class CausalLanguagePretrainer(Pretrainer):
         is predicted with at least half a window of context. An unknown
         character is predicted as the unknown id.
         """
+        texts = check_batch(texts)  # a bare str is refused: it would be read as one text per character
+        if not texts:
+            raise ValueError("texts is empty; give at least one text to score.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r}; give the windows run at once as an int >= 1 (e.g. 32).")
         stream = [i for text in texts for i in self.prompt_ids(text)] + [special_ids.SEP_ID]
         window = self.context_length
         stride = max(window // 2, 1)

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any
 
 import keras
@@ -139,6 +141,12 @@ class ContrastivePretrainer(Pretrainer):
 
     def __init__(self, projection_dim: int = 128, temperature: float = 0.05, window_length: int | None = None,
                  center: bool = True, **kwargs: Any):
+        if isinstance(temperature, bool) or not isinstance(temperature, Real) or not 0 < temperature < math.inf:
+            raise ValueError(f"temperature={temperature!r}; use a finite float > 0 (e.g. 0.05).")
+        if window_length is not None and (isinstance(window_length, bool) or not isinstance(window_length, Integral)
+                                          or window_length < 2):
+            raise ValueError(f"window_length={window_length!r}; use None (the preprocessor's length) or an int >= 2, "
+                             "the length of the windows cut in halves.")
         self.projection_dim = projection_dim
         self.center = center
         self.temperature = temperature
@@ -150,7 +158,7 @@ class ContrastivePretrainer(Pretrainer):
                 "window_length": self.window_length, "center": self.center}
 
     @classmethod
-    def _from_saved(cls, directory: Any, manifest: dict) -> "ContrastivePretrainer":
+    def _from_saved(cls, directory: Any, manifest: dict) -> ContrastivePretrainer:
         if "center" not in manifest["config"]:  # saved before the option: it trained with an uncentered head
             manifest = {**manifest, "config": {**manifest["config"], "center": False}}
         return super()._from_saved(directory, manifest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -9,13 +10,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from cclm.pipelines.augmentation import Augmentor, length_keeping_noise
 from cclm.components import register_component
+from cclm.data.texts import TextData
+from cclm.models.freezing import frozen_while
+from cclm.pipelines.augmentation import Augmentor, length_keeping_noise
 from cclm.pipelines.sharding import Shard
-from cclm.training.distribution import TrainingModel
 from cclm.pipelines.windows import corrupt_windows
 from cclm.pretraining.pretrainer import Pretrainer
-from cclm.data.texts import TextData
+from cclm.training.distribution import TrainingModel
 
 OBJECTIVES = ("representations", "soft_targets", "both")
 
@@ -181,9 +183,6 @@ class DistillationPretrainer(Pretrainer):
         super()._build()
         if self.teacher_model is None:
             return  # a loaded student: its tower composes; training needs a teacher
-        for layer in self.teacher_model.layers:
-            if layer is not self.embedder:
-                layer.trainable = False  # the teacher only teaches
         ids = self.training_model.input  # what the student reads
         # With denoising the teacher reads the clean window, the student the same window with typos.
         teacher_ids = keras.Input(shape=(None,), dtype="int32", name="clean_ids") if self.denoising else ids
@@ -192,6 +191,11 @@ class DistillationPretrainer(Pretrainer):
         )
         inputs = (ids, teacher_ids) if self.denoising else ids
         self.training_model = TrainingModel(inputs, pair, name=f"{self.name}_training_model")
+
+    def _while_fitting(self) -> contextlib.AbstractContextManager:
+        """The teacher only teaches: frozen while the student trains, its own flags back after (`frozen_while`)."""
+        teacher = self.teacher_model.layers if self.teacher_model is not None else []
+        return frozen_while([layer for layer in teacher if layer is not self.embedder])
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return DistillationLoss(self.teacher_dim, self.objective, self.temperature), []

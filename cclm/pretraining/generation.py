@@ -31,7 +31,10 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,18 +49,28 @@ class Continuation:
     log_likelihood: float = 0.0
 
 
+def _int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_generation_options(
-    max_new: int, do_sample: bool, temperature: float, top_k: int, top_p: float, num_beams: int, length_penalty: float
+    max_new: int, do_sample: bool, temperature: float, top_k: int, top_p: float, num_beams: int, length_penalty: float,
+    seed: int | None = None,
 ) -> None:
     """Raises ValueError naming the first option out of range, and what to use."""
     checks = (
-        ("max_new_chars", max_new, isinstance(max_new, int) and max_new >= 0, "an int >= 0"),
-        ("temperature", temperature, isinstance(temperature, (int, float)) and temperature > 0, "a float > 0"),
-        ("top_k", top_k, isinstance(top_k, int) and top_k >= 0, "an int >= 0 (0 keeps every character)"),
-        ("top_p", top_p, isinstance(top_p, (int, float)) and 0 < top_p <= 1, "a float in (0, 1] (1 keeps all)"),
-        ("num_beams", num_beams, isinstance(num_beams, int) and num_beams >= 1, "an int >= 1 (1: no beam search)"),
-        ("length_penalty", length_penalty, isinstance(length_penalty, (int, float)), "a float"),
+        ("max_new_chars", max_new, _int(max_new) and max_new >= 0, "an int >= 0"),
+        ("temperature", temperature, _real(temperature) and temperature > 0, "a finite float > 0"),
+        ("top_k", top_k, _int(top_k) and top_k >= 0, "an int >= 0 (0 keeps every character)"),
+        ("top_p", top_p, _real(top_p) and 0 < top_p <= 1, "a float in (0, 1] (1 keeps all)"),
+        ("num_beams", num_beams, _int(num_beams) and num_beams >= 1, "an int >= 1 (1: no beam search)"),
+        ("length_penalty", length_penalty, _real(length_penalty), "a finite float"),
         ("do_sample", do_sample, isinstance(do_sample, bool), "True or False"),
+        ("seed", seed, seed is None or (_int(seed) and seed >= 0), "None or an int >= 0"),
     )
     for name, value, ok, wanted in checks:
         if not ok:
@@ -197,7 +210,7 @@ def generate_ids(
     beam search (beam sampling with `do_sample`). `seed` makes a draw
     repeatable; None draws anew each call.
     """
-    check_generation_options(max_new, do_sample, temperature, top_k, top_p, num_beams, length_penalty)
+    check_generation_options(max_new, do_sample, temperature, top_k, top_p, num_beams, length_penalty, seed)
     rng = np.random.default_rng(seed) if do_sample else None
     if num_beams > 1:
         return [

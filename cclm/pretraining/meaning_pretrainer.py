@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -119,6 +119,8 @@ class MeaningPretrainer(ModelLike, Component):
                             "name='its name').")
         if not 0 <= typo_rate <= 1:
             raise ValueError(f"typo_rate={typo_rate!r}; use a share between 0 and 1.")
+        if isinstance(sentences, bool) or not isinstance(sentences, Integral) or sentences < 0:
+            raise ValueError(f"sentences={sentences!r}; give the texts fitted in stage two, an int >= 0 (0: words only).")
         rates = (sentence_typos,) if isinstance(sentence_typos, Real) else tuple(sentence_typos)
         if not all(isinstance(rate, Real) and 0 <= rate <= 1 for rate in rates):
             raise ValueError(f"sentence_typos={sentence_typos!r}; use typos per character between 0 and 1 (e.g. 0.1), "
@@ -261,6 +263,10 @@ class MeaningPretrainer(ModelLike, Component):
                                        else self.strength, start=table)
             if len(held):
                 logs["cosine"] = _cosine(solver.matrix_product(_rows(matrix, held_rows), table), goals[held_rows])
+        if table is None:
+            raise ValueError(f"Nothing to fit: no word is found {self.min_count} times or more in these "
+                             f"{len(texts):,} texts, and sentences={self.sentences}. Lower min_count, give more "
+                             "text, or fit sentences (sentences > 0). The table is unchanged.")
         self.tower.set_table(table)
         seconds = time.perf_counter() - started
         self.card["trained_on"] = f"{len(words):,} words and {len(fitted):,} sentences of {len(texts):,} texts"

@@ -24,6 +24,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from numbers import Integral
 from pathlib import Path
@@ -84,16 +85,26 @@ class Teacher:
     def _read_cache(self) -> None:
         if self.directory is None or not self.directory.is_dir():
             return
+        chunks = []
         for path in sorted(self.directory.glob("chunk-*.npz")):
             try:
                 with np.load(path, allow_pickle=False) as chunk:
                     keys, vectors = chunk["keys"], chunk["vectors"]
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-                warnings.warn(f"Skipping the unreadable teacher cache file {path} ({error}); its texts are encoded "
-                              "again. Delete the file to silence this.", stacklevel=3)
+                if keys.ndim != 2 or keys.shape[1] != 32 or vectors.ndim != 2 or len(keys) != len(vectors):
+                    raise ValueError(f"{len(keys)} keys of shape {keys.shape[1:]} for vectors of shape {vectors.shape}")
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # EOFError: an empty file
+                _skip(path, error)
+                continue
+            chunks.append((path, keys, vectors))
+        widths = Counter()
+        for _, _, vectors in chunks:
+            widths[vectors.shape[1]] += len(vectors)
+        for path, keys, vectors in chunks:
+            if vectors.shape[1] != widths.most_common(1)[0][0]:  # the width most cached vectors have
+                _skip(path, f"vectors of {vectors.shape[1]} dimensions where most have {widths.most_common(1)[0][0]}")
                 continue
             self._vectors.update(zip((row.tobytes() for row in keys), vectors))
-            self._width = self._width or (vectors.shape[1] if vectors.ndim == 2 else None)
+            self._width = vectors.shape[1]
 
     def _check(self, vectors: np.ndarray, batch: list[str]) -> None:
         """Refuses vectors of the wrong shape, of another width than those cached, or not finite."""
@@ -145,3 +156,8 @@ class Teacher:
         if not texts:
             return np.zeros((0, 0), "float32")
         return np.stack([self._vectors[k] for k in keys]).astype("float32")
+
+
+def _skip(path: Path, error: Any) -> None:
+    warnings.warn(f"Skipping the unreadable teacher cache file {path} ({error}); its texts are encoded again. "
+                  "Delete the file to silence this.", stacklevel=4)

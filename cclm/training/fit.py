@@ -13,6 +13,7 @@ np.float32(0.001)
 from __future__ import annotations
 
 import contextlib
+import numbers
 import re
 import time
 import warnings
@@ -23,9 +24,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cclm.errors import NoUsableTextError
 from cclm.training.callbacks import StopOnNonFiniteLoss
 from cclm.training.schedules import WarmupInverseSquareRoot
-from cclm.errors import NoUsableTextError
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
@@ -171,6 +172,25 @@ def restored_epoch(callbacks: list[keras.callbacks.Callback] | None) -> int | No
                 and callback.best_weights is not None):
             return int(callback.best_epoch)
     return None
+
+
+def check_fit_options(epochs: Any, batch_size: Any, steps_per_epoch: Any) -> None:
+    """Raises ValueError naming a `fit` count that is not a whole number in range, and what to give.
+
+    >>> check_fit_options(1, None, None)
+    >>> check_fit_options(-1, None, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: epochs=-1; give an int >= 0 (passes over the data).
+    """
+    def whole(value: Any, least: int) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= least
+
+    for name, value, least, meaning, optional in (("epochs", epochs, 0, "passes over the data", False),
+                                                  ("batch_size", batch_size, 1, "texts per step", True),
+                                                  ("steps_per_epoch", steps_per_epoch, 1, "steps per epoch", True)):
+        if not (optional and value is None) and not whole(value, least):
+            raise ValueError(f"{name}={value!r}; give {'None or ' if optional else ''}an int >= {least} ({meaning}).")
 
 
 def class_weights(class_weight: dict[Any, float], labels: list[Any]) -> np.ndarray:

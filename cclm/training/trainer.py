@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import keras
@@ -27,6 +28,7 @@ from cclm.pipelines.sharding import Shard
 from cclm.pipelines.windows import Sampling, character_windows
 from cclm.training.distribution import fit_pipelines
 from cclm.training.fit import (
+    check_fit_options,
     class_weights,
     compute_precision,
     record_fit,
@@ -160,23 +162,29 @@ class Trainer:
             verbose: Keras' verbosity: 0 (the default) prints nothing, 1 or
                 "auto" a progress bar, 2 a line per epoch.
         """
+        check_fit_options(epochs, batch_size, steps_per_epoch)
         data, validation_data = fit_data(x, y, self.labelled, validation_data, validation_split, type(self).__name__)
         self._prepare(data)
         self._fit_class_weights = self._weights_of(class_weight)  # read by `_dataset`, for this fit only
         try:
-            self._compile()
-            self.stats = TextStats()  # counts for this fit only
-            model = self._fit_model
-            train, validation = fit_pipelines(
-                model.distribute_strategy, self._dataset, data, validation_data, batch_size or self.batch_size,
-                steps_per_epoch,
-            )
-            with compute_precision(self._precision_parts(), self.precision_policy):
-                history, seconds = run_fit(model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
+            with self._while_fitting():  # what a subclass holds still while it trains
+                self._compile()
+                self.stats = TextStats()  # counts for this fit only
+                model = self._fit_model
+                train, validation = fit_pipelines(
+                    model.distribute_strategy, self._dataset, data, validation_data, batch_size or self.batch_size,
+                    steps_per_epoch,
+                )
+                with compute_precision(self._precision_parts(), self.precision_policy):
+                    history, seconds = run_fit(model, train, epochs, steps_per_epoch, validation, callbacks, verbose)
         finally:
             self._fit_class_weights = None
         self._record_training(history, seconds, restored_epoch(callbacks))
         return history
+
+    def _while_fitting(self) -> contextlib.AbstractContextManager:
+        """A context held around each fit: a subclass freezes what it reads but others train (a teacher)."""
+        return contextlib.nullcontext()
 
     def _weights_of(self, class_weight: dict[Any, float] | None) -> Any:
         """Each label index's loss weight (None: all 1), from `{label: weight}`."""

@@ -59,3 +59,16 @@ def test_wrong_arguments_name_the_fix(tiny_classifier):
         prune(tiny_classifier, 1.5)
     with pytest.raises(ValueError, match="method="):
         prune(tiny_classifier, 0.5, method="l2")
+
+
+def test_a_meaning_pretrainer_prunes_its_table_and_the_card_names_the_parts(tiny_classifier, tmp_path):
+    from cclm.pretraining import MeaningPretrainer, Teacher
+
+    meaning = tiny_classifier.composed.towers[1]
+    teacher = Teacher(lambda texts: np.ones((len(texts), 4), "float32"), "ones", cache_dir=None, progress=False)
+    pretrainer = MeaningPretrainer(tiny_classifier.preprocessor, teacher, tower=meaning, name="meaning")
+    smaller = prune(pretrainer, 0.5)  # no embedder and no head: the table alone
+    assert list(sparsity(smaller)) == ["meaning/meaning/table"] and sparsity(smaller)["meaning/meaning/table"] == 0.5
+    assert smaller.card["pruned"]["layers"] == "all"
+    assert prune(tiny_classifier, 0.2, layers="head").card["pruned"]["layers"] == ["head"]  # one name, not its letters
+    assert prune(tiny_classifier, 0.2, layers=[]).card["pruned"]["layers"] == []  # nothing chosen, nothing pruned

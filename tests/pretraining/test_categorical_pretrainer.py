@@ -114,5 +114,8 @@ def test_errors_name_the_bad_value_and_the_fix(sentences):
     late = (texts[:20] + ["Some words here."], labels[:20] + ["en_US"])  # found while training: raised as itself
     with pytest.raises(ValueError, match="label 'en_US' is not one of the 4 labels"):
         tiny(texts, labels=sorted(LANGUAGES)).fit(late, verbose=0)
+    for weights in ({"de_DE": -1.0}, [1.0, 1.0, float("nan"), 1.0]):  # a negative or NaN weight: a loss to maximize
+        with pytest.raises(ValueError, match="every weight must be a positive number"):
+            tiny(texts, labels=sorted(LANGUAGES), class_weight=weights).fit((texts[:8], labels[:8]), verbose=0)
     with pytest.raises(TypeError, match="pass \\(texts, labels\\)"):
         tiny(texts, labels=sorted(LANGUAGES)).fit(texts, verbose=0)

@@ -103,6 +103,30 @@ def test_bits_per_character_is_the_mean_next_id_cross_entropy(pretrainer):
     assert pretrainer.bits_per_character([text]) == pytest.approx(expected, rel=1e-5)
 
 
+def test_an_empty_continuation_is_the_prompt_alone(pretrainer, monkeypatch):
+    assert pretrainer.generate("The ", max_new_chars=0) == "The "
+    assert pretrainer.generate(["The ", "x"], max_new_chars=0, return_full_text=False) == ["", ""]
+    real = pretrainer.next_log_probs
+
+    def ends_at_once(contexts):  # a model sure the text is complete: end-of-text first
+        log_probs = np.array(real(contexts))
+        log_probs[:, special_ids.SEP_ID] = 0.0
+        return log_probs
+
+    monkeypatch.setattr(pretrainer, "next_log_probs", ends_at_once)
+    assert pretrainer.generate("The cat sat.") == "The cat sat."
+    assert pretrainer.generate("The cat sat.", num_beams=2, return_full_text=False) == ""
+
+
+def test_bits_per_character_refuses_a_bare_string_no_texts_and_a_bad_batch_size(pretrainer):
+    with pytest.raises(TypeError, match="texts is a single str"):
+        pretrainer.bits_per_character("Return the value.")
+    with pytest.raises(ValueError, match="texts is empty"):
+        pretrainer.bits_per_character([])
+    with pytest.raises(ValueError, match="batch_size=0; give the windows run at once"):
+        pretrainer.bits_per_character(["x"], batch_size=0)
+
+
 def test_save_load_generates_the_same_and_composes(pretrainer, round_trip, tmp_path):
     loaded = round_trip(pretrainer, "causal_lm")
     assert loaded.embedder.causal and loaded.tower.causal

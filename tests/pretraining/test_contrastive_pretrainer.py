@@ -101,3 +101,10 @@ def test_center_is_saved_and_towers_saved_before_it_load_uncentered(tmp_path, do
     (path / MANIFEST_NAME).write_text(json.dumps(manifest))
     old = ContrastivePretrainer.load(path)
     assert old.center is False and old.head.center is False
+
+
+@pytest.mark.parametrize("option, value", [("temperature", 0), ("temperature", float("inf")),
+                                           ("temperature", -0.1), ("window_length", 0), ("window_length", 1.5)])
+def test_options_out_of_range_are_refused_when_made(option, value):
+    with pytest.raises(ValueError, match=f"{option}={value!r}; use"):
+        ContrastivePretrainer(**{option: value})

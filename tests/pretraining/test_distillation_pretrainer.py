@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
-from cclm.pipelines.augmentation import Augmentor
 from cclm.models.composed_model import ComposedModel
-from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.models.embedder import Embedder
+from cclm.pipelines.augmentation import Augmentor
+from cclm.pretraining.distillation_pretrainer import DistillationPretrainer
 from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 
 
@@ -46,6 +46,20 @@ def test_distillation_lowers_the_students_distance_to_the_teacher(teacher, texts
     unchanged = [keras.ops.convert_to_numpy(w) for w in teacher.tower.weights + teacher.embedder.weights]
     assert all(np.array_equal(a, b) for a, b in zip(teacher_weights, unchanged))  # the teacher only teaches
     assert student.tower.count_params() < teacher.tower.count_params() / 5
+
+
+def test_the_teacher_is_frozen_only_while_the_student_trains(texts):
+    keras.utils.set_random_seed(0)
+    prep = Preprocessor(sequence_length=32, downsample_factor=4).fit(texts, progress=False)
+    teacher = MaskedLanguagePretrainer(preprocessor=prep, tower_options=options(16), name="own", batch_size=16, seed=0)
+    teacher.fit(texts[:32], verbose=0)
+    trainable = len(teacher.tower.trainable_weights)
+    student = DistillationPretrainer(teacher, tower_options=options(8), name="pupil", batch_size=16, seed=0)
+    student.fit(texts[:32], verbose=0)
+    assert teacher.tower.trainable and len(teacher.tower.trainable_weights) == trainable > 0
+    before = [w.copy() for w in teacher.tower.get_weights()]
+    teacher.fit(texts[:32], verbose=0)  # the teacher's own pretrainer still trains its tower
+    assert any(not np.array_equal(a, b) for a, b in zip(before, teacher.tower.get_weights()))
 
 
 def test_the_student_composes_with_the_teachers_embedder_and_reloads(round_trip, tmp_path, teacher, texts):

@@ -77,7 +77,18 @@ def test_generation_stops_at_the_end_id_and_at_the_length():
     assert [len(c.ids) for c in generate_ids(bigram, [[0]], 0)] == [0]
 
 
-@pytest.mark.parametrize("option, value", [("temperature", 0), ("top_k", -1), ("top_p", 0), ("num_beams", 0)])
+@pytest.mark.parametrize("option, value", [("temperature", 0), ("top_k", -1), ("top_p", 0), ("num_beams", 0),
+                                           ("temperature", float("inf")), ("temperature", float("nan")),
+                                           ("top_p", float("nan")), ("seed", -1), ("max_new", True),
+                                           ("length_penalty", float("inf"))])
 def test_options_out_of_range_are_named(option, value):
-    with pytest.raises(ValueError, match=option):
-        generate_ids(bigram, [[0]], 3, **{option: value})
+    options = {"max_new": 3, "do_sample": True, option: value}
+    name = "max_new_chars" if option == "max_new" else option
+    with pytest.raises(ValueError, match=f"{name}={value!r}; use"):
+        generate_ids(bigram, [[0]], **options)
+
+
+def test_numpy_integers_are_options_like_ints():
+    plain = generate_ids(bigram, [[0]], 5, do_sample=True, top_k=2, seed=4, num_beams=1)
+    assert generate_ids(bigram, [[0]], np.int64(5), do_sample=True, top_k=np.int64(2), seed=np.int64(4),
+                        num_beams=np.int32(1)) == plain

@@ -151,6 +151,13 @@ def test_no_usable_text_is_a_clear_error(texts):
         tiny(texts).fit(texts, validation_data=[], verbose=0)  # validation data too, before any training
 
 
+@pytest.mark.parametrize("option, value", [("epochs", -1), ("epochs", 1.5), ("batch_size", 0),
+                                           ("steps_per_epoch", 0), ("steps_per_epoch", True)])
+def test_fit_counts_out_of_range_are_refused_before_anything_runs(texts, option, value):
+    with pytest.raises(ValueError, match=f"{option}={value!r}; give"):
+        tiny(texts).fit(texts, **{option: value})
+
+
 def test_a_bad_text_found_while_training_is_raised_as_itself(texts):
     pretrainer = tiny(texts)
     with pytest.raises(TypeError, match=r"^data\[10\] is NoneType None, expected str"):

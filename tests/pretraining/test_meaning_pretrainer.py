@@ -122,6 +122,18 @@ def test_a_vectors_column_that_cannot_train_it_is_refused_by_name(prep, texts):
         meaning.fit(texts[:3])
 
 
+def test_nothing_to_fit_and_bad_sentence_counts_are_refused_by_name(prep, texts):
+    teacher = Teacher(BagOfWordsTeacher(), "bag-of-words", cache_dir=None, progress=False)
+    with pytest.raises(ValueError, match="sentences=-1; give the texts fitted in stage two"):
+        MeaningPretrainer(prep, teacher, sentences=-1)
+    meaning = MeaningPretrainer(prep, teacher, tower_options={"buckets": 2**10, "output_dim": 4}, min_count=10**6,
+                                sentences=0)
+    table = meaning.tower.dense_table()
+    with pytest.raises(ValueError, match="Nothing to fit: no word is found 1000000 times .* Lower min_count"):
+        meaning.fit(texts[:20])
+    assert np.array_equal(meaning.tower.dense_table(), table)
+
+
 def test_copies_with_typos_bring_misspelt_sentences_nearer_the_teacher(prep, texts):
     from cclm.pipelines import Augmentor
 

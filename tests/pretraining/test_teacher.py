@@ -63,3 +63,24 @@ def test_an_unreadable_cache_file_is_skipped_with_a_warning_and_encoded_again(tm
     with pytest.warns(UserWarning, match="unreadable teacher cache file .* encoded again"):
         again = Teacher(encode, "lengths", cache_dir=tmp_path, progress=False)
     assert again(["a dog"]).tolist() == [[5.0, 1.0]] and calls == [2, 1]
+
+
+@pytest.mark.parametrize("damage", ["empty", "other width", "fewer vectors than keys"])
+def test_an_empty_or_inconsistent_cache_file_is_skipped_too(tmp_path, damage):
+    teacher = Teacher(lengths, "lengths", cache_dir=tmp_path, progress=False)
+    teacher(["a cat", "a dog"])
+    (chunk,) = tmp_path.glob("lengths-*/chunk-*.npz")
+    bad = chunk.with_name("chunk-bad.npz")
+    if damage == "empty":
+        bad.write_bytes(b"")  # a crash or a full disk before anything was written
+    else:
+        with np.load(chunk) as saved:
+            keys, vectors = saved["keys"], saved["vectors"]
+        if damage == "other width":  # fewer than the others: the width most cached vectors have wins
+            keys, vectors = keys[:1], np.ones((1, 3), "float32")
+        else:
+            vectors = vectors[:1]
+        np.savez(bad, keys=keys, vectors=vectors)
+    with pytest.warns(UserWarning, match="chunk-bad.npz .* encoded again"):
+        again = Teacher(lengths, "lengths", cache_dir=tmp_path, progress=False)
+    assert again(["a cat", "a dog"]).tolist() == [[5.0, 2.0], [5.0, 1.0]]
