@@ -41,7 +41,7 @@ from cclm.pipelines.sharding import Shard
 from cclm.preprocessing import special_ids
 from cclm.preprocessing.preprocessor import Preprocessor
 from cclm.training.distribution import TrainingModel
-from cclm.training.fit import check_fit_options, make_optimizer
+from cclm.training.fit import check_fit_options, check_training_options, make_optimizer
 from cclm.training.trainer import Trainer
 
 
@@ -164,6 +164,7 @@ class TextClassifier(ClassifierPrediction, LabelPredictor, Component, Trainer):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}; use one of {POOLINGS}.")
         check_views(views)
+        check_training_options(batch_size, learning_rate)
         # Fine-tuning changes the weights: of a copy, never of what a pretrainer or another classifier holds.
         self.composed = composed.copy() if train_composition else composed
         self.preprocessor = preprocessor or composed.preprocessor

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cclm.cli.arguments import component_source, existing_path
+from cclm.cli.arguments import component_source, existing_path, output_component
 from cclm.cli.errors import reporting_errors
 
 
@@ -63,7 +63,7 @@ def add_compression_commands(commands: argparse._SubParsersAction) -> None:
     )
     trim.add_argument("model", type=component_source, help="a saved preprocessor, composed_model or text_classifier, or shelf:ID[@VERSION]")
     trim.add_argument("texts", type=existing_path, help="the texts whose characters to keep: .txt (one per line), .jsonl, .csv, ...")
-    trim.add_argument("--output", "-o", required=True, help="where to save the trimmed component")
+    trim.add_argument("--output", "-o", required=True, type=output_component, help="where to save the trimmed component")
     trim.add_argument("--text-column", default="text", help="the column holding the text (tables)")
     trim.set_defaults(run=reporting_errors(_trim), needs_tensorflow=True)
 
@@ -74,7 +74,7 @@ def add_compression_commands(commands: argparse._SubParsersAction) -> None:
     )
     prune.add_argument("model", type=component_source, help="a saved embedder, composed_model, text_classifier or pretrainer")
     prune.add_argument("fraction", type=float, help="the share of each chosen tensor's weights to zero, 0 to 1")
-    prune.add_argument("--output", "-o", required=True, help="where to save the pruned component")
+    prune.add_argument("--output", "-o", required=True, type=output_component, help="where to save the pruned component")
     prune.add_argument("--method", choices=["l1", "random"], default="l1",
                        help="smallest magnitude first (l1, the default) or drawn at random")
     prune.add_argument("--layers", nargs="+", metavar="PART",

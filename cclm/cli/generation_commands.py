@@ -13,9 +13,8 @@ with "prompt" and "text"). Options left out take the library's defaults
 from __future__ import annotations
 
 import argparse
-import sys
 
-from cclm.cli.arguments import component_source, needs_tensorflow
+from cclm.cli.arguments import component_source, needs_tensorflow, stdin_lines
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
@@ -28,7 +27,7 @@ def _generate(args: argparse.Namespace) -> None:
 
     prompts = []
     for prompt in args.prompts:  # "-": one prompt per line of standard input
-        prompts += sys.stdin.read().splitlines() if prompt == "-" else [prompt]
+        prompts += stdin_lines() if prompt == "-" else [prompt]
     model = load_component(component_path(args.model))
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.model} holds a {model.component_kind!r} component, which does not generate "

@@ -14,7 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cclm.cli.arguments import CommandParser, component_source, needs_tensorflow
+from cclm.cli.arguments import (
+    CommandParser,
+    component_source,
+    needs_tensorflow,
+    output_directory,
+)
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 from cclm.tensorflow_logs import show_startup_logs, startup_logs_hidden
@@ -73,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tower and a distilled student from scratch instead, and publishes every component. Real text only: "
         "Python's documentation and Faker's word lists (bash scripts/setup.sh demo, in a clone).",
     )
-    demo.add_argument("--output", default="cclm-demo", help="where to write (default: ./cclm-demo)")
+    demo.add_argument("--output", default="cclm-demo", type=output_directory, help="where to write (default: ./cclm-demo)")
     demo.add_argument("--quick", action="store_true", help="fewer texts (and with --pretrain, tiny models): a check")
     demo.add_argument("--pretrain", action="store_true",
                       help="pretrain every component from scratch instead of starting from the starter shelf")

@@ -8,11 +8,17 @@ one line to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from cclm.cli.arguments import component_source, existing_path, needs_tensorflow
+from cclm.cli.arguments import (
+    component_source,
+    existing_path,
+    needs_tensorflow,
+    output_directory,
+    output_file,
+    stdin_lines,
+)
 from cclm.cli.errors import reporting_errors
 from cclm.cli.terminal import json_text, printable
 
@@ -76,7 +82,7 @@ def _predict(args: argparse.Namespace) -> None:
     path = _classifier_path(args.model)
     texts = []
     for text in args.texts:  # "-": one text per line of standard input
-        texts += sys.stdin.read().splitlines() if text == "-" else [text]
+        texts += stdin_lines() if text == "-" else [text]
     if args.input:
         texts += list(iter_texts(open_data(args.input, args.text_column), args.text_column))
     if not texts:
@@ -111,8 +117,8 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("data", type=existing_path, help="labelled test data: .jsonl, .csv, .tsv, .parquet or a saved dataset directory")
     evaluate.add_argument("--noise", metavar="RATES", help="per-character typo rates, e.g. 0,0.05,0.1")
     evaluate.add_argument("--seed", type=int, default=0, help="noise seed")
-    evaluate.add_argument("--json", metavar="PATH", help="also write the report as JSON")
-    evaluate.add_argument("--plot", metavar="DIR", help="also write PNG figures: accuracy against typo rate "
+    evaluate.add_argument("--json", metavar="PATH", type=output_file, help="also write the report as JSON")
+    evaluate.add_argument("--plot", metavar="DIR", type=output_directory, help="also write PNG figures: accuracy against typo rate "
                           "(rates 0,0.05,0.1,0.2 unless --noise) and training curves (needs matplotlib: bash scripts/setup.sh plot)")
     evaluate.add_argument("--text-column", default="text", help="the column holding the text")
     evaluate.add_argument("--label-column", default="label", help="the column holding labels")

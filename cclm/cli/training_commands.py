@@ -22,7 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cclm.cli.arguments import component_source, existing_path, needs_tensorflow
+from cclm.cli.arguments import (
+    component_source,
+    existing_path,
+    needs_tensorflow,
+    output_component,
+    positive_float,
+    positive_int,
+)
 from cclm.cli.errors import reporting_errors
 
 _WRITES = "where to save the component directory"
@@ -87,9 +94,9 @@ def _shared_parts(args: argparse.Namespace) -> dict[str, Any]:
 
 def _tower_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
-    if args.width:
+    if args.width is not None:
         options.update(hidden_dim=args.width, intermediate_dim=2 * args.width)
-    if args.layers:
+    if args.layers is not None:
         options["num_layers"] = args.layers
     return options
 
@@ -264,17 +271,17 @@ def _augment_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _training_arguments(parser: argparse.ArgumentParser, shares: bool = True, epochs: int = 1) -> None:
-    parser.add_argument("--output", required=True, help=_WRITES)
+    parser.add_argument("--output", required=True, type=output_component, help=_WRITES)
     if shares:
         parser.add_argument("--base", metavar="PRETRAINER", type=component_source,
                             help="a saved pretrainer whose embedder and preprocessor this tower shares (kept fixed)")
         parser.add_argument("--preprocessor", metavar="DIR", type=component_source, help="a saved preprocessor (when there is no --base)")
-    parser.add_argument("--epochs", type=int, default=epochs, help="passes over the data")
-    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
-    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="the optimizer's peak learning rate")
-    parser.add_argument("--width", type=int, help="the tower's hidden width (default 128)")
-    parser.add_argument("--layers", type=int, help="the tower's transformer layers (default 2)")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the data")
+    parser.add_argument("--steps-per-epoch", type=positive_int, help="batches per epoch (default: one pass over the data)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="texts per batch")
+    parser.add_argument("--learning-rate", type=positive_float, default=2e-3, help="the optimizer's peak learning rate")
+    parser.add_argument("--width", type=positive_int, help="the tower's hidden width (default 128)")
+    parser.add_argument("--layers", type=positive_int, help="the tower's transformer layers (default 2)")
     _augment_argument(parser)
     parser.add_argument("--mixed-precision", help="auto, mixed_float16 or mixed_bfloat16 (default: float32)")
     parser.add_argument("--seed", type=int, default=0, help="seeds shuffling, masks and typos")
@@ -290,7 +297,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
         description="Builds the character vocabulary (and a subword tokenizer) from text, streaming, and saves it.",
     )
     _data_arguments(fit)
-    fit.add_argument("--output", required=True, help=_WRITES)
+    fit.add_argument("--output", required=True, type=output_component, help=_WRITES)
     fit.add_argument("--sequence-length", type=int, default=256, help="characters per window")
     fit.add_argument("--downsample-factor", type=int, default=4, help="the towers' downsampling factor")
     fit.add_argument("--subwords", choices=["bpe", "wordpiece", "none"], default="none",
@@ -359,17 +366,17 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
         "text classifier, ready for `cclm predict` and `cclm evaluate`.",
     )
     compose.add_argument("towers", nargs="+", type=component_source, help="saved pretrainers (or shelf:ID[@VERSION]), sharing one embedder")
-    compose.add_argument("--output", required=True, help=_WRITES)
+    compose.add_argument("--output", required=True, type=output_component, help=_WRITES)
     _data_arguments(compose, labels=True, option="--train")  # labelled data for a classification head
     compose.add_argument("--validation", metavar="DATA", type=existing_path, help="held-out labelled data, evaluated after each epoch "
                          "(its curve goes into the model card and `cclm evaluate --plot`)")
     compose.add_argument("--validation-split", type=float, default=0.0, metavar="FRACTION",
                          help="instead, hold out this fraction of --train, its last examples")
     compose.add_argument("--fine-tune", action="store_true", help="also train the towers and embedder")
-    compose.add_argument("--epochs", type=int, default=3, help="passes over the data (with --fine-tune)")
+    compose.add_argument("--epochs", type=positive_int, default=3, help="passes over the data (with --fine-tune)")
     compose.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
-    compose.add_argument("--batch-size", type=int, default=32, help="texts per batch")
-    compose.add_argument("--learning-rate", type=float, default=3e-3, help="the optimizer's learning rate")
+    compose.add_argument("--batch-size", type=positive_int, default=32, help="texts per batch")
+    compose.add_argument("--learning-rate", type=positive_float, default=3e-3, help="the optimizer's learning rate")
     _pooling_argument(compose)
     compose.add_argument("--views", type=int, default=1,
                          help="read each text this many times, shifted by 0..N-1 leading spaces, and average")

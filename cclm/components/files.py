@@ -88,9 +88,14 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         raise
 
 
-def _replace_directory(source: Path, target: Path, overwrite: bool) -> None:
+def check_component_target(target: str | os.PathLike, overwrite: bool = True) -> None:
+    """Raises FileExistsError where saving a component to `target` would be refused (what `save` checks).
+
+    `target` may be new, an empty directory, or (with `overwrite`) a
+    directory holding a component; a file or any other directory is refused.
+    """
+    target = Path(target)
     if not target.exists():
-        os.rename(source, target)
         return
     if not target.is_dir():
         raise FileExistsError(f"{target} exists and is not a directory.")
@@ -101,6 +106,24 @@ def _replace_directory(source: Path, target: Path, overwrite: bool) -> None:
         )
     if not overwrite and (target / MANIFEST_NAME).is_file():
         raise FileExistsError(f"{target} already holds a component; pass overwrite=True.")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raises PermissionError (or NotADirectoryError) where `path`'s nearest existing parent cannot take new entries."""
+    parent = Path(path).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{path}: {parent} is a file, so nothing can be written under it.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: {parent} is not writable.")
+
+
+def _replace_directory(source: Path, target: Path, overwrite: bool) -> None:
+    if not target.exists():
+        os.rename(source, target)
+        return
+    check_component_target(target, overwrite)
     backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
     os.rename(target, backup)
     try:

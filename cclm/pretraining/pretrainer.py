@@ -38,7 +38,7 @@ from cclm.preprocessing.preprocessor import (
     Preprocessor,
 )
 from cclm.training.distribution import TrainingModel, is_chief
-from cclm.training.fit import make_optimizer, resolve_mixed_precision
+from cclm.training.fit import check_training_options, make_optimizer, resolve_mixed_precision
 from cclm.training.trainer import Trainer
 
 # Sized to learn within minutes on a CPU (examples/pretrain_mlm.py measures it);
@@ -128,6 +128,7 @@ class Pretrainer(ModelLike, Component, Trainer):
         self.train_embedder = train_embedder
         self.tower = tower
         self.tower_options = dict(tower_options or {})
+        check_training_options(batch_size, learning_rate)
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.warmup_steps = warmup_steps

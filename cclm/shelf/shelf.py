@@ -313,8 +313,14 @@ class Shelf:
             GitLfsMissingError: git-lfs is not installed.
         """
         version = version or tag
-        if version is not None and "/" in version:
-            version = version.rsplit("/", 1)[-1]
+        if version is not None and "/" in version:  # a git tag "item_type/identifier/version": it must agree
+            parts = version.split("/")
+            named = dict(zip(("item_type", "identifier"), parts[:-1])) if len(parts) == 3 else None
+            if named is None or named["identifier"] != identifier or named["item_type"] != (item_type or named["item_type"]):
+                raise ShelfLookupError(f"tag={version!r} names another component than identifier={identifier!r}"
+                                       f"{f', item_type={item_type!r}' if item_type else ''}; give the version "
+                                       "alone (e.g. '1.0.0') or the tag 'item_type/identifier/version' of this one.")
+            item_type, version = named["item_type"], parts[-1]
         if version is not None and re.match(r"v\d", version):
             version = version[1:]  # the original cclm's tags: "v0.2.1"
         check_name(identifier, "identifier")

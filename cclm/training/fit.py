@@ -13,6 +13,7 @@ np.float32(0.001)
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import re
 import time
@@ -191,6 +192,14 @@ def check_fit_options(epochs: Any, batch_size: Any, steps_per_epoch: Any) -> Non
                                                   ("steps_per_epoch", steps_per_epoch, 1, "steps per epoch", True)):
         if not (optional and value is None) and not whole(value, least):
             raise ValueError(f"{name}={value!r}; give {'None or ' if optional else ''}an int >= {least} ({meaning}).")
+
+
+def check_training_options(batch_size: Any, learning_rate: Any) -> None:
+    """Raises ValueError for a `batch_size` that is not an int >= 1 or a `learning_rate` that is not finite and > 0."""
+    check_fit_options(0, batch_size, None)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not (
+            0 < learning_rate < math.inf):
+        raise ValueError(f"learning_rate={learning_rate!r}; give a finite float > 0 (e.g. 2e-3).")
 
 
 def class_weights(class_weight: dict[Any, float], labels: list[Any]) -> np.ndarray:

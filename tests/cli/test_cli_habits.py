@@ -66,6 +66,44 @@ def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder):
     assert result.stderr.endswith("tensorflow imported: False\n")
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(folder):
+    (folder / "notes").mkdir(exist_ok=True)
+    (folder / "notes" / "important.txt").write_text("mine")
+    (folder / "report.json").mkdir(exist_ok=True)
+    refused = [
+        (("pretrain", "mlm", "corpus.txt", "--output", "notes"), "non-empty directory that is not a cclm component"),
+        (("pretrain", "mlm", "corpus.txt", "--output", "corpus.txt"), "corpus.txt exists and is not a directory"),
+        (("preprocessor", "fit", "corpus.txt", "--output", "corpus.txt/prep"), "is a file, so nothing can be written"),
+        (("prune", ".", "0.5", "--output", "notes"), "non-empty directory"),
+        (("demo", "--output", "corpus.txt"), "corpus.txt exists and is not a directory"),
+        (("evaluate", ".", "bad.jsonl", "--json", "report.json"), "report.json is a directory; give a file name"),
+        (("pretrain", "mlm", "corpus.txt", "--output", "m", "--batch-size", "0"), "0 is not an int >= 1"),
+        (("pretrain", "mlm", "corpus.txt", "--output", "m", "--width", "0"), "0 is not an int >= 1"),
+        (("pretrain", "mlm", "corpus.txt", "--output", "m", "--epochs", "0"), "0 is not an int >= 1"),
+        (("pretrain", "mlm", "corpus.txt", "--output", "m", "--learning-rate", "-1"), "-1 is not a finite number > 0"),
+    ]
+    commands = json.dumps([list(args) for args, _ in refused])
+    result = subprocess.run([sys.executable, "-c", EACH_WITHOUT_TENSORFLOW, commands], cwd=folder,
+                            capture_output=True, text=True, timeout=300)
+    reports = result.stderr.split("exit code ")
+    for (args, named), report in zip(refused, reports):
+        assert named in report, (args, report)
+    assert [report.split()[0] for report in reports[1:]] == ["2"] * len(refused), result.stderr
+    assert result.stderr.endswith("tensorflow imported: False\n")  # refused while parsing, before any work
+    assert (folder / "notes" / "important.txt").read_text() == "mine" and not (folder / "m").exists()
+
+
+def test_stdin_is_split_at_line_ends_alone(monkeypatch):
+    import io
+
+    from cclm.cli.arguments import stdin_lines
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("the quick fox\u2028le renard\x0cbrun\nder Hund\r\n\nlast"))
+    assert stdin_lines() == ["the quick fox\u2028le renard\x0cbrun", "der Hund", "", "last"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("one\ntwo\n"))
+    assert stdin_lines() == ["one", "two"]
+
+
 def test_quiet_anywhere_hides_progress_and_every_command_takes_it(folder, run_cli):
     for args in (("--quiet", "preprocessor", "fit", "corpus.txt", "--output", "q1"),
                  ("preprocessor", "fit", "corpus.txt", "--quiet", "--output", "q2")):

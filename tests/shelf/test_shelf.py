@@ -89,6 +89,18 @@ def test_two_versions_fetch_the_older_and_the_original_signature(shelf, tmp_path
     assert _git("rev-parse", "--is-shallow-repository", cwd=clone).strip() == "true"
 
 
+def test_a_git_tag_fetches_its_version_and_one_naming_another_component_is_refused(shelf):
+    old = shelf.publish(_prep("first text"), "docs")
+    shelf.publish(_prep("second, longer text"), "docs")
+    assert shelf.fetch("docs", tag=old.tag) == shelf.fetch("docs", "preprocessor", version="1.0.0")
+    for tag, item_type in (("preprocessor/other/1.0.0", None), ("preprocessor/docs/1.0.0", "embedder"),
+                           ("docs/1.0.0", None)):
+        with pytest.raises(ShelfLookupError, match=f"tag={tag!r} names another component"):
+            shelf.fetch("docs", item_type, tag=tag)
+    with pytest.raises(ShelfLookupError, match=r"'docs' \(embedder\) is not on the shelf"):  # the tag's kind is read
+        shelf.fetch("docs", tag="embedder/docs/1.0.0")
+
+
 def test_unknown_identifiers_and_versions_list_what_exists(shelf):
     shelf.publish(_prep(), "docs")
     with pytest.raises(ShelfLookupError, match=r"'nothing' is not on the shelf.*preprocessor/docs"):

@@ -1,8 +1,9 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from cclm.training.fit import build_optimizer, run_fit
+from cclm.training.fit import build_optimizer, check_training_options, run_fit
 
 
 def counting_model():
@@ -41,3 +42,15 @@ def test_build_optimizer_creates_the_slots_before_any_step():
     assert len(slots) == 2 * len(model.trainable_variables)
     build_optimizer(model)  # a second call changes nothing
     assert len(model.optimizer.variables) == len(slots) + 2  # + iterations and learning rate
+
+
+@pytest.mark.parametrize("batch_size, learning_rate, named", [(0, 1e-3, "batch_size=0"), (8, -1.0, "learning_rate=-1.0"),
+                                                              (8, float("nan"), "learning_rate=nan"),
+                                                              (2.5, 1e-3, "batch_size=2.5")])
+def test_pretrainers_and_classifiers_refuse_bad_training_options_when_made(batch_size, learning_rate, named):
+    from cclm.pretraining import MaskedLanguagePretrainer
+
+    with pytest.raises(ValueError, match=f"{named}; give"):
+        check_training_options(batch_size, learning_rate)
+    with pytest.raises(ValueError, match=f"{named}; give"):
+        MaskedLanguagePretrainer(batch_size=batch_size, learning_rate=learning_rate)
