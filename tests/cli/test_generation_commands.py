@@ -46,7 +46,7 @@ def test_generate_refuses_a_model_that_does_not_generate(saved, run_cli):
 
 def test_pretrain_causal_then_generate(tmp_path, run_cli, docs_texts):
     (tmp_path / "corpus.txt").write_text("\n".join(docs_texts[:40]), encoding="utf-8")
-    code, out, err = run_cli("pretrain", "causal", "corpus.txt", "--output", "lm", "--epochs", "0",
+    code, out, err = run_cli("pretrain", "causal", "corpus.txt", "--output", "lm", "--epochs", "1", "--steps-per-epoch", "1",
                              "--width", "16", "--layers", "1", "--quiet", cwd=tmp_path)
     assert code == 0 and "Saved causal_language_pretrainer" in out, err
     code, out, err = run_cli("generate", "lm", "The ", "--max-new-chars", "5", cwd=tmp_path)
