@@ -75,6 +75,9 @@ class CharacterEncoder(keras.layers.Layer):
         (`cclm.preprocessing.normalization`), and `capacity` are returned.
         """
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
+        if texts.shape.rank == 0:
+            raise ValueError("The encoder reads a (batch,) string tensor, got one string: pass [text], or batch a "
+                             "tf.data.Dataset before mapping it (dataset.batch(n).map(layer)).")
         if texts.shape.rank == 2:  # keras.Input(shape=(1,), dtype="string")
             texts = tf.squeeze(texts, axis=-1)
         if capacity is not None:

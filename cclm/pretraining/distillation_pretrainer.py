@@ -195,7 +195,8 @@ class DistillationPretrainer(Pretrainer):
     def _while_fitting(self) -> contextlib.AbstractContextManager:
         """The teacher only teaches: frozen while the student trains, its own flags back after (`frozen_while`)."""
         teacher = self.teacher_model.layers if self.teacher_model is not None else []
-        return frozen_while([layer for layer in teacher if layer is not self.embedder])
+        frozen = [layer for layer in teacher if layer is not self.embedder]
+        return frozen_while(frozen if self.train_embedder else [*frozen, self.embedder])
 
     def _loss_and_metrics(self) -> tuple[keras.losses.Loss, list]:
         return DistillationLoss(self.teacher_dim, self.objective, self.temperature), []

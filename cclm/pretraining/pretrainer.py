@@ -10,6 +10,7 @@ and metrics apply; `fit` is `cclm.training.Trainer`'s and save / load are
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -27,7 +28,7 @@ from cclm.components.model_like import ModelLike
 from cclm.data.texts import TextData
 from cclm.keras_objects import unique_name
 from cclm.models.embedder import Embedder
-from cclm.models.freezing import set_trainable
+from cclm.models.freezing import frozen_while, set_trainable
 from cclm.models.tower import Tower
 from cclm.pipelines.augmentation import is_graph_augmentor
 from cclm.pipelines.documents import TextStats
@@ -236,7 +237,8 @@ class Pretrainer(ModelLike, Component, Trainer):
             self._build()
 
     def _compile(self) -> None:
-        set_trainable(self.embedder, self.train_embedder)
+        if self.train_embedder:  # else frozen only while this pretrainer trains (`_while_fitting`)
+            set_trainable(self.embedder, True)
         state = (self.train_embedder, self.tower.trainable)
         if self._compiled_for == state:
             return
@@ -284,6 +286,10 @@ class Pretrainer(ModelLike, Component, Trainer):
     def trained_on_fingerprint(self) -> str:
         """The fingerprint of the embedder the tower was last trained on (the current one if never trained)."""
         return getattr(self.tower, "embedder_fingerprint", None) or self.embedder.fingerprint
+
+    def _while_fitting(self) -> contextlib.AbstractContextManager:
+        """With `train_embedder=False`, the shared embedder is frozen while this tower trains; its flags come back."""
+        return frozen_while([] if self.train_embedder else [self.embedder])
 
     def freeze(self) -> None:
         """Stops the tower's weights from changing (in this pretrainer and in compositions)."""

@@ -102,9 +102,9 @@ def test_each_command_saves_a_component_that_loads(workflow):
     assert (config["pooling"], config["views"], config["learning_rate"]) == ("max", 2, 0.001)
     assert (classifier.pooling, classifier.views) == ("max", 2)
     assert classifier.card["training"]["transforms"] == [repr(Augmentor.typos(0.1, seed=0))]
-    # Without --fine-tune the loaded parts stay frozen: the embedder (saved with trainable=False
-    # by `pretrain categorical --base`) and the towers come out of training unchanged.
-    assert json.loads((folder / "cat" / "embedder" / "manifest.json").read_text())["config"]["trainable"] is False
+    # Without --fine-tune the loaded parts stay as they were: the embedder (kept fixed while
+    # `pretrain categorical --base` trained, and saved with its own flag) and the towers come out unchanged.
+    assert json.loads((folder / "cat" / "embedder" / "manifest.json").read_text())["config"]["trainable"] is True
     mlm = MaskedLanguagePretrainer.load(folder / "mlm")
     assert mlm.denoising.get_config() == Augmentor.typos(0.1, keep_length=True, seed=0).get_config()  # --denoise 0.1
     assert classifier.composed.embedder.fingerprint == mlm.embedder.fingerprint

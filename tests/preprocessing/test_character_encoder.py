@@ -94,3 +94,11 @@ def test_only_what_the_window_keeps_is_normalized_in_both_paths():
     assert ids[0, 0] == prep.character_id("e")
     assert ids[1, 0] == prep.character_id("\u00e9")  # a short run still composes, as before
     assert (ids[0, 1:] == prep.character_id("\u0316")).all()
+
+
+def test_one_unbatched_string_is_refused_with_the_fix(multilingual_prep):
+    layer = multilingual_prep.as_layer()
+    with pytest.raises(ValueError, match=r"got one string: pass \[text\], or batch a tf.data.Dataset"):
+        layer(tf.constant("hello"))
+    with pytest.raises(ValueError, match="batch a tf.data.Dataset before mapping it"):
+        tf.data.Dataset.from_tensor_slices(["a", "b"]).map(layer)

@@ -158,6 +158,17 @@ def test_fit_counts_out_of_range_are_refused_before_anything_runs(texts, option,
         tiny(texts).fit(texts, **{option: value})
 
 
+def test_a_tower_trained_on_a_kept_embedder_leaves_it_trainable_for_others(texts):
+    first = tiny(texts)
+    first.fit(texts[:16], verbose=0)
+    second = MaskedLanguagePretrainer(embedder=first.embedder, preprocessor=first.preprocessor, train_embedder=False,
+                                      tower_options=TINY_TOWER, batch_size=16, seed=0, name="second")
+    embedder = [w.copy() for w in first.embedder.get_weights()]
+    second.fit(texts[:16], verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(embedder, first.embedder.get_weights()))  # kept while it trained
+    assert first.embedder.trainable and len(first.embedder.trainable_weights) > 0  # and trainable again after
+
+
 def test_a_bad_text_found_while_training_is_raised_as_itself(texts):
     pretrainer = tiny(texts)
     with pytest.raises(TypeError, match=r"^data\[10\] is NoneType None, expected str"):
