@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cclm.errors import DataFileError  # noqa: F401  (re-exported)
+from cclm.errors import DataFileError
 
 _BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
 TEXT_SUFFIXES = (".txt", ".text", ".md", "")
@@ -76,7 +76,7 @@ def open_data(
                 data = datasets.load_dataset(
                     _BUILDERS[suffix], data_files=str(path), split="train", streaming=streaming, **options
                 )
-        except Exception as error:  # datasets raises many kinds for unreadable files
+        except Exception as error:  # noqa: BLE001  (datasets raises many kinds for unreadable files)
             where = first_bad_json_line(path) if _BUILDERS[suffix] == "json" else None
             raise DataFileError(where or f"{path} could not be read as {_BUILDERS[suffix].upper()}: {error}") from None
     elif path.suffix.lower() in TEXT_SUFFIXES:

@@ -28,7 +28,7 @@ from typing import Any, Union
 TextData = Union[Sequence[str], "os.PathLike[str]", Sequence["os.PathLike[str]"], Any]
 """`list[str]`, `datasets.Dataset`, `datasets.IterableDataset`, `pandas.DataFrame`, or text file path(s)."""
 
-LabelledData = Union[tuple[Sequence[str], Sequence[Any]], Any]
+LabelledData = tuple[Sequence[str], Sequence[Any]] | Any
 """`(texts, labels)`, or a `datasets.Dataset` / `IterableDataset` / `pandas.DataFrame` with a text and a label column."""
 
 _DATASET_BATCH = 1000

@@ -8,10 +8,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-import cclm.preprocessing.special_ids as special_ids
+from cclm import keras_objects
+from cclm.preprocessing import special_ids
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
 from cclm.preprocessing.normalization import prefix_length
-import cclm.keras_objects as keras_objects
 
 # Invalid UTF-8 decodes to a surrogate code point, which no vocabulary holds,
 # so each invalid byte becomes the unknown id.

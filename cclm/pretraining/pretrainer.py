@@ -11,8 +11,9 @@ and metrics apply; `fit` is `cclm.training.Trainer`'s and save / load are
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import keras
 import tensorflow as tf
@@ -39,7 +40,11 @@ from cclm.preprocessing.preprocessor import (
     Preprocessor,
 )
 from cclm.training.distribution import TrainingModel, is_chief
-from cclm.training.fit import check_training_options, make_optimizer, resolve_mixed_precision
+from cclm.training.fit import (
+    check_training_options,
+    make_optimizer,
+    resolve_mixed_precision,
+)
 from cclm.training.trainer import Trainer
 
 # Sized to learn within minutes on a CPU (examples/pretrain_mlm.py measures it);
@@ -357,7 +362,7 @@ class Pretrainer(ModelLike, Component, Trainer):
         return is_chief(self.training_model.distribute_strategy)
 
     @classmethod
-    def _from_saved(cls, directory: Path, manifest: dict) -> "Pretrainer":
+    def _from_saved(cls, directory: Path, manifest: dict) -> Pretrainer:
         preprocessor = Preprocessor.load(directory / PREPROCESSOR_DIR)
         embedder = Embedder.load(directory / EMBEDDER_DIR)
         if embedder.fingerprint != manifest.get("embedder_fingerprint"):

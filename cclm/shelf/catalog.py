@@ -33,8 +33,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from cclm.errors import CatalogError  # noqa: F401  (re-exported)
-from cclm.shelf.names import check_name, check_version, version_problem  # noqa: F401  (check_name re-exported)
+from cclm.errors import CatalogError, ShelfLookupError
+from cclm.shelf.names import check_name, check_version, version_problem
 
 CATALOG_FORMAT_VERSION = 1
 CATALOG_DIR = "catalog"
@@ -136,7 +136,7 @@ class CatalogEntry:
         return json.dumps(fields, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: str = "catalog entry") -> "CatalogEntry":
+    def from_json(cls, text: str, source: str = "catalog entry") -> CatalogEntry:
         try:
             fields = json.loads(text)
         except json.JSONDecodeError as error:
@@ -156,6 +156,29 @@ class CatalogEntry:
         if missing:
             raise CatalogError(f"{source} lacks {sorted(missing)}.")
         return cls(**{key: value for key, value in fields.items() if key in known})
+
+
+def asked_version(asked: str | None, identifier: str, item_type: str | None) -> tuple[str | None, str | None]:
+    """The item type and version that `Shelf.fetch(version=...)` asks for: a version, the original cclm's
+    "v0.2.1", or this component's git tag "item_type/identifier/version" (whose kind is then used).
+
+    >>> asked_version("v0.2.1", "docs", None), asked_version("preprocessor/docs/1.0.0", "docs", None)
+    ((None, '0.2.1'), ('preprocessor', '1.0.0'))
+
+    Raises:
+        ShelfLookupError: a tag that names another component.
+    """
+    if asked is not None and "/" in asked:
+        parts = asked.split("/")
+        named = dict(zip(("item_type", "identifier"), parts[:-1])) if len(parts) == 3 else None
+        if named is None or named["identifier"] != identifier or named["item_type"] != (item_type or named["item_type"]):
+            raise ShelfLookupError(f"tag={asked!r} names another component than identifier={identifier!r}"
+                                   f"{f', item_type={item_type!r}' if item_type else ''}; give the version "
+                                   "alone (e.g. '1.0.0') or the tag 'item_type/identifier/version' of this one.")
+        item_type, asked = named["item_type"], parts[-1]
+    if asked is not None and re.match(r"v\d", asked):
+        asked = asked[1:]  # the original cclm's tags: "v0.2.1"
+    return item_type, asked
 
 
 def find_version(matching: list[CatalogEntry], version: str | None) -> CatalogEntry | None:

@@ -29,49 +29,63 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cclm.components import read_manifest
-from cclm.errors import ChecksumMismatchError, GitLfsMissingError, MissingContentError, PublishError, ShelfError, ShelfLookupError, ShelfUnreachableError, VersionExistsError  # noqa: F401  (re-exported)
+from cclm.errors import (  # noqa: F401  (re-exported)
+    ChecksumMismatchError,
+    GitLfsMissingError,
+    MissingContentError,
+    PublishError,
+    ShelfError,
+    ShelfLookupError,
+    ShelfUnreachableError,
+    VersionExistsError,
+)
 from cclm.shelf.archive_limits import default_max_bytes
 from cclm.shelf.cache import ShelfCache
 from cclm.shelf.cache_check import verify_cache
-from cclm.shelf.catalog import CatalogEntry, check_name, find_version, read_catalog, same_version, version_key
+from cclm.shelf.catalog import (
+    CatalogEntry,
+    asked_version,
+    check_name,
+    find_version,
+    read_catalog,
+    same_version,
+    version_key,
+)
 from cclm.shelf.download import downloaded_archive
-from cclm.shelf.git import check_lfs, check_remote, commit_and_push, is_local, locked, remote_tag_versions, remote_url, updated_clone
-from cclm.shelf.locations import SHELF_ENV, default_cache_dir, default_remote, shelf_template_dir  # noqa: F401
+from cclm.shelf.git import (
+    check_lfs,
+    check_remote,
+    commit_and_push,
+    is_local,
+    locked,
+    remote_tag_versions,
+    remote_url,
+    updated_clone,
+)
+from cclm.shelf.locations import (  # noqa: F401
+    SHELF_ENV,
+    default_cache_dir,
+    default_remote,
+    shelf_template_dir,
+)
 from cclm.shelf.names import check_version
 from cclm.shelf.provenance import check_against_cache, check_against_tag, verify_shelf
 from cclm.shelf.repository import create_repository
-from cclm.shelf.staging import component_directory, stage_version
+from cclm.shelf.staging import (
+    component_directory,
+    space_errors_as_publish_errors,
+    stage_version,
+)
 from cclm.shelf.starter import StarterShelf, is_starter_identifier
-
-
-_NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
-
-
-@contextlib.contextmanager
-def _space_errors_as_publish_errors(identifier: str, cache_dir: Path) -> Iterator[None]:
-    """A full disk, a quota or a file-size limit while publishing: one line that says what to do, not `OSError`."""
-    try:
-        yield
-    except OSError as error:
-        if error.errno not in _NO_SPACE:
-            raise
-        raise PublishError(
-            f"Publishing {identifier} failed, and nothing was published: a file could not be written under "
-            f"{error.filename or cache_dir} ({error.strerror}). Free some space there, or publish with another "
-            "cache_dir (--cache-dir, $CCLM_CACHE)."
-        ) from None
 
 
 class Shelf:
@@ -112,7 +126,7 @@ class Shelf:
 
     # ------------------------------------------------------------ creating
     @classmethod
-    def init(cls, path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> "Shelf":
+    def init(cls, path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Shelf:
         """Creates an empty shelf: a bare repository at `path` holding the template of `shelf/`.
 
         The repository gets `.gitattributes` (archives through LFS), the
@@ -250,32 +264,32 @@ class Shelf:
                 f"identifier={identifier!r} is reserved for the starter components that ship with cclm; "
                 f"publish under another name, e.g. 'my-{identifier}'."
             )
-        with _space_errors_as_publish_errors(identifier, self.cache_dir):
-            with tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch:
-                directory = component_directory(component, Path(scratch))
-                manifest = read_manifest(directory)
-                kind = manifest["kind"]
-                if item_type is not None and item_type != kind:
-                    raise ValueError(
-                        f"item_type={item_type!r}, but the component is a {kind!r}; leave item_type out "
-                        "or pass the component meant for it."
-                    )
-                with locked(self._lock_path()):
-                    tagged: list[str] = []  # versions with a tag but no catalog entry: looked up only when a push fails
-                    for attempt in range(2):
-                        repo = self._repo()
-                        entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
-                                              description, tagged, self.max_unpacked_bytes)
-                        try:
-                            commit_and_push(repo, entry)
-                            break
-                        except PublishError:
-                            # A tag pushed ahead of the publisher (squatted, or a concurrent publish) takes its
-                            # version: ask the remote once, then retry with the versions it has taken.
-                            taken = remote_tag_versions(repo, kind, identifier)
-                            if attempt or not any(same_version(entry.version, v) for v in taken):
-                                raise
-                            tagged = taken
+        with (space_errors_as_publish_errors(identifier, self.cache_dir),
+              tempfile.TemporaryDirectory(prefix="cclm-publish-") as scratch):
+            directory = component_directory(component, Path(scratch))
+            manifest = read_manifest(directory)
+            kind = manifest["kind"]
+            if item_type is not None and item_type != kind:
+                raise ValueError(
+                    f"item_type={item_type!r}, but the component is a {kind!r}; leave item_type out "
+                    "or pass the component meant for it."
+                )
+            with locked(self._lock_path()):
+                tagged: list[str] = []  # versions with a tag but no catalog entry: looked up only when a push fails
+                for attempt in range(2):
+                    repo = self._repo()
+                    entry = stage_version(Path(repo.working_tree_dir), directory, manifest, identifier, version,
+                                          description, tagged, self.max_unpacked_bytes)
+                    try:
+                        commit_and_push(repo, entry)
+                        break
+                    except PublishError:
+                        # A tag pushed ahead of the publisher (squatted, or a concurrent publish) takes its
+                        # version: ask the remote once, then retry with the versions it has taken.
+                        taken = remote_tag_versions(repo, kind, identifier)
+                        if attempt or not any(same_version(entry.version, v) for v in taken):
+                            raise
+                        tagged = taken
         return entry
 
     # -------------------------------------------------------------- fetch
@@ -312,17 +326,7 @@ class Shelf:
             ChecksumMismatchError: the downloaded archive is not what the pointer says (it is deleted).
             GitLfsMissingError: git-lfs is not installed.
         """
-        version = version or tag
-        if version is not None and "/" in version:  # a git tag "item_type/identifier/version": it must agree
-            parts = version.split("/")
-            named = dict(zip(("item_type", "identifier"), parts[:-1])) if len(parts) == 3 else None
-            if named is None or named["identifier"] != identifier or named["item_type"] != (item_type or named["item_type"]):
-                raise ShelfLookupError(f"tag={version!r} names another component than identifier={identifier!r}"
-                                       f"{f', item_type={item_type!r}' if item_type else ''}; give the version "
-                                       "alone (e.g. '1.0.0') or the tag 'item_type/identifier/version' of this one.")
-            item_type, version = named["item_type"], parts[-1]
-        if version is not None and re.match(r"v\d", version):
-            version = version[1:]  # the original cclm's tags: "v0.2.1"
+        item_type, version = asked_version(version or tag, identifier, item_type)
         check_name(identifier, "identifier")
         if item_type is not None:
             check_name(item_type, "item_type")

@@ -6,13 +6,16 @@ functions staged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cclm.components import CARD_NAME
-from cclm.errors import VersionExistsError
+from cclm.errors import PublishError, VersionExistsError
 from cclm.shelf.archive import pack
 from cclm.shelf.cache import write_text_atomically
 from cclm.shelf.catalog import CatalogEntry, next_version, read_catalog, same_version
@@ -73,7 +76,7 @@ def stage_version(
     info = pack(directory, root / "components" / kind / identifier / f"{version}.tar.gz", max_bytes=max_bytes)
     entry = CatalogEntry(
         identifier=identifier, item_type=kind, version=version, sha256=info.sha256, size=info.size,
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         library_version=__version__,
         description=description or _describe(manifest),
         name=str(manifest.get("name", "")),
@@ -90,3 +93,21 @@ def _describe(manifest: dict) -> str:
         return str(card["description"]).splitlines()[0]
     trained = card.get("trained_on")
     return f"{manifest['kind']} {manifest.get('name', '')!r}" + (f", trained on {trained}" if trained else "")
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+
+
+@contextlib.contextmanager
+def space_errors_as_publish_errors(identifier: str, cache_dir: Path) -> Iterator[None]:
+    """A full disk, a quota or a file-size limit while publishing: one line that says what to do, not `OSError`."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _NO_SPACE:
+            raise
+        raise PublishError(
+            f"Publishing {identifier} failed, and nothing was published: a file could not be written under "
+            f"{error.filename or cache_dir} ({error.strerror}). Free some space there, or publish with another "
+            "cache_dir (--cache-dir, $CCLM_CACHE)."
+        ) from None

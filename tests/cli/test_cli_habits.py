@@ -21,7 +21,7 @@ WITHOUT_TENSORFLOW = (
 
 def cclm_in_fresh_process(*args, cwd):
     return subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +55,20 @@ EACH_WITHOUT_TENSORFLOW = (
 )
 
 
-def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder):
-    commands = json.dumps([list(args) for args, _ in MISSING])
+def assert_each_refused_before_tensorflow(cases, folder):
+    """Runs each `(args, named)` command in one fresh process: each exits 2 naming `named`, and none imports TensorFlow."""
+    commands = json.dumps([list(args) for args, _ in cases])
     result = subprocess.run([sys.executable, "-c", EACH_WITHOUT_TENSORFLOW, commands], cwd=folder,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     reports = result.stderr.split("exit code ")
-    for (args, named), report in zip(MISSING, reports):
+    for (args, named), report in zip(cases, reports):
         assert named in report, (args, report)
-    assert [report.split()[0] for report in reports[1:]] == ["2"] * len(MISSING), result.stderr
+    assert [report.split()[0] for report in reports[1:]] == ["2"] * len(cases), result.stderr
     assert result.stderr.endswith("tensorflow imported: False\n")
+
+
+def test_a_missing_path_is_refused_before_tensorflow_is_imported(folder):
+    assert_each_refused_before_tensorflow(MISSING, folder)
 
 
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(folder):
@@ -82,14 +87,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(folder):
         (("pretrain", "mlm", "corpus.txt", "--output", "m", "--epochs", "0"), "0 is not an int >= 1"),
         (("pretrain", "mlm", "corpus.txt", "--output", "m", "--learning-rate", "-1"), "-1 is not a finite number > 0"),
     ]
-    commands = json.dumps([list(args) for args, _ in refused])
-    result = subprocess.run([sys.executable, "-c", EACH_WITHOUT_TENSORFLOW, commands], cwd=folder,
-                            capture_output=True, text=True, timeout=300)
-    reports = result.stderr.split("exit code ")
-    for (args, named), report in zip(refused, reports):
-        assert named in report, (args, report)
-    assert [report.split()[0] for report in reports[1:]] == ["2"] * len(refused), result.stderr
-    assert result.stderr.endswith("tensorflow imported: False\n")  # refused while parsing, before any work
+    assert_each_refused_before_tensorflow(refused, folder)  # refused while parsing, before any work
     assert (folder / "notes" / "important.txt").read_text() == "mine" and not (folder / "m").exists()
 
 

@@ -4,12 +4,12 @@ import pytest
 import tensorflow as tf
 
 from cclm import Preprocessor
-from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
 from cclm.models.composed_model import ComposedModel
 from cclm.models.embedder import Embedder
 from cclm.models.heads import character_tagger, sequence_classifier
-from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.models.tower import Tower
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 
 
 def tower_options(width):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor
-from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
-from cclm.models.embedder import Embedder
 from cclm.data.sample_text import language_sentences
+from cclm.models.embedder import Embedder
+from cclm.pretraining.categorical_pretrainer import CategoricalPretrainer
 
 TINY_TOWER = {"hidden_dim": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "max_length": 64}
 LANGUAGES = ("de_DE", "fr_FR", "pl_PL", "nl_NL")
@@ -83,14 +83,14 @@ def test_class_weights_weight_the_loss_per_label(sentences):
     counts = {label: skewed_labels.count(label) for label in pretrainer.labels}
     expected = [len(skewed_labels) / (4 * counts[label]) for label in pretrainer.labels]
     assert pretrainer.class_weights == pytest.approx(expected)
-    ids, label_ids, weights = next(iter(pretrainer._dataset((skewed_texts, skewed_labels), 32, training=True)))
+    _ids, label_ids, weights = next(iter(pretrainer._dataset((skewed_texts, skewed_labels), 32, training=True)))
     np.testing.assert_allclose(weights.numpy(), np.array(expected)[label_ids.numpy()], rtol=1e-6)
     chosen = tiny(texts, labels=sorted(LANGUAGES), class_weight={"pl_PL": 3.0})
     assert chosen.class_weights == [1.0, 1.0, 1.0, 3.0]
 
 
 def test_long_texts_are_cut_at_random_while_training_and_at_their_start_otherwise(sentences):
-    (texts, labels), _ = sentences
+    (texts, _labels), _ = sentences
     pretrainer = tiny(texts, labels=sorted(LANGUAGES))
     long_text = " ".join(texts[:20])
     training = [next(iter(pretrainer._dataset(([long_text] * 8, ["de_DE"] * 8), 8, training=True)))[0].numpy()]

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from cclm import Preprocessor, special_ids
-from cclm.pipelines.augmentation import Augmentor
 from cclm.components import ComponentError
-from cclm.models.embedder import Embedder
-from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 from cclm.errors import NoUsableTextError
+from cclm.models.embedder import Embedder
+from cclm.pipelines.augmentation import Augmentor
+from cclm.pretraining.masked_language_pretrainer import MaskedLanguagePretrainer
 
 TINY_TOWER = {"hidden_dim": 16, "num_layers": 1, "num_heads": 2, "intermediate_dim": 32, "max_length": 64}
 
@@ -299,7 +299,7 @@ def test_mixed_float16_scales_the_loss_and_bad_speed_options_are_named(texts):
 def test_denoising_targets_the_clean_characters_and_counts_the_corrupted_ones(texts):
     denoising = tiny(texts, denoising=Augmentor.typos(0.3, keep_length=True, seed=1))
     inputs, targets, weights = (t.numpy() for t in one_batch(denoising, texts))
-    plain_inputs, plain_targets, plain_weights = (t.numpy() for t in one_batch(tiny(texts), texts))
+    _plain_inputs, plain_targets, plain_weights = (t.numpy() for t in one_batch(tiny(texts), texts))
     np.testing.assert_array_equal(targets, plain_targets)  # the same clean windows
     np.testing.assert_array_equal(weights >= plain_weights, True)  # hidden ones still count ...
     corrupted = (weights > 0) & (plain_weights == 0)
