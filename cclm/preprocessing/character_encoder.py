@@ -8,8 +8,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from cclm import keras_objects
-from cclm.preprocessing import special_ids
+import cclm.keras_objects as keras_objects  # noqa: PLR0402  (`from cclm import` imports the facade)
+import cclm.preprocessing.special_ids as special_ids  # noqa: PLR0402  (`from` form: an import cycle)
 from cclm.preprocessing.character_vocabulary import CharacterVocabulary
 from cclm.preprocessing.normalization import prefix_length
 
